@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else here is a habit.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.12 python3.13 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 3000
+
+.PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
+	compare-openapi cfn-lint check clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install ## the API with demo data on an embedded PostgreSQL (DATABASE_URL to use a server instead)
+	$(BIN)/isp-billing serve --demo --port $(PORT)
+
+test: install ## the whole default suite (benchmarks excluded)
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/unit
+integration: install
+	$(BIN)/pytest tests/integration
+functions: install
+	$(BIN)/pytest tests/functions
+infra: install
+	$(BIN)/pytest tests/infra
+e2e: install
+	$(BIN)/pytest tests/e2e
+perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
+	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+mypy: install
+	$(BIN)/mypy layers/core/python/isp_billing infra/cli functions
+cfn-lint: install
+	$(BIN)/cfn-lint template.yaml
+openapi: install
+	$(BIN)/isp-billing openapi
+compare-openapi: install
+	$(BIN)/isp-billing openapi --check
+
+check: lint mypy cfn-lint compare-openapi test ## everything, before a change goes in
+
+clean:
+	rm -rf $(VENV) .isp-billing .pytest_cache .mypy_cache .ruff_cache

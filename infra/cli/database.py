@@ -1,0 +1,28 @@
+"""Which PostgreSQL the local tools use: DATABASE_URL when set, else an embedded server in a data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+EMBEDDED_DIR_NAME = "postgres"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("ISP_BILLING_DATA_DIR", ".isp-billing")).resolve()
+
+
+def ensure_database_url() -> str:
+    """Start (or reuse) the embedded server when DATABASE_URL is unset, and export its URL for handlers."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    import pgserver  # local-only dependency: never part of the Lambda layer
+
+    folder = data_dir() / EMBEDDED_DIR_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: leave the server running for the next command; it is reused, not restarted.
+    server = pgserver.get_server(folder, cleanup_mode=None)
+    url = server.get_uri()
+    os.environ["DATABASE_URL"] = url
+    return url

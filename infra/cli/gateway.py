@@ -1,0 +1,102 @@
+"""A local API Gateway: each HTTP request becomes an API Gateway proxy event for the function that owns the
+route in template.yaml, whose `handler` runs in-process. Local behaviour is Lambda behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from isp_billing_cli.events import LambdaContext, api_gateway_event
+from isp_billing_cli.openapi import build_openapi
+from isp_billing_cli.template import Function, Route, functions
+
+
+class RouteTable:
+    def __init__(self) -> None:
+        self._entries: list[tuple[Route, Function]] = [
+            (route, function) for function in functions() for route in function.routes
+        ]
+        # Static segments beat {params} (as in API Gateway): sort params last.
+        self._entries.sort(key=lambda entry: entry[0].path.count("{"))
+        # One Lambda execution environment per function: one request at a time each.
+        self._locks = {function.logical_id: threading.Lock() for _, function in self._entries}
+
+    def match(self, method: str, path: str) -> tuple[Route, Function, dict[str, str]] | None:
+        for route, function in self._entries:
+            found = route.pattern.match(path)
+            if found and route.method in (method, "ANY"):
+                return route, function, found.groupdict()
+        return None
+
+    def allowed_methods(self, path: str) -> list[str]:
+        return sorted({route.method for route, _ in self._entries if route.pattern.match(path)})
+
+    def invoke(self, function: Function, event: dict[str, Any]) -> dict[str, Any]:
+        handler = function.load_handler()
+        with self._locks[function.logical_id]:
+            return handler(event, LambdaContext(function.logical_id))
+
+
+def _give_thread_an_event_loop() -> None:
+    # Mangum drives the ASGI app with asyncio.get_event_loop(), as on Lambda's main thread.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def _to_response(result: dict[str, Any]) -> Response:
+    body = result.get("body") or ""
+    content = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    headers = dict(result.get("headers") or {})
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key] = values[-1]
+    headers.pop("content-length", None)
+    headers.pop("Content-Length", None)
+    return Response(content=content, status_code=int(result.get("statusCode", 200)), headers=headers)
+
+
+def create_gateway() -> Starlette:
+    table = RouteTable()
+    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda",
+                                 initializer=_give_thread_an_event_loop)
+    for _, function in table._entries:  # import every handler now: a broken function fails at start
+        function.load_handler()
+    spec = build_openapi()
+
+    async def openapi(_: Request) -> JSONResponse:
+        return JSONResponse(spec)
+
+    async def docs(_: Request) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="ISP billing API")
+
+    async def dispatch(request: Request) -> Response:
+        matched = table.match(request.method, request.url.path)
+        if matched is None:
+            allowed = table.allowed_methods(request.url.path)
+            status, title = (405, "Method not allowed") if allowed else (404, "Not found")
+            return JSONResponse({"type": "about:blank", "title": title, "status": status,
+                                 "detail": f"No route for {request.method} {request.url.path}"},
+                                status_code=status, media_type="application/problem+json")
+        route, function, params = matched
+        body = await request.body()
+        event = api_gateway_event(
+            request.method, route.path, request.url.path, params, dict(request.headers),
+            request.url.query, body or None,
+        )
+        result = await asyncio.get_running_loop().run_in_executor(workers, table.invoke, function, event)
+        return _to_response(result)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    return Starlette(routes=[
+        StarletteRoute("/openapi.json", openapi, methods=["GET"]),
+        StarletteRoute("/docs", docs, methods=["GET"]),
+        StarletteRoute("/{path:path}", dispatch, methods=methods),
+    ])

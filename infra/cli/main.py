@@ -1,0 +1,163 @@
+"""`isp-billing`: run the backend locally (embedded PostgreSQL by default), migrate, seed, invoke, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LOCAL_CRON_SECRET = "local-development-cron-secret"  # noqa: S105
+
+
+def _local_environment() -> str:
+    """Point everything at the local database and local development secrets; returns the database URL."""
+    from isp_billing_cli.database import ensure_database_url
+    from isp_billing.settings import LOCAL_DEV_JWT_SECRET, reset_settings_cache
+
+    url = ensure_database_url()
+    os.environ.setdefault("STAGE", "local")
+    os.environ.setdefault("JWT_SECRET", LOCAL_DEV_JWT_SECRET)
+    os.environ.setdefault("CRON_SECRET", LOCAL_CRON_SECRET)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "IspBilling")
+    reset_settings_cache()
+    return url
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from isp_billing_cli.migrate import migrate
+
+    applied = migrate(_local_environment())
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from isp_billing_cli.demo import seed_demo
+    from isp_billing_cli.migrate import migrate
+
+    if not args.demo:
+        print("nothing to seed: pass --demo", file=sys.stderr)
+        return 2
+    url = _local_environment()
+    migrate(url)
+    seed_demo(url)
+    print("demo data loaded")
+    return 0
+
+
+def _print_demo_tokens() -> None:
+    from isp_billing_cli.demo import ADMINS, DEMO_ADMIN_AUTH_ID, DEMO_CUSTOMER_AUTH_ID, mint_token
+
+    print(f"CUSTOMER_TOKEN={mint_token(DEMO_CUSTOMER_AUTH_ID)}")
+    print(f"ADMIN_TOKEN={mint_token(DEMO_ADMIN_AUTH_ID)}")
+    for _, auth_id, _, _, role in ADMINS[1:]:
+        print(f"{role.upper()}_TOKEN={mint_token(auth_id)}")
+    print(f"CRON_SECRET={LOCAL_CRON_SECRET}")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from isp_billing_cli.demo import seed_demo
+    from isp_billing_cli.gateway import create_gateway
+    from isp_billing_cli.migrate import migrate
+
+    started = time.perf_counter()
+    url = _local_environment()
+    migrate(url)
+    if args.demo:
+        seed_demo(url)
+        _print_demo_tokens()
+    app = create_gateway()
+    base = f"http://{args.host}:{args.port}"
+    print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
+    print(f"ready in {time.perf_counter() - started:.2f}s; Ctrl-C to stop", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from isp_billing_cli.events import LambdaContext, api_gateway_event, scheduled_event
+    from isp_billing_cli.template import function_by_id
+
+    _local_environment()
+    function = function_by_id(args.function)
+    event: dict[str, Any]
+    if args.event:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    elif function.schedules or not function.routes:
+        event = scheduled_event(function.logical_id)
+    else:
+        route = function.routes[0]
+        event = api_gateway_event(route.method, route.path, route.path)
+    result = function.load_handler()(event, LambdaContext(function.logical_id))
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from isp_billing_cli.openapi import OPENAPI_PATH, build_openapi, render
+
+    os.environ.setdefault("STAGE", "local")
+    text = render(build_openapi())
+    target = Path(args.output) if args.output else OPENAPI_PATH
+    if args.check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            print(f"{target} is out of date: run `isp-billing openapi`", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date")
+        return 0
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="isp-billing", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(run=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="load data")
+    seed.add_argument("--demo", action="store_true", help="the demo customers, services, packages, admins")
+    seed.set_defaults(run=cmd_seed)
+
+    serve = commands.add_parser("serve", help="serve every API route of template.yaml locally")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--demo", action="store_true", help="load demo data and print ready-to-use tokens")
+    serve.set_defaults(run=cmd_serve)
+
+    invoke = commands.add_parser("invoke", help="invoke one function with an event")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. CustomerServicesListFunction")
+    invoke.add_argument("--event", help="a JSON event file (default: a scheduled or API Gateway event)")
+    invoke.set_defaults(run=cmd_invoke)
+
+    openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
+    openapi.add_argument("--output", help="default infra/openapi.json")
+    openapi.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
+    openapi.set_defaults(run=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from isp_billing.errors import ConfigurationError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigurationError as error:
+        print(f"isp-billing: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

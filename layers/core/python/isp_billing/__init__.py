@@ -1,0 +1,1 @@
+"""isp_billing: the shared layer of the ISP billing backend (settings, data access, services, providers)."""

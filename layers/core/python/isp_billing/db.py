@@ -1,0 +1,127 @@
+"""Data access plumbing: one lazy connection per execution environment, one transaction per unit of work.
+
+Customer work runs as role `authenticated` with `request.jwt.claims` set for the transaction only, exactly
+like Supabase's PostgREST, so Row Level Security is a second wall behind every WHERE clause. Admin and job
+work runs as `service_role`. `prepare_threshold=None` keeps psycopg off server-side prepared statements,
+which transaction-pooling proxies (RDS Proxy, Supavisor, PgBouncer) cannot share between clients.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from isp_billing.errors import ConfigurationError, DatabaseUnavailable
+from isp_billing.observability import logger
+from isp_billing.settings import get_settings
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+_connection: Connection | None = None
+# Lambda runs one request at a time per environment; the lock keeps the local server (threads) honest too.
+# A plain Lock, not an RLock: FastAPI may enter and leave a session on different worker threads.
+_lock = threading.Lock()
+
+
+def _database_url() -> str:
+    settings = get_settings()
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    if settings.database_secret_arn:
+        return _url_from_secret(settings.database_secret_arn)
+    raise ConfigurationError("invalid configuration: DATABASE_URL: is required (or DATABASE_SECRET_ARN)")
+
+
+def _url_from_secret(secret_arn: str) -> str:
+    """An RDS-style JSON secret (host, port, username, password, dbname) from Secrets Manager, cached."""
+    from aws_lambda_powertools.utilities import parameters  # imported here: only deployed stacks need boto3
+
+    secret = parameters.get_secret(secret_arn, transform="json", max_age=300)
+    if not isinstance(secret, dict):
+        raise ConfigurationError("invalid configuration: DATABASE_SECRET_ARN: secret is not a JSON object")
+    return psycopg.conninfo.make_conninfo(
+        host=secret["host"],
+        port=str(secret.get("port", 5432)),
+        user=secret["username"],
+        password=secret["password"],
+        dbname=secret.get("dbname", "postgres"),
+        sslmode=secret.get("sslmode", "require"),
+    )
+
+
+def connect(url: str | None = None) -> Connection:
+    """A new connection (autocommit; transactions are explicit). Raises DatabaseUnavailable, never a trace."""
+    settings = get_settings()
+    try:
+        return psycopg.connect(
+            url or _database_url(),
+            autocommit=True,
+            prepare_threshold=None,
+            row_factory=dict_row,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            options=f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            application_name="isp-billing",
+        )
+    except psycopg.OperationalError as error:
+        # The server's message can carry the host and user: log the class only.
+        logger.error("database connection failed", extra={"error_type": type(error).__name__})
+        raise DatabaseUnavailable("The database is not reachable right now; try again shortly.") from None
+
+
+def get_connection() -> Connection:
+    """The environment's connection, opened on first use and reopened if the server dropped it."""
+    global _connection
+    if _connection is None or _connection.closed or _connection.broken:
+        _connection = connect()
+    return _connection
+
+
+def reset_connection() -> None:
+    """Close the cached connection (tests and the local runner switch databases)."""
+    global _connection
+    if _connection is not None and not _connection.closed:
+        _connection.close()
+    _connection = None
+
+
+@contextmanager
+def _unit_of_work(setup_sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    with _lock:
+        conn = get_connection()
+        try:
+            with conn.transaction():
+                row = conn.execute(setup_sql, params).fetchone() or {}
+                yield conn, row
+        except psycopg.OperationalError as error:
+            logger.error("database error", extra={"error_type": type(error).__name__})
+            if conn.broken:
+                reset_connection()
+            raise DatabaseUnavailable("The database is not reachable right now; try again shortly.") from None
+
+
+@contextmanager
+def service_session() -> Iterator[Connection]:
+    """A transaction as `service_role` (bypasses RLS): admin and job work, which checks roles in code."""
+    with _unit_of_work("select set_config('role', 'service_role', true)", ()) as (conn, _):
+        yield conn
+
+
+@contextmanager
+def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]:
+    """A transaction as `authenticated` with the caller's claims; yields (conn, the caller's customer id).
+
+    One round trip sets the role, the claims and finds the caller's customer row (None when unlinked).
+    """
+    sql = (
+        "select set_config('request.jwt.claims', %s, true) as claims,"
+        " set_config('role', 'authenticated', true) as role,"
+        " (select id from public.customers where auth_user_id = %s::uuid) as customer_id"
+    )
+    with _unit_of_work(sql, (json.dumps(claims), claims["sub"])) as (conn, row):
+        yield conn, row.get("customer_id")

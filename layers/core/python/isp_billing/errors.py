@@ -1,0 +1,81 @@
+"""One domain error hierarchy. `web.py` maps it to RFC 9457 problem+json once; nothing else knows HTTP.
+
+Messages are shown to callers: never put personal data, account numbers or secrets in them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    title = "Validation failed"
+    type_slug = "validation-failed"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "Unauthenticated"
+    type_slug = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class InvalidState(Conflict):
+    """An action the state machine does not allow from the current status (carries `current_status`)."""
+
+    title = "Invalid state transition"
+    type_slug = "invalid-state"
+
+
+class JobAlreadyRunning(Conflict):
+    title = "Job already running"
+    type_slug = "job-already-running"
+
+
+class ProviderError(DomainError):
+    """A provider (NetCash, Interstellio) failed, timed out or answered something we cannot read."""
+
+    status = 502
+    title = "Provider error"
+    type_slug = "provider-error"
+
+
+class DatabaseUnavailable(DomainError):
+    status = 503
+    title = "Database unavailable"
+    type_slug = "database-unavailable"
+
+
+class ConfigurationError(Exception):
+    """Settings are missing or invalid: the process must not start."""

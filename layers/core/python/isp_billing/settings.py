@@ -1,0 +1,118 @@
+"""Settings, read once from the environment and validated at start. Nothing else reads os.environ.
+
+In AWS the secrets arrive as environment variables resolved from Secrets Manager/SSM by the template
+(dynamic references) or by `*_SECRET_ARN` variables resolved here through Powertools Parameters.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from isp_billing.errors import ConfigurationError
+
+PLACEHOLDERS = {"changeme", "change-me", "placeholder", "todo", "xxx", "secret"}
+LOCAL_DEV_JWT_SECRET = "local-development-jwt-secret-not-for-production-use"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    stage: Literal["local", "test", "dev", "staging", "prod"] = "local"
+    database_url: SecretStr | None = None
+    database_secret_arn: str | None = None
+    # One Secrets Manager secret (JSON) holding JWT_SECRET, CRON_SECRET, provider keys and passwords.
+    app_secrets_arn: str | None = None
+    db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
+    db_statement_timeout_ms: int = Field(default=25_000, ge=100)
+
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str = "authenticated"
+    jwt_issuer: str | None = None
+
+    cron_secret: SecretStr | None = None
+
+    netcash_base_url: str = "https://ws.netcash.co.za/NIWS"
+    netcash_debit_order_service_key: SecretStr | None = None
+    netcash_account_service_key: SecretStr | None = None
+    netcash_software_vendor_key: str = "24ade73c-98cf-47b3-99be-cc7b867b3080"
+    netcash_webhook_secret: SecretStr | None = None
+    netcash_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    interstellio_base_url: str = "https://api.interstellio.io"
+    interstellio_telemetry_url: str = "https://telemetry.interstellio.io"
+    interstellio_domain: str | None = None
+    interstellio_username: str | None = None
+    interstellio_password: SecretStr | None = None
+    interstellio_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    log_level: str = "INFO"
+    data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
+
+    @field_validator(
+        "database_url", "database_secret_arn", "app_secrets_arn", "jwt_secret", "jwt_jwks_url", "jwt_issuer",
+        "cron_secret", "interstellio_domain", "interstellio_username", "interstellio_password",
+        "netcash_debit_order_service_key", "netcash_account_service_key", "netcash_webhook_secret",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation parameters cannot be absent, only empty: treat "" as not set.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("jwt_secret", "cron_secret", "netcash_webhook_secret", "interstellio_password")
+    @classmethod
+    def _not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
+            raise ValueError("is a placeholder value; set a real secret")
+        return value
+
+    @model_validator(mode="after")
+    def _deployed_needs_real_config(self) -> Settings:
+        if self.stage in {"dev", "staging", "prod"}:
+            if self.database_url is None and self.database_secret_arn is None:
+                raise ValueError("DATABASE_URL or DATABASE_SECRET_ARN is required outside local/test")
+            if self.jwt_secret is None and self.jwt_jwks_url is None:
+                raise ValueError("JWT_SECRET or JWT_JWKS_URL is required outside local/test")
+            if self.jwt_secret is not None and self.jwt_secret.get_secret_value() == LOCAL_DEV_JWT_SECRET:
+                raise ValueError("JWT_SECRET is the local development secret; set a real one")
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        name = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+        parts.append(f"{name}: {item['msg']}")
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; raises ConfigurationError naming the variable when one is missing or bad."""
+    try:
+        settings = Settings()
+        if settings.app_secrets_arn:
+            # Secret values override the environment; they never appear in the template or the console.
+            settings = Settings(**_app_secrets(settings.app_secrets_arn))
+        return settings
+    except ValidationError as error:
+        raise ConfigurationError(f"invalid configuration: {_describe(error)}") from None
+
+
+def _app_secrets(secret_arn: str) -> dict[str, str]:
+    from aws_lambda_powertools.utilities import parameters  # boto3 is only needed where secrets live in AWS
+
+    values = parameters.get_secret(secret_arn, transform="json", max_age=300)
+    if not isinstance(values, dict):
+        raise ConfigurationError("invalid configuration: APP_SECRETS_ARN: the secret is not a JSON object")
+    return {str(key).lower(): str(value) for key, value in values.items()}
+
+
+def reset_settings_cache() -> None:
+    """Tests and the local runner change the environment; let them re-read it."""
+    get_settings.cache_clear()

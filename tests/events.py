@@ -1,0 +1,35 @@
+"""Calling handlers the way Lambda does, with real event shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from isp_billing_cli.events import LambdaContext, api_gateway_event
+from isp_billing_cli.template import function_by_id
+
+
+def call_api(
+    logical_id: str, method: str, path: str, *, token: str | None = None, body: Any = None,
+    headers: dict[str, str] | None = None, query: str = "",
+) -> tuple[int, dict[str, str], Any]:
+    """Invoke the template's function for this route with an API Gateway event; (status, headers, json)."""
+    function = function_by_id(logical_id)
+    route, params = _route_for(function, method, path)
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    if token is not None:
+        all_headers["authorization"] = f"Bearer {token}"
+    raw = body if isinstance(body, str) or body is None else json.dumps(body)
+    event = api_gateway_event(method, route, path, params, all_headers, query, raw)
+    result = function.load_handler()(event, LambdaContext(logical_id))
+    response_headers = {key.lower(): value for key, value in (result.get("headers") or {}).items()}
+    text = result.get("body") or ""
+    return result["statusCode"], response_headers, json.loads(text) if text else None
+
+
+def _route_for(function: Any, method: str, path: str) -> tuple[str, dict[str, str]]:
+    for route in function.routes:
+        found = route.pattern.match(path)
+        if found and route.method == method.upper():
+            return route.path, found.groupdict()
+    raise AssertionError(f"{function.logical_id} has no route {method} {path} in template.yaml")
