@@ -379,7 +379,7 @@ def _status_error(operation: str, response: httpx.Response, *, code: str) -> Pro
         provider=PROVIDER,
         code=code,
         http_status=response.status_code,
-        request_id=request_id,
+        provider_request_id=request_id,
     )
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 from xml.etree import ElementTree as ET
@@ -29,6 +29,7 @@ import httpx
 from pydantic import SecretStr
 
 from isp_billing.errors import ConfigurationError, ProviderError, ValidationFailed
+from isp_billing.money import format_money
 from isp_billing.observability import logger
 from isp_billing.settings import Settings
 
@@ -152,6 +153,8 @@ class MandateRequest:
             )
         if not self.mandate_amount.is_finite() or self.mandate_amount <= 0:
             raise ValidationFailed("mandate_amount: must be greater than zero", field="mandate_amount")
+        if self.mandate_amount != self.mandate_amount.quantize(Decimal("0.01")):
+            raise ValidationFailed("mandate_amount: must be whole cents", field="mandate_amount")
         if not 1 <= self.commencement_month <= 12:
             raise ValidationFailed("commencement_month: must be 1 to 12", field="commencement_month")
         day = self.commencement_day.strip().upper()
@@ -260,7 +263,7 @@ def _find_descendant(element: ET.Element, name: str) -> ET.Element | None:
 
 
 def build_soap_envelope(method: str, params: Sequence[tuple[str, str]]) -> bytes:
-    """`<s:Envelope><s:Body><Method xmlns="http://tempuri.org/"><Param>value</Param>...`; values are escaped."""
+    """`<s:Envelope><s:Body><Method xmlns="http://tempuri.org/"><Param>value</Param>...`, escaped."""
     ET.register_namespace("s", SOAP_ENV_NS)
     envelope = ET.Element(f"{{{SOAP_ENV_NS}}}Envelope")
     body = ET.SubElement(envelope, f"{{{SOAP_ENV_NS}}}Body")
@@ -377,7 +380,7 @@ def parse_mandate_data(text: str) -> list[MandateDataRow]:
 
 
 def mandate_statuses(rows: Iterable[MandateDataRow]) -> dict[str, MandateStatus]:
-    """Our status per payment method id (Field1, else agreement reference). Later rows win: the file is ordered."""
+    """Our status per payment method id (Field1, else agreement reference); later rows win."""
     statuses: dict[str, MandateStatus] = {}
     for row in rows:
         if row.key:
@@ -550,11 +553,11 @@ class NetcashClient:
                 "NetCash AddMandate rejected",
                 extra={"provider_code": error_code or "missing", "errors": errors, "field1": request.field1},
             )
+            # NetCash's error texts stay in the (scrubbed) log: exception extras reach API problem bodies.
             raise ProviderError(
                 f"NetCash AddMandate failed with error code {error_code or 'missing'}",
                 provider=PROVIDER,
                 code=error_code or "missing",
-                provider_errors=errors,
             )
         mandate_url = _child_text(result, "MandateUrl")
         if not mandate_url:
@@ -635,7 +638,7 @@ def add_mandate_params(service_key: str, request: MandateRequest) -> list[tuple[
         ("ServiceKey", service_key),
         ("AccountReference", request.account_reference),
         ("MandateName", request.mandate_name),
-        ("MandateAmount", format_rands(request.mandate_amount)),
+        ("MandateAmount", format_money(request.mandate_amount)),
         ("IsConsumer", _xml_bool(request.is_consumer)),
         ("FirstName", request.first_name),
         ("Surname", request.surname),
@@ -656,14 +659,6 @@ def add_mandate_params(service_key: str, request: MandateRequest) -> list[tuple[
         ("IncludeDebiCheck", "false"),
         ("AddToMasterFile", "true"),
     ]
-
-
-def format_rands(amount: Decimal) -> str:
-    """Decimal Rands with two places, e.g. "799.00"; never via float."""
-    try:
-        return str(amount.quantize(Decimal("0.01")))
-    except InvalidOperation:
-        raise ValidationFailed("mandate_amount: is not a valid amount", field="mandate_amount") from None
 
 
 def _xml_bool(value: bool) -> str:
