@@ -64,8 +64,9 @@ def database_url(server_url: str) -> Iterator[str]:
     url = _with_database(server_url, name)
     migrate(url)
     previous = {key: os.environ.get(key) for key in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")}
-    os.environ.update(DATABASE_URL=url, JWT_SECRET=LOCAL_DEV_JWT_SECRET, STAGE="test",
-                      CRON_SECRET=TEST_CRON_SECRET)
+    os.environ.update(
+        DATABASE_URL=url, JWT_SECRET=LOCAL_DEV_JWT_SECRET, STAGE="test", CRON_SECRET=TEST_CRON_SECRET
+    )
     reset_settings_cache()
     db.reset_connection()
     try:

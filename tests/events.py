@@ -10,8 +10,14 @@ from isp_billing_cli.template import function_by_id
 
 
 def call_api(
-    logical_id: str, method: str, path: str, *, token: str | None = None, body: Any = None,
-    headers: dict[str, str] | None = None, query: str = "",
+    logical_id: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    query: str = "",
 ) -> tuple[int, dict[str, str], Any]:
     """Invoke the template's function for this route with an API Gateway event; (status, headers, json)."""
     function = function_by_id(logical_id)

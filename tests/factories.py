@@ -14,43 +14,94 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def insert_package(conn: psycopg.Connection, *, name: str | None = None, price: str = "699.00",
-                   service_type: str = "fibre", **extra: Any) -> str:
-    values = {"id": _new_id(), "name": name or f"Fibre {uuid.uuid4().hex[:6]}", "service_type": service_type,
-              "speed_down_mbps": 50, "speed_up_mbps": 50, "monthly_price": price, "is_active": True, **extra}
+def insert_package(
+    conn: psycopg.Connection,
+    *,
+    name: str | None = None,
+    price: str = "699.00",
+    service_type: str = "fibre",
+    **extra: Any,
+) -> str:
+    values = {
+        "id": _new_id(),
+        "name": name or f"Fibre {uuid.uuid4().hex[:6]}",
+        "service_type": service_type,
+        "speed_down_mbps": 50,
+        "speed_up_mbps": 50,
+        "monthly_price": price,
+        "is_active": True,
+        **extra,
+    }
     return _insert(conn, "service_packages", values)
 
 
-def insert_customer(conn: psycopg.Connection, *, auth_user_id: str | None = None, email: str | None = None,
-                    **extra: Any) -> str:
+def insert_customer(
+    conn: psycopg.Connection, *, auth_user_id: str | None = None, email: str | None = None, **extra: Any
+) -> str:
     tag = uuid.uuid4().hex[:8]
-    values = {"id": _new_id(), "auth_user_id": auth_user_id or _new_id(), "first_name": "Test",
-              "last_name": f"Customer {tag}", "email": email or f"customer-{tag}@example.co.za",
-              "customer_type": "consumer", **extra}
+    values = {
+        "id": _new_id(),
+        "auth_user_id": auth_user_id or _new_id(),
+        "first_name": "Test",
+        "last_name": f"Customer {tag}",
+        "email": email or f"customer-{tag}@example.co.za",
+        "customer_type": "consumer",
+        **extra,
+    }
     return _insert(conn, "customers", values)
 
 
-def insert_service(conn: psycopg.Connection, customer_id: str, *, package_id: str | None = None,
-                   status: str = "active", price: str = "699.00", **extra: Any) -> str:
+def insert_service(
+    conn: psycopg.Connection,
+    customer_id: str,
+    *,
+    package_id: str | None = None,
+    status: str = "active",
+    price: str = "699.00",
+    **extra: Any,
+) -> str:
     package_id = package_id or insert_package(conn, price=price)
-    package = conn.execute("select name, service_type from service_packages where id = %s",
-                           (package_id,)).fetchone()
+    package = conn.execute(
+        "select name, service_type from service_packages where id = %s", (package_id,)
+    ).fetchone()
     assert package is not None
     name, kind = (package["name"], package["service_type"]) if isinstance(package, dict) else package
-    values = {"id": _new_id(), "customer_id": customer_id, "package_id": package_id, "package_name": name,
-              "service_type": kind, "status": status, "monthly_price": price,
-              "activation_date": "2026-01-15" if status != "pending" else None, **extra}
+    values = {
+        "id": _new_id(),
+        "customer_id": customer_id,
+        "package_id": package_id,
+        "package_name": name,
+        "service_type": kind,
+        "status": status,
+        "monthly_price": price,
+        "activation_date": "2026-01-15" if status != "pending" else None,
+        **extra,
+    }
     return _insert(conn, "customer_services", values)
 
 
-def insert_admin(conn: psycopg.Connection, *, role: str = "super_admin", is_active: bool = True,
-                 auth_user_id: str | None = None) -> tuple[str, str]:
+def insert_admin(
+    conn: psycopg.Connection,
+    *,
+    role: str = "super_admin",
+    is_active: bool = True,
+    auth_user_id: str | None = None,
+) -> tuple[str, str]:
     """Returns (admin id, auth user id)."""
     auth_id = auth_user_id or _new_id()
     tag = uuid.uuid4().hex[:8]
-    admin_id = _insert(conn, "admin_users", {"id": _new_id(), "auth_user_id": auth_id, "role": role,
-                                              "email": f"admin-{tag}@isp.example", "full_name": f"Admin {tag}",
-                                              "is_active": is_active})
+    admin_id = _insert(
+        conn,
+        "admin_users",
+        {
+            "id": _new_id(),
+            "auth_user_id": auth_id,
+            "role": role,
+            "email": f"admin-{tag}@isp.example",
+            "full_name": f"Admin {tag}",
+            "is_active": is_active,
+        },
+    )
     return admin_id, auth_id
 
 

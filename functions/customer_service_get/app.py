@@ -9,8 +9,12 @@ from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 app = build_app("Customer service")
 
 
-@app.get("/api/customer/services/{service_id}", response_model=CustomerService, tags=["customer"],
-         responses={404: {"description": "No such service for this customer"}})
+@app.get(
+    "/api/customer/services/{service_id}",
+    response_model=CustomerService,
+    tags=["customer"],
+    responses={404: {"description": "No such service for this customer"}},
+)
 def get_service(service_id: UUID, ctx: CurrentCustomer) -> CustomerService:
     """One service; another customer's id answers 404."""
     return customer_account.get_service(ctx.conn, ctx.customer, service_id)

@@ -23,30 +23,87 @@ PACKAGES = [
 
 CUSTOMERS = [
     # id, auth user id, first, last, email, phone, billing day
-    ("20000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000001", "Thandi", "Mokoena",
-     "thandi@example.co.za", "+27821234567", 1),
-    ("20000000-0000-4000-8000-000000000002", "a0000000-0000-4000-8000-000000000002", "Pieter", "van Wyk",
-     "pieter@example.co.za", "+27831234567", 25),
-    ("20000000-0000-4000-8000-000000000003", "a0000000-0000-4000-8000-000000000003", "Ayesha", "Patel",
-     "ayesha@example.co.za", "+27841234567", 5),
+    (
+        "20000000-0000-4000-8000-000000000001",
+        "a0000000-0000-4000-8000-000000000001",
+        "Thandi",
+        "Mokoena",
+        "thandi@example.co.za",
+        "+27821234567",
+        1,
+    ),
+    (
+        "20000000-0000-4000-8000-000000000002",
+        "a0000000-0000-4000-8000-000000000002",
+        "Pieter",
+        "van Wyk",
+        "pieter@example.co.za",
+        "+27831234567",
+        25,
+    ),
+    (
+        "20000000-0000-4000-8000-000000000003",
+        "a0000000-0000-4000-8000-000000000003",
+        "Ayesha",
+        "Patel",
+        "ayesha@example.co.za",
+        "+27841234567",
+        5,
+    ),
 ]
 
 SERVICES = [
     # id, customer, package, status, activation date, subscriber id
-    ("30000000-0000-4000-8000-000000000001", CUSTOMERS[0][0], PACKAGES[1], "active", "2026-03-01", "sub-thandi-1"),
-    ("30000000-0000-4000-8000-000000000002", CUSTOMERS[0][0], PACKAGES[3], "active", "2026-06-10", "sub-thandi-2"),
-    ("30000000-0000-4000-8000-000000000003", CUSTOMERS[1][0], PACKAGES[2], "active", "2025-11-25", "sub-pieter-1"),
+    (
+        "30000000-0000-4000-8000-000000000001",
+        CUSTOMERS[0][0],
+        PACKAGES[1],
+        "active",
+        "2026-03-01",
+        "sub-thandi-1",
+    ),
+    (
+        "30000000-0000-4000-8000-000000000002",
+        CUSTOMERS[0][0],
+        PACKAGES[3],
+        "active",
+        "2026-06-10",
+        "sub-thandi-2",
+    ),
+    (
+        "30000000-0000-4000-8000-000000000003",
+        CUSTOMERS[1][0],
+        PACKAGES[2],
+        "active",
+        "2025-11-25",
+        "sub-pieter-1",
+    ),
     ("30000000-0000-4000-8000-000000000004", CUSTOMERS[2][0], PACKAGES[0], "pending", None, None),
 ]
 
 ADMINS = [
     # id, auth user id, email, name, role
-    ("40000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000001", "super@isp.example",
-     "Sipho Super", "super_admin"),
-    ("40000000-0000-4000-8000-000000000002", "b0000000-0000-4000-8000-000000000002", "billing@isp.example",
-     "Bongi Billing", "billing_admin"),
-    ("40000000-0000-4000-8000-000000000003", "b0000000-0000-4000-8000-000000000003", "support@isp.example",
-     "Sam Support", "support"),
+    (
+        "40000000-0000-4000-8000-000000000001",
+        "b0000000-0000-4000-8000-000000000001",
+        "super@isp.example",
+        "Sipho Super",
+        "super_admin",
+    ),
+    (
+        "40000000-0000-4000-8000-000000000002",
+        "b0000000-0000-4000-8000-000000000002",
+        "billing@isp.example",
+        "Bongi Billing",
+        "billing_admin",
+    ),
+    (
+        "40000000-0000-4000-8000-000000000003",
+        "b0000000-0000-4000-8000-000000000003",
+        "support@isp.example",
+        "Sam Support",
+        "support",
+    ),
 ]
 
 DEMO_CUSTOMER_AUTH_ID = CUSTOMERS[0][1]
@@ -76,7 +133,8 @@ def seed_demo(url: str) -> None:
                 )
         for service_id, customer_id, pkg, status, activated, subscriber in SERVICES:
             conn.execute(
-                "insert into customer_services (id, customer_id, package_id, package_name, service_type, status,"
+                "insert into customer_services (id, customer_id, package_id, package_name, service_type,"
+                " status,"
                 " monthly_price, activation_date, interstellio_subscriber_id)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s) on conflict (id) do nothing",
                 (service_id, customer_id, pkg[0], pkg[1], pkg[2], status, pkg[5], activated, subscriber),
@@ -90,14 +148,22 @@ def seed_demo(url: str) -> None:
 
 
 def mint_token(
-    auth_user_id: str, *, secret: str = LOCAL_DEV_JWT_SECRET, ttl_seconds: int = 30 * 24 * 3600,
-    email: str | None = None, extra: dict[str, Any] | None = None,
+    auth_user_id: str,
+    *,
+    secret: str = LOCAL_DEV_JWT_SECRET,
+    ttl_seconds: int = 30 * 24 * 3600,
+    email: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """A Supabase-shaped access token (HS256) for local use and tests."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "sub": auth_user_id, "aud": "authenticated", "role": "authenticated", "iat": now,
-        "exp": now + ttl_seconds, "email": email,
+        "sub": auth_user_id,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "email": email,
     }
     claims.update(extra or {})
     return jwt.encode(claims, secret, algorithm="HS256")

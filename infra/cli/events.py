@@ -10,9 +10,15 @@ from urllib.parse import parse_qs
 
 
 def api_gateway_event(
-    method: str, resource: str, path: str, path_parameters: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None, query_string: str = "", body: bytes | str | None = None,
-    stage: str = "local", source_ip: str = "127.0.0.1",
+    method: str,
+    resource: str,
+    path: str,
+    path_parameters: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    query_string: str = "",
+    body: bytes | str | None = None,
+    stage: str = "local",
+    source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """An API Gateway REST API (v1) Lambda proxy event, as a deployed stage sends it."""
     headers = dict(headers or {})

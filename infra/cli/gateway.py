@@ -65,8 +65,9 @@ def _to_response(result: dict[str, Any]) -> Response:
 
 def create_gateway() -> Starlette:
     table = RouteTable()
-    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda",
-                                 initializer=_give_thread_an_event_loop)
+    workers = ThreadPoolExecutor(
+        max_workers=8, thread_name_prefix="lambda", initializer=_give_thread_an_event_loop
+    )
     for _, function in table._entries:  # import every handler now: a broken function fails at start
         function.load_handler()
     spec = build_openapi()
@@ -82,21 +83,35 @@ def create_gateway() -> Starlette:
         if matched is None:
             allowed = table.allowed_methods(request.url.path)
             status, title = (405, "Method not allowed") if allowed else (404, "Not found")
-            return JSONResponse({"type": "about:blank", "title": title, "status": status,
-                                 "detail": f"No route for {request.method} {request.url.path}"},
-                                status_code=status, media_type="application/problem+json")
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": title,
+                    "status": status,
+                    "detail": f"No route for {request.method} {request.url.path}",
+                },
+                status_code=status,
+                media_type="application/problem+json",
+            )
         route, function, params = matched
         body = await request.body()
         event = api_gateway_event(
-            request.method, route.path, request.url.path, params, dict(request.headers),
-            request.url.query, body or None,
+            request.method,
+            route.path,
+            request.url.path,
+            params,
+            dict(request.headers),
+            request.url.query,
+            body or None,
         )
         result = await asyncio.get_running_loop().run_in_executor(workers, table.invoke, function, event)
         return _to_response(result)
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-    return Starlette(routes=[
-        StarletteRoute("/openapi.json", openapi, methods=["GET"]),
-        StarletteRoute("/docs", docs, methods=["GET"]),
-        StarletteRoute("/{path:path}", dispatch, methods=methods),
-    ])
+    return Starlette(
+        routes=[
+            StarletteRoute("/openapi.json", openapi, methods=["GET"]),
+            StarletteRoute("/docs", docs, methods=["GET"]),
+            StarletteRoute("/{path:path}", dispatch, methods=methods),
+        ]
+    )

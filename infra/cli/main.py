@@ -15,8 +15,8 @@ LOCAL_CRON_SECRET = "local-development-cron-secret"  # noqa: S105
 
 def _local_environment() -> str:
     """Point everything at the local database and local development secrets; returns the database URL."""
-    from isp_billing_cli.database import ensure_database_url
     from isp_billing.settings import LOCAL_DEV_JWT_SECRET, reset_settings_cache
+    from isp_billing_cli.database import ensure_database_url
 
     url = ensure_database_url()
     os.environ.setdefault("STAGE", "local")
@@ -64,6 +64,7 @@ def _print_demo_tokens() -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from isp_billing.settings import reset_settings_cache
     from isp_billing_cli.demo import seed_demo
     from isp_billing_cli.gateway import create_gateway
     from isp_billing_cli.migrate import migrate
@@ -71,11 +72,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     url = _local_environment()
     migrate(url)
-    if args.demo:
-        seed_demo(url)
-        _print_demo_tokens()
-    app = create_gateway()
     base = f"http://{args.host}:{args.port}"
+    if args.demo:
+        from isp_billing_cli.demo_providers import start_demo_providers
+
+        seed_demo(url)
+        providers = start_demo_providers(base)
+        print(f"fake NetCash on {providers.netcash.url}, fake Interstellio on {providers.interstellio.url}")
+        _print_demo_tokens()
+    reset_settings_cache()
+    app = create_gateway()
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
     print(f"ready in {time.perf_counter() - started:.2f}s; Ctrl-C to stop", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -54,7 +54,9 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 """
             )
             conn.execute("alter table public.schema_migrations enable row level security")
-            recorded = dict(conn.execute("select version, checksum from public.schema_migrations").fetchall())
+            recorded: dict[str, str] = dict(
+                conn.execute("select version, checksum from public.schema_migrations").fetchall()
+            )
             for migration in discover(directory):
                 if migration.version in recorded:
                     if recorded[migration.version] != migration.checksum:

@@ -32,13 +32,19 @@ def _cron_operation(job: str) -> dict[str, Any]:
         "post": {
             "tags": ["jobs"],
             "summary": f"Run the {job} job now",
-            "description": "Authorization: Bearer <CRON_SECRET> or an admin token (super_admin, billing_admin). "
+            "description": "Authorization: Bearer <CRON_SECRET> or an admin token "
+            "(super_admin, billing_admin). "
             "The body is a JSON object of job options. Answers the finished cron_execution_log row.",
             "operationId": f"run_{job.replace('-', '_')}",
-            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
             "responses": {
-                "200": {"description": "The run's log row", "content": {"application/json": {"schema": {
-                    "type": "object"}}}},
+                "200": {
+                    "description": "The run's log row",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
                 "401": {"description": "No or bad token", "content": _PROBLEM},
                 "403": {"description": "Not allowed to run jobs", "content": _PROBLEM},
                 "409": {"description": "The job is already running", "content": _PROBLEM},
@@ -50,8 +56,11 @@ def _cron_operation(job: str) -> dict[str, Any]:
 def build_openapi() -> dict[str, Any]:
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "ISP billing API", "version": "0.1.0",
-                 "description": "Customer dashboard, admin console, jobs and provider webhooks."},
+        "info": {
+            "title": "ISP billing API",
+            "version": "0.1.0",
+            "description": "Customer dashboard, admin console, jobs and provider webhooks.",
+        },
         "paths": {},
         "components": {
             "schemas": {"Problem": _PROBLEM_SCHEMA},

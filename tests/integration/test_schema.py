@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from psycopg import errors, sql
 from psycopg.conninfo import make_conninfo
 
 MIGRATIONS = sorted((Path(__file__).resolve().parents[2] / "infra" / "migrations").glob("*.sql"))
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def apply_migration(url: str, path: Path) -> None:
@@ -24,9 +22,9 @@ def apply_migration(url: str, path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def db_url() -> Iterator[str]:
+def db_url(server_url: str) -> Iterator[str]:
     """A fresh database with every migration applied; dropped afterwards."""
-    admin_url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    admin_url = server_url
     name = f"schema_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))

@@ -45,6 +45,7 @@ from typing import Literal
 from xml.etree import ElementTree as ET
 
 import httpx
+
 from isp_billing_cli.fakes import FakeRequestHandler, FakeServer
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from isp_billing.errors import ProviderError, ValidationFailed
 from isp_billing.providers.interstellio import (
     DailyUsage,

@@ -11,6 +11,7 @@ from typing import ClassVar
 from urllib.parse import parse_qsl
 
 import pytest
+
 from isp_billing.errors import ConfigurationError, ProviderError, ValidationFailed
 from isp_billing.providers.netcash import (
     BankAccountType,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 import pytest
+
 from isp_billing.errors import ProviderError, ValidationFailed
 from isp_billing.providers.netcash import (
     SOAP_ENV_NS,

@@ -43,7 +43,11 @@ JobWork = Callable[[JobRun], JobOutcome]
 
 
 def run_job(
-    job_name: str, work: JobWork, *, trigger: str = "schedule", triggered_by: UUID | None = None,
+    job_name: str,
+    work: JobWork,
+    *,
+    trigger: str = "schedule",
+    triggered_by: UUID | None = None,
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run `work` once under the job's lock and log it; returns the finished log row."""
@@ -55,11 +59,13 @@ def run_job(
             "select pg_try_advisory_lock(hashtext('isp_billing.job'), hashtext(%s)) as locked", (job_name,)
         ).fetchone()
         if not locked or not locked["locked"]:
-            raise JobAlreadyRunning(f"The {job_name} job is already running; try again when it has finished.",
-                                    job_name=job_name)
+            raise JobAlreadyRunning(
+                f"The {job_name} job is already running; try again when it has finished.", job_name=job_name
+            )
         cron_log.close_abandoned_runs(lock_conn, job_name)
-        run_id = cron_log.start_run(lock_conn, job_name, trigger, triggered_by, sast_today(),
-                                    {"options": options})
+        run_id = cron_log.start_run(
+            lock_conn, job_name, trigger, triggered_by, sast_today(), {"options": options}
+        )
         logger.append_keys(job_name=job_name, job_run_id=str(run_id))
         logger.info("job started", extra={"trigger": trigger})
         try:
@@ -72,10 +78,25 @@ def run_job(
             metrics.add_metric(name=f"{job_name}-failed", unit="Count", value=1)
             raise
         status = "partial" if outcome.failed else "completed"
-        row = cron_log.finish_run(lock_conn, run_id, status, outcome.processed, outcome.failed,
-                                  outcome.skipped, outcome.details, None)
-        logger.info("job finished", extra={"status": status, "processed": outcome.processed,
-                                           "failed": outcome.failed, "skipped": outcome.skipped})
+        row = cron_log.finish_run(
+            lock_conn,
+            run_id,
+            status,
+            outcome.processed,
+            outcome.failed,
+            outcome.skipped,
+            outcome.details,
+            None,
+        )
+        logger.info(
+            "job finished",
+            extra={
+                "status": status,
+                "processed": outcome.processed,
+                "failed": outcome.failed,
+                "skipped": outcome.skipped,
+            },
+        )
         metrics.add_metric(name=f"{job_name}-processed", unit="Count", value=outcome.processed)
         return row
     finally:
@@ -128,8 +149,14 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
         row = run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
         return _http_response(200, row, request_id)
     except DomainError as error:
-        body = {"type": f"https://isp-billing.dev/problems/{error.type_slug}", "title": error.title,
-                "status": error.status, "detail": error.detail, "request_id": request_id, **error.extra}
+        body = {
+            "type": f"https://isp-billing.dev/problems/{error.type_slug}",
+            "title": error.title,
+            "status": error.status,
+            "detail": error.detail,
+            "request_id": request_id,
+            **error.extra,
+        }
         return _http_response(error.status, body, request_id)
 
 

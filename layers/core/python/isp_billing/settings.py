@@ -54,9 +54,19 @@ class Settings(BaseSettings):
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 
     @field_validator(
-        "database_url", "database_secret_arn", "app_secrets_arn", "jwt_secret", "jwt_jwks_url", "jwt_issuer",
-        "cron_secret", "interstellio_domain", "interstellio_username", "interstellio_password",
-        "netcash_debit_order_service_key", "netcash_account_service_key", "netcash_webhook_secret",
+        "database_url",
+        "database_secret_arn",
+        "app_secrets_arn",
+        "jwt_secret",
+        "jwt_jwks_url",
+        "jwt_issuer",
+        "cron_secret",
+        "interstellio_domain",
+        "interstellio_username",
+        "interstellio_password",
+        "netcash_debit_order_service_key",
+        "netcash_account_service_key",
+        "netcash_webhook_secret",
         mode="before",
     )
     @classmethod
@@ -98,7 +108,7 @@ def get_settings() -> Settings:
         settings = Settings()
         if settings.app_secrets_arn:
             # Secret values override the environment; they never appear in the template or the console.
-            settings = Settings(**_app_secrets(settings.app_secrets_arn))
+            settings = Settings(**_app_secrets(settings.app_secrets_arn))  # type: ignore[arg-type]
         return settings
     except ValidationError as error:
         raise ConfigurationError(f"invalid configuration: {_describe(error)}") from None

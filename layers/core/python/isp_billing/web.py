@@ -59,8 +59,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
             for item in error.errors()
         ]
-        return problem(422, "Validation failed", "The request is not valid.", "validation-failed", request,
-                       errors=errors)
+        return problem(
+            422, "Validation failed", "The request is not valid.", "validation-failed", request, errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -69,8 +70,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ConfigurationError)
     async def configuration_error(request: Request, error: ConfigurationError) -> JSONResponse:
         logger.error("configuration error", extra={"error": str(error)})
-        return problem(500, "Server misconfigured", "The service is not configured correctly.",
-                       "server-error", request)
+        return problem(
+            500, "Server misconfigured", "The service is not configured correctly.", "server-error", request
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
@@ -107,7 +109,8 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for an HTTP function: API Gateway proxy event in, proxy response out."""
-    adapter = Mangum(app, lifespan="off")
+    # problem+json must stay text: Mangum base64-encodes unknown types, and API Gateway would pass that on.
+    adapter = Mangum(app, lifespan="off", text_mime_types=["application/json", PROBLEM_JSON, "text/"])
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
@@ -162,7 +165,10 @@ def _admin_context(
         if row is None:
             raise Forbidden("This user is not an active admin.")
         principal = auth.AdminPrincipal(
-            admin_id=row["id"], auth_user_id=row["auth_user_id"], role=row["role"], email=row["email"],
+            admin_id=row["id"],
+            auth_user_id=row["auth_user_id"],
+            role=row["role"],
+            email=row["email"],
             full_name=row["full_name"],
         )
         logger.append_keys(admin_id=str(principal.admin_id))
@@ -173,4 +179,3 @@ def _admin_context(
 # sees success for work that failed to commit.
 CurrentCustomer = Annotated[CustomerContext, Depends(_customer_context, scope="function")]
 CurrentAdmin = Annotated[AdminContext, Depends(_admin_context, scope="function")]
-

@@ -25,7 +25,11 @@ def close_abandoned_runs(conn: Connection, job_name: str) -> int:
 
 
 def start_run(
-    conn: Connection, job_name: str, trigger: str, triggered_by: UUID | None, run_date: date,
+    conn: Connection,
+    job_name: str,
+    trigger: str,
+    triggered_by: UUID | None,
+    run_date: date,
     details: dict[str, Any],
 ) -> UUID:
     row = conn.execute(
@@ -42,8 +46,14 @@ def start_run(
 
 
 def finish_run(
-    conn: Connection, run_id: UUID, status: str, processed: int, failed: int, skipped: int,
-    details: dict[str, Any], error_message: str | None,
+    conn: Connection,
+    run_id: UUID,
+    status: str,
+    processed: int,
+    failed: int,
+    skipped: int,
+    details: dict[str, Any],
+    error_message: str | None,
 ) -> dict[str, Any]:
     row = conn.execute(
         """

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from isp_billing.db import Connection
 
-
 _CUSTOMER_VIEW = """
     select s.id, s.package_id, s.package_name, s.service_type, s.status, s.monthly_price,
            p.speed_down_mbps, p.speed_up_mbps, p.data_cap_gb,

@@ -1,0 +1,50 @@
+"""`serve --demo` runs against local fake providers, never the real NetCash or Interstellio."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from isp_billing.clock import sast_today
+from isp_billing_cli.demo import SERVICES
+from isp_billing_cli.fakes import interstellio as fake_interstellio
+from isp_billing_cli.fakes import netcash as fake_netcash
+
+
+@dataclass
+class DemoProviders:
+    netcash: fake_netcash.FakeNetcash
+    interstellio: fake_interstellio.FakeInterstellio
+
+    def stop(self) -> None:
+        self.netcash.stop()
+        self.interstellio.stop()
+
+
+def start_demo_providers(api_base_url: str) -> DemoProviders:
+    """Start both fakes, point this process's settings at them, and give the demo services subscribers."""
+    netcash = fake_netcash.start()
+    interstellio = fake_interstellio.start()
+    os.environ.update(
+        NETCASH_BASE_URL=f"{netcash.url}/NIWS",
+        NETCASH_DEBIT_ORDER_SERVICE_KEY=fake_netcash.DEFAULT_DEBIT_ORDER_KEY,
+        NETCASH_ACCOUNT_SERVICE_KEY=fake_netcash.DEFAULT_ACCOUNT_KEY,
+        INTERSTELLIO_BASE_URL=interstellio.url,
+        INTERSTELLIO_TELEMETRY_URL=interstellio.url,
+        INTERSTELLIO_DOMAIN=fake_interstellio.DEFAULT_DOMAIN,
+        INTERSTELLIO_USERNAME=fake_interstellio.DEFAULT_USERNAME,
+        INTERSTELLIO_PASSWORD=fake_interstellio.DEFAULT_PASSWORD,
+    )
+    today = sast_today()
+    for _, _, _, status, _, subscriber_id in SERVICES:
+        if subscriber_id:
+            interstellio.add_subscriber(subscriber_id, subscriber_id, enabled=status == "active")
+            for back in range(1, 8):
+                interstellio.set_daily_usage(
+                    subscriber_id,
+                    today - timedelta(days=back),
+                    download_kb=2_000_000 + back * 1000,
+                    upload_kb=300_000 + back * 100,
+                )
+    return DemoProviders(netcash, interstellio)
