@@ -24,13 +24,19 @@ def _free_port() -> int:
 class Server:
     def __init__(self, data_dir: str) -> None:
         self.port = _free_port()
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")
+        }
         env["ISP_BILLING_DATA_DIR"] = data_dir
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [CLI, "serve", "--demo", "--port", str(self.port)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: dict[str, str] = {}
         assert self.process.stdout is not None
@@ -109,8 +115,9 @@ def test_a_restart_reuses_the_data_folder_and_seeds_nothing_twice(server, data_d
     try:
         seconds = again.first_response_seconds()
         token = again.lines["CUSTOMER_TOKEN"]
-        response = httpx.get(f"{again.base}/api/customer/services",
-                             headers={"Authorization": f"Bearer {token}"})
+        response = httpx.get(
+            f"{again.base}/api/customer/services", headers={"Authorization": f"Bearer {token}"}
+        )
     finally:
         again.stop()
     # Then the same two services are there (demo data not loaded twice), answered promptly
