@@ -17,8 +17,9 @@ from uuid import UUID
 from isp_billing import auth, db
 from isp_billing.clock import sast_today
 from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed
-from isp_billing.observability import logger, metrics, tracer
+from isp_billing.observability import logger, metrics, traced
 from isp_billing.repositories import admins, cron_log
+from isp_billing.settings import get_settings
 
 JOB_ADMIN_ROLES = ("super_admin", "billing_admin")
 
@@ -162,9 +163,10 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
 
 def job_handler(job_name: str, work: JobWork) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>."""
+    get_settings()  # fail the cold start, naming the variable, when configuration is missing
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = event or {}

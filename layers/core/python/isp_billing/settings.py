@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     interstellio_password: SecretStr | None = None
     interstellio_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
+    # Set by Lambda and Powertools; read here so tracing is decided in one place.
+    aws_lambda_function_name: str | None = None
+    powertools_trace_disabled: bool = False
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 

@@ -20,8 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from isp_billing import auth
 from isp_billing.db import Connection, customer_session, service_session
 from isp_billing.errors import ConfigurationError, DomainError, Forbidden
-from isp_billing.observability import logger, metrics, tracer
+from isp_billing.observability import logger, metrics, traced
 from isp_billing.repositories import admins
+from isp_billing.settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://isp-billing.dev/problems/"
@@ -108,12 +109,17 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
 
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda entry point for an HTTP function: API Gateway proxy event in, proxy response out."""
+    """The Lambda entry point for an HTTP function: API Gateway proxy event in, proxy response out.
+
+    Settings are validated here, at cold start: a misconfigured function fails its init with a message
+    naming the variable instead of answering requests.
+    """
+    get_settings()
     # problem+json must stay text: Mangum base64-encodes unknown types, and API Gateway would pass that on.
     adapter = Mangum(app, lifespan="off", text_mime_types=["application/json", PROBLEM_JSON, "text/"])
 
     @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return adapter(event, context)
