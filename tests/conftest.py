@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Iterator
 
 import psycopg
@@ -34,11 +35,13 @@ def _server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    import pgserver
-
     # A short path: the server's Unix socket lives in this folder and socket paths are limited to ~100 bytes.
     folder = tempfile.mkdtemp(prefix="ispb-pg-")
-    server = pgserver.get_server(folder, cleanup_mode="stop")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on CI machines
+        import pgserver
+
+        server = pgserver.get_server(folder, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

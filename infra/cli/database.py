@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 EMBEDDED_DIR_NAME = "postgres"
@@ -17,12 +18,16 @@ def ensure_database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    import pgserver  # local-only dependency: never part of the Lambda layer
-
     folder = data_dir() / EMBEDDED_DIR_NAME
     folder.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None: leave the server running for the next command; it is reused, not restarted.
-    server = pgserver.get_server(folder, cleanup_mode=None)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless for a local server.
+        warnings.simplefilter("ignore")
+        import pgserver  # local-only dependency: never part of the Lambda layer
+
+        # "stop": the server stops when the last command using it exits (nothing left running after
+        # Ctrl-C); the data folder is kept and the next start reuses it.
+        server = pgserver.get_server(folder, cleanup_mode="stop")
     url = server.get_uri()
     os.environ["DATABASE_URL"] = url
     return url

@@ -5,6 +5,7 @@ Personal data (names, emails, phones, addresses, account numbers) and secrets ar
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -15,6 +16,9 @@ from isp_billing.settings import get_settings
 
 SERVICE_NAME = "isp-billing"
 METRICS_NAMESPACE = "IspBilling"
+
+# Most requests publish no business metric; Powertools would warn about that on every invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE_NAME)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
