@@ -13,7 +13,7 @@ from isp_billing.auth import bearer_token, verify_token
 from isp_billing.errors import Unauthenticated
 from isp_billing.settings import Settings
 
-SECRET = "unit-test-secret-with-enough-length-0123"
+SECRET = "unit-test-secret-long-enough-for-every-hmac-algorithm-0123456789abcdef"
 SUB = "a0000000-0000-4000-8000-0000000000aa"
 
 
