@@ -22,6 +22,18 @@ _PROBLEM_SCHEMA = {
         "detail": {"type": "string"},
         "instance": {"type": "string"},
         "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "422 only: each invalid field (the input itself is never echoed back)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
     },
     "additionalProperties": True,
 }
@@ -53,6 +65,17 @@ def _cron_operation(job: str) -> dict[str, Any]:
     }
 
 
+def _problem_schemas(operations: dict[str, Any]) -> None:
+    """Every error response is RFC 9457 problem+json: point them all at the one Problem schema."""
+    for operation in operations.values():
+        for status, response in operation.get("responses", {}).items():
+            if not status.startswith(("4", "5")):
+                continue
+            content = response.setdefault("content", {})
+            content.pop("application/json", None)
+            content["application/problem+json"] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+
+
 def build_openapi() -> dict[str, Any]:
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -79,10 +102,16 @@ def build_openapi() -> dict[str, Any]:
             continue
         part = app.openapi()
         for path, operations in part.get("paths", {}).items():
+            _problem_schemas(operations)
             spec["paths"].setdefault(path, {}).update(operations)
         for name, schema in part.get("components", {}).get("schemas", {}).items():
             spec["components"]["schemas"].setdefault(name, schema)
     spec["paths"] = dict(sorted(spec["paths"].items()))
+    # FastAPI's own validation-error schemas are replaced by Problem above; drop them if now unused.
+    text = json.dumps(spec["paths"])
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{unused}" not in text:
+            spec["components"]["schemas"].pop(unused, None)
     spec["components"]["schemas"] = dict(sorted(spec["components"]["schemas"].items()))
     return spec
 

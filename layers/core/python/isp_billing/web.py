@@ -90,6 +90,7 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
         openapi_url=None,
         responses={
             401: {"description": "Missing or invalid token", "content": {PROBLEM_JSON: {}}},
+            403: {"description": "Not allowed for this user", "content": {PROBLEM_JSON: {}}},
             422: {"description": "Invalid request", "content": {PROBLEM_JSON: {}}},
             503: {"description": "Database unavailable", "content": {PROBLEM_JSON: {}}},
         },
