@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 
+from isp_billing.settings import get_settings
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.openapi import build_openapi
 from isp_billing_cli.template import Function, Route, functions
@@ -63,6 +64,22 @@ def _to_response(result: dict[str, Any]) -> Response:
     return Response(content=content, status_code=int(result.get("statusCode", 200)), headers=headers)
 
 
+CORS_ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key,X-Request-Id"
+
+
+def _preflight(request: Request, methods: list[str]) -> Response:
+    """What API Gateway's CORS mock integration answers to a browser's OPTIONS preflight."""
+    headers = {
+        "Access-Control-Allow-Methods": ",".join([*methods, "OPTIONS"]),
+        "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "600",
+    }
+    origin = request.headers.get("origin", "")
+    if origin.rstrip("/") in get_settings().cors_origins:
+        headers["Access-Control-Allow-Origin"] = origin
+    return Response(status_code=204, headers=headers)
+
+
 def create_gateway() -> Starlette:
     table = RouteTable()
     workers = ThreadPoolExecutor(
@@ -79,6 +96,8 @@ def create_gateway() -> Starlette:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="ISP billing API")
 
     async def dispatch(request: Request) -> Response:
+        if request.method == "OPTIONS" and table.allowed_methods(request.url.path):
+            return _preflight(request, table.allowed_methods(request.url.path))
         matched = table.match(request.method, request.url.path)
         if matched is None:
             allowed = table.allowed_methods(request.url.path)

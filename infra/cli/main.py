@@ -22,6 +22,8 @@ def _local_environment() -> str:
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("JWT_SECRET", LOCAL_DEV_JWT_SECRET)
     os.environ.setdefault("CRON_SECRET", LOCAL_CRON_SECRET)
+    # A dashboard under development (Vite's default port) may call the local API from the browser.
+    os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:5173,http://127.0.0.1:5173")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "IspBilling")

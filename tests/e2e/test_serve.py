@@ -107,6 +107,17 @@ def test_an_unknown_route_is_404(server):
     assert response.status_code == 404
 
 
+def test_a_browser_preflight_is_answered_like_api_gateway(server):
+    # Given the local dashboard origin / When the browser sends a preflight / Then it is allowed
+    response = httpx.options(
+        f"{server.base}/api/customer/services",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "GET"},
+    )
+    assert response.status_code == 204
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "Authorization" in response.headers["access-control-allow-headers"]
+
+
 def test_a_restart_reuses_the_data_folder_and_seeds_nothing_twice(server, data_dir):
     # Given the first server has stopped
     server.stop()

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     aws_lambda_function_name: str | None = None
     powertools_trace_disabled: bool = False
 
+    # Browser origins allowed to call the API (the customer dashboard, the admin console), comma-separated.
+    cors_allowed_origins: str = ""
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 
@@ -84,6 +87,12 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
             raise ValueError("is a placeholder value; set a real secret")
         return value
+
+    @property
+    def cors_origins(self) -> frozenset[str]:
+        return frozenset(
+            origin.strip().rstrip("/") for origin in self.cors_allowed_origins.split(",") if origin.strip()
+        )
 
     @model_validator(mode="after")
     def _deployed_needs_real_config(self) -> Settings:

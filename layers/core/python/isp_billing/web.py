@@ -25,6 +25,7 @@ from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
+CORS_EXPOSED_HEADERS = "X-Request-Id"
 PROBLEM_BASE = "https://isp-billing.dev/problems/"
 
 
@@ -81,6 +82,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "Something went wrong on our side.", "server-error", request)
 
 
+def _allow_origin(request: Request, response: Any) -> None:
+    """CORS on actual responses; API Gateway answers the preflight (template.yaml `Cors`)."""
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") in get_settings().cors_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+        response.headers["Vary"] = "Origin"
+
+
 def build_app(title: str = "ISP billing API") -> FastAPI:
     app = FastAPI(
         title=title,
@@ -103,6 +113,7 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
         logger.append_keys(path=request.url.path, method=request.method)
         response = await call_next(request)
         response.headers["X-Request-Id"] = request.state.request_id
+        _allow_origin(request, response)
         return response
 
     _install_error_handlers(app)
