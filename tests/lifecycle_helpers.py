@@ -53,7 +53,7 @@ def service_with_line(
     customer_id: str | None = None,
     **extra: Any,
 ) -> tuple[str, str | None]:
-    """A service (and, with `subscriber`, its Interstellio subscriber, enabled iff active); (id, subscriber)."""
+    """A service (with `subscriber`: its Interstellio subscriber, enabled iff active); (id, subscriber)."""
     customer_id = customer_id or insert_customer(conn)
     subscriber_id = f"sub-{uuid.uuid4().hex[:10]}" if subscriber else None
     service_id = insert_service(

@@ -10,7 +10,7 @@ import pytest
 from isp_billing.clock import sast_today
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from tests.events import call_api
-from tests.factories import admin_with_token, customer_with_token, insert_admin
+from tests.factories import admin_with_token, customer_with_token
 from tests.lifecycle_helpers import (
     fake_interstellio_for_functions,
     log_rows,
@@ -152,7 +152,7 @@ def test_reactivate_closes_the_open_suspension_and_enables_the_line(conn, fake):
     )
     # When another reactivates it without giving a reason
     status, _, body = act("reactivate", service_id, reactivator, {})
-    # Then it is active, the suspension is closed by them, the line is enabled, and the log has a default reason
+    # Then it is active, the suspension closed by them, the line enabled, and the log has a default reason
     assert status == 200, body
     row = service_row(conn, service_id)
     assert row["status"] == "active" and row["suspension_date"] is None
