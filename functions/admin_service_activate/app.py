@@ -1,0 +1,27 @@
+"""POST /api/admin/services/{service_id}/activate: pending → active."""
+
+from uuid import UUID
+
+from isp_billing.models.admin_services import ActivateRequest, ServiceActionResult
+from isp_billing.services import service_lifecycle
+from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+
+app = build_app("Admin service activate")
+
+
+@app.post(
+    "/api/admin/services/{service_id}/activate",
+    response_model=ServiceActionResult,
+    tags=["admin"],
+    responses={
+        403: {"description": "Role may not"},
+        404: {"description": "No such service"},
+        409: {"description": "Illegal transition (carries current_status)"},
+    },
+)
+def activate(service_id: UUID, ctx: CurrentAdmin, body: ActivateRequest | None = None) -> ServiceActionResult:
+    """Every admin role. Does not call Interstellio."""
+    return service_lifecycle.activate(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,32 @@
+"""GET /api/admin/services: services to act on, filtered by status, customer or package, newest first."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Query
+
+from isp_billing.models.admin_services import AdminService
+from isp_billing.models.common import ServiceStatus
+from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
+from isp_billing.services import service_lifecycle
+from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+
+app = build_app("Admin services")
+
+
+@app.get("/api/admin/services", response_model=Page[AdminService], tags=["admin"])
+def list_services(
+    ctx: CurrentAdmin,
+    status: Annotated[ServiceStatus | None, Query()] = None,
+    customer_id: Annotated[UUID | None, Query()] = None,
+    package_id: Annotated[UUID | None, Query()] = None,
+    limit: PageSize = DEFAULT_PAGE_SIZE,
+    cursor: Cursor = None,
+) -> Page[AdminService]:
+    """Any active admin; keyset pagination (`next_cursor`)."""
+    return service_lifecycle.list_services(
+        ctx.conn, status=status, customer_id=customer_id, package_id=package_id, cursor=cursor, limit=limit
+    )
+
+
+handler = lambda_handler(app)
