@@ -13,8 +13,8 @@ from isp_billing_cli.fakes import netcash as fake_netcash
 WEBHOOK_SECRET = "test-netcash-webhook-secret-4f1d9a0c7e2b"
 
 
-@pytest.fixture
-def netcash(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_netcash.FakeNetcash]:
+def running_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_netcash.FakeNetcash]:
+    """Body of a `netcash` fixture: start the fake, point settings at it, undo everything afterwards."""
     fake = fake_netcash.start(not_ready_polls=0)
     monkeypatch.setenv("NETCASH_BASE_URL", f"{fake.url}/NIWS")
     monkeypatch.setenv("NETCASH_DEBIT_ORDER_SERVICE_KEY", fake_netcash.DEFAULT_DEBIT_ORDER_KEY)

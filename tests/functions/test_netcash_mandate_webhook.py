@@ -9,11 +9,16 @@ import pytest
 
 from tests.events import call_api
 from tests.factories import customer_with_token, insert_service
-from tests.netcash_env import WEBHOOK_SECRET, netcash  # noqa: F401
+from tests.netcash_env import WEBHOOK_SECRET, running_fake
 
 CREATE = ("CustomerPaymentMethodCreateFunction", "POST", "/api/customer/payment-methods")
 WEBHOOK = ("NetcashMandateWebhookFunction", "POST", "/api/webhooks/netcash/mandate")
 FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def netcash(clean_db, monkeypatch):
+    yield from running_fake(monkeypatch)
 
 
 @pytest.fixture
@@ -48,7 +53,9 @@ def _method(conn, method_id):
     ).fetchone()
 
 
-def test_an_accepted_mandate_is_confirmed_applied_once_and_becomes_collectable(conn, netcash, pending_mandate):
+def test_an_accepted_mandate_is_confirmed_applied_once_and_becomes_collectable(
+    conn, netcash, pending_mandate
+):
     # Given the customer signed the mandate at NetCash
     fields = netcash.sign_mandate(pending_mandate, "accepted")
     # When NetCash posts the result
@@ -67,7 +74,9 @@ def test_an_accepted_mandate_is_confirmed_applied_once_and_becomes_collectable(c
 
 
 @pytest.mark.parametrize(("outcome", "status_after"), [("declined", "declined"), ("cancelled", "cancelled")])
-def test_declined_and_cancelled_mandates_are_not_collectable(conn, netcash, pending_mandate, outcome, status_after):
+def test_declined_and_cancelled_mandates_are_not_collectable(
+    conn, netcash, pending_mandate, outcome, status_after
+):
     fields = netcash.sign_mandate(pending_mandate, outcome)
     status, _, body = _post(fields)
     assert status == 200 and body == {"outcome": "applied"}
@@ -99,7 +108,9 @@ def test_a_forged_outcome_netcash_does_not_confirm_is_503_and_changes_nothing(co
     assert conn.execute("select count(*) as n from webhook_deliveries").fetchone()["n"] == 0
 
 
-def test_netcash_confirming_another_outcome_than_the_hint_applies_the_confirmed_one(conn, netcash, pending_mandate):
+def test_netcash_confirming_another_outcome_than_the_hint_applies_the_confirmed_one(
+    conn, netcash, pending_mandate
+):
     # Given the mandate was declined at NetCash but the postback says accepted
     netcash.sign_mandate(pending_mandate, "declined")
     forged = {"MandateSuccessful": "1", "IsDeclined": "0", "Field1": pending_mandate}
@@ -131,7 +142,11 @@ def test_a_reference_we_did_not_create_is_ignored(conn, netcash, pending_mandate
 
 @pytest.mark.parametrize(
     "fields",
-    [{"Field1": "x"}, {"MandateSuccessful": "1", "IsDeclined": "1", "Field1": "x"}, {"MandateSuccessful": "1"}],
+    [
+        {"Field1": "x"},
+        {"MandateSuccessful": "1", "IsDeclined": "1", "Field1": "x"},
+        {"MandateSuccessful": "1"},
+    ],
 )
 def test_a_malformed_postback_is_422(conn, netcash, fields):
     status, headers, _ = _post(fields)

@@ -14,12 +14,17 @@ from isp_billing.clock import sast_today
 from isp_billing.observability import logger
 from tests.events import call_api
 from tests.factories import customer_with_token, insert_service
-from tests.netcash_env import calls, fail_only, netcash  # noqa: F401
+from tests.netcash_env import calls, fail_only, running_fake
 
 LIST = ("CustomerPaymentMethodsListFunction", "GET", "/api/customer/payment-methods")
 CREATE = ("CustomerPaymentMethodCreateFunction", "POST", "/api/customer/payment-methods")
 ACCOUNT_NUMBER = "62012345678"
 NEXT_YEAR = sast_today().year + 1
+
+
+@pytest.fixture
+def netcash(clean_db, monkeypatch):
+    yield from running_fake(monkeypatch)
 
 
 def _update(method_id):
@@ -100,11 +105,13 @@ def _add(token, body, key=None):
 # --- POST: debit order -----------------------------------------------------------------------------------
 
 
-def test_a_debit_order_requests_a_mandate_and_is_stored_masked_and_pending(conn, netcash, customer, json_logs):
+def test_a_debit_order_requests_a_mandate_and_is_stored_masked_and_pending(
+    conn, netcash, customer, json_logs
+):
     customer_id, token = customer
     account = conn.execute("select account_number from customers where id = %s", (customer_id,)).fetchone()
     # When the customer adds a debit order
-    status, headers, body = _add(token, debit_order())
+    status, _, body = _add(token, debit_order())
     # Then it is created pending, masked, primary (the first method), with the link to sign the mandate
     assert status == 201, body
     assert body["method_type"] == "debit_order" and body["mandate_status"] == "pending"
@@ -322,8 +329,8 @@ def test_no_token_is_401_on_every_endpoint(conn, netcash):
 
 
 def test_the_list_shows_only_my_active_methods(conn, netcash, customer):
-    customer_id, token = customer
-    other_id, other_token = customer_with_token(conn)
+    _customer_id, token = customer
+    _other_id, other_token = customer_with_token(conn)
     _, _, mine = _add(token, {"method_type": "eft"})
     _, _, removed = _add(token, card())
     call_api(*_delete(removed["id"]), token=token)
@@ -372,7 +379,7 @@ def test_a_patch_with_any_other_field_is_422_and_changes_nothing(conn, netcash, 
 
 
 def test_an_expiry_on_a_debit_order_or_in_the_past_is_422(conn, netcash, customer):
-    customer_id, token = customer
+    _customer_id, token = customer
     _, _, order = _add(token, debit_order())
     _, _, added = _add(token, card())
     status, _, body = call_api(*_update(order["id"]), token=token, body={"card_expiry_month": 5})
@@ -482,16 +489,18 @@ def test_set_primary_makes_it_the_only_primary(conn, netcash, customer):
 
 
 def test_a_declined_mandate_cannot_be_primary(conn, netcash, customer):
-    customer_id, token = customer
+    _customer_id, token = customer
     _add(token, card())
     _, _, order = _add(token, debit_order())
-    conn.execute("update customer_payment_methods set mandate_status = 'declined' where id = %s", (order["id"],))
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'declined' where id = %s", (order["id"],)
+    )
     status, _, body = call_api(*_set_primary(order["id"]), token=token)
     assert status == 409 and body["current_status"] == "declined"
 
 
 def test_set_primary_on_another_customers_method_is_404_and_leaves_it_alone(conn, netcash, customer):
-    customer_id, token = customer
+    _customer_id, token = customer
     _add(token, card())
     other_id, other_token = customer_with_token(conn)
     _, _, theirs = _add(other_token, {"method_type": "eft"})

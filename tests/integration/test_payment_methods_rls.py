@@ -20,18 +20,28 @@ from isp_billing.providers.netcash import MandateProvider, MandateRequest, Manda
 from isp_billing.providers.registry import netcash_for_requests
 from isp_billing.services import payment_methods
 from tests.factories import insert_customer, insert_service
-from tests.netcash_env import calls, netcash  # noqa: F401
+from tests.netcash_env import calls, running_fake
 
 
 def _claims(auth_user_id: str) -> dict[str, Any]:
     return {"sub": auth_user_id, "role": "authenticated", "aud": "authenticated"}
 
 
+@pytest.fixture
+def netcash(clean_db, monkeypatch):
+    yield from running_fake(monkeypatch)
+
+
 def _method(conn, customer_id, **values) -> str:
     row = conn.execute(
         "insert into customer_payment_methods (customer_id, method_type, display_name, is_primary)"
         " values (%s, %s, %s, %s) returning id",
-        (customer_id, values.get("method_type", "eft"), values.get("display_name"), values.get("primary", False)),
+        (
+            customer_id,
+            values.get("method_type", "eft"),
+            values.get("display_name"),
+            values.get("primary", False),
+        ),
     ).fetchone()
     return str(row["id"])
 
@@ -51,7 +61,7 @@ def test_the_policy_alone_hides_other_customers_methods(conn, two_customers):
 
 
 def test_the_policy_alone_refuses_a_write_to_another_customers_row(conn, two_customers):
-    me, them, _, theirs = two_customers
+    _, them, _, theirs = two_customers
     # When my session updates their row by id, with no customer filter
     with db.customer_session(_claims("a0000000-0000-4000-8000-0000000000e1")) as (session, _):
         updated = session.execute(
@@ -60,7 +70,9 @@ def test_the_policy_alone_refuses_a_write_to_another_customers_row(conn, two_cus
         ).rowcount
     # Then no row is touched
     assert updated == 0
-    row = conn.execute("select display_name, is_active from customer_payment_methods where id = %s", (theirs,))
+    row = conn.execute(
+        "select display_name, is_active from customer_payment_methods where id = %s", (theirs,)
+    )
     assert row.fetchone() == {"display_name": "Theirs", "is_active": True}
     # And inserting a row for them is refused outright
     with (
@@ -74,8 +86,13 @@ def test_the_policy_alone_refuses_a_write_to_another_customers_row(conn, two_cus
 
 @pytest.mark.parametrize(
     "assignment",
-    ["mandate_status = 'accepted'", "customer_id = %(other)s", "account_number_masked = '****9999'",
-     "card_expiry_month = 3", "mandate_url = 'https://evil.example'"],
+    [
+        "mandate_status = 'accepted'",
+        "customer_id = %(other)s",
+        "account_number_masked = '****9999'",
+        "card_expiry_month = 3",
+        "mandate_url = 'https://evil.example'",
+    ],
 )
 def test_the_guard_trigger_refuses_columns_a_customer_may_not_change(conn, assignment):
     me = insert_customer(conn, auth_user_id="a0000000-0000-4000-8000-0000000000e3")
@@ -117,9 +134,7 @@ def test_a_customer_cannot_touch_idempotency_keys_of_another_customer(conn, two_
         pytest.raises(psycopg.errors.InsufficientPrivilege),
         db.customer_session(_claims("a0000000-0000-4000-8000-0000000000e1")) as (session, _),
     ):
-        session.execute(
-            "select * from claim_idempotency_key(%s, 'k', 'h', %s)", (f"POST /x:{them}", them)
-        )
+        session.execute("select * from claim_idempotency_key(%s, 'k', 'h', %s)", (f"POST /x:{them}", them))
 
 
 # --- concurrency ------------------------------------------------------------------------------------------
@@ -132,7 +147,8 @@ def _own_customer_session(url: str, auth_user_id: str) -> Iterator[tuple[db.Conn
     try:
         with conn.transaction():
             row = conn.execute(
-                "select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true),"
+                "select set_config('request.jwt.claims', %s, true),"
+                " set_config('role', 'authenticated', true),"
                 " (select id from customers where auth_user_id = %s::uuid) as customer_id",
                 (json.dumps(_claims(auth_user_id)), auth_user_id),
             ).fetchone()
@@ -151,7 +167,7 @@ def _run_together(*targets):
             try:
                 start.wait()
                 target()
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
 
         return run
@@ -174,7 +190,9 @@ def test_concurrent_set_primary_calls_leave_exactly_one_primary(conn, clean_db):
             def call():
                 with _own_customer_session(clean_db, auth_id) as (session, customer_id):
                     principal = CustomerPrincipal(customer_id=customer_id, auth_user_id=uuid.UUID(auth_id))
-                    payment_methods.set_primary(session, principal, uuid.UUID(method_id), idempotency_key=None)
+                    payment_methods.set_primary(
+                        session, principal, uuid.UUID(method_id), idempotency_key=None
+                    )
 
             return call
 
@@ -182,7 +200,8 @@ def test_concurrent_set_primary_calls_leave_exactly_one_primary(conn, clean_db):
         # Then all succeed (serialised, not failed) and exactly one method is primary
         assert errors == [], round_
         primaries = conn.execute(
-            "select count(*) as n from customer_payment_methods where customer_id = %s and is_primary and is_active",
+            "select count(*) as n from customer_payment_methods"
+            " where customer_id = %s and is_primary and is_active",
             (me,),
         ).fetchone()
         assert primaries["n"] == 1
@@ -212,7 +231,9 @@ class _SlowFirstMandate:
         return self.inner.parse_mandate_postback(form)
 
 
-def test_two_concurrent_identical_posts_with_one_key_have_one_effect_and_one_response(conn, clean_db, netcash):
+def test_two_concurrent_identical_posts_with_one_key_have_one_effect_and_one_response(
+    conn, clean_db, netcash
+):
     # Given a customer and a NetCash that holds the first mandate request open
     auth_id = "a0000000-0000-4000-8000-0000000000e6"
     me = insert_customer(conn, auth_user_id=auth_id)
