@@ -11,6 +11,9 @@ from isp_billing_cli.demo import SERVICES
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from isp_billing_cli.fakes import netcash as fake_netcash
 
+# Local only: the secret in the fake's postback URL, as NetCash's would be configured in production.
+DEMO_NETCASH_WEBHOOK_SECRET = "local-demo-netcash-webhook-secret-0f3b7c9e1a5d"  # noqa: S105
+
 
 @dataclass
 class DemoProviders:
@@ -24,12 +27,15 @@ class DemoProviders:
 
 def start_demo_providers(api_base_url: str) -> DemoProviders:
     """Start both fakes, point this process's settings at them, and give the demo services subscribers."""
-    netcash = fake_netcash.start()
+    netcash = fake_netcash.start(
+        postback_url=f"{api_base_url}/api/webhooks/netcash/mandate?token={DEMO_NETCASH_WEBHOOK_SECRET}"
+    )
     interstellio = fake_interstellio.start()
     os.environ.update(
         NETCASH_BASE_URL=f"{netcash.url}/NIWS",
         NETCASH_DEBIT_ORDER_SERVICE_KEY=fake_netcash.DEFAULT_DEBIT_ORDER_KEY,
         NETCASH_ACCOUNT_SERVICE_KEY=fake_netcash.DEFAULT_ACCOUNT_KEY,
+        NETCASH_WEBHOOK_SECRET=DEMO_NETCASH_WEBHOOK_SECRET,
         INTERSTELLIO_BASE_URL=interstellio.url,
         INTERSTELLIO_TELEMETRY_URL=interstellio.url,
         INTERSTELLIO_DOMAIN=fake_interstellio.DEFAULT_DOMAIN,

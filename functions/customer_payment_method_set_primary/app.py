@@ -1,0 +1,37 @@
+"""POST /api/customer/payment-methods/{payment_method_id}/set-primary: make it the only primary method."""
+
+from uuid import UUID
+
+from fastapi import Response
+
+from isp_billing import idempotency
+from isp_billing.models.payment_methods import PaymentMethod
+from isp_billing.services import payment_methods
+from isp_billing.web import PROBLEM_JSON, CurrentCustomer, build_app, lambda_handler
+
+app = build_app("Set the primary payment method")
+
+
+@app.post(
+    "/api/customer/payment-methods/{payment_method_id}/set-primary",
+    response_model=PaymentMethod,
+    tags=["customer"],
+    responses={
+        404: {"description": "No such active method for this customer", "content": {PROBLEM_JSON: {}}},
+        409: {
+            "description": "A debit order whose mandate is declined, cancelled or expired",
+            "content": {PROBLEM_JSON: {}},
+        },
+    },
+)
+def set_primary(
+    payment_method_id: UUID, ctx: CurrentCustomer, idempotency_key: idempotency.IdempotencyKey = None
+) -> Response:
+    """Atomic: the customer has exactly one primary afterwards, even under concurrent calls."""
+    outcome = payment_methods.set_primary(
+        ctx.conn, ctx.customer, payment_method_id, idempotency_key=idempotency_key
+    )
+    return idempotency.response(outcome)
+
+
+handler = lambda_handler(app)

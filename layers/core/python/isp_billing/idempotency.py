@@ -1,0 +1,116 @@
+"""Idempotent POSTs: the `Idempotency-Key` header, for any endpoint.
+
+    outcome = idempotency.run(conn, IdempotentRequest.for_customer(...), effect)
+    return idempotency.response(outcome)
+
+- The key is optional: a request without it simply runs. With it, the first request runs the effect and its
+  response is stored; a retry with the same key and the same request gets that response again (header
+  `Idempotent-Replayed: true`) and causes nothing; the same key with a different request is 422.
+- Insert first, in the effect's own transaction: the key row is inserted before the effect and completed
+  with the response after it, and both commit (or roll back) together. A concurrent duplicate blocks on the
+  unique index until the first commits, then replays its response: never a second effect. If the effect
+  fails (any error), the key goes with the rollback and a retry runs afresh.
+- Scope = route template + the caller's id, so keys of different endpoints and customers never meet. The
+  request fingerprint covers the concrete path and the body; it is a salted scrypt hash, because a body can
+  carry a bank account number (a plain SHA-256 of a few known fields and 10^11 account numbers is
+  brute-forceable; scrypt at this cost is not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Header
+from fastapi.responses import JSONResponse, Response
+
+from isp_billing.db import Connection
+from isp_billing.errors import Conflict, ValidationFailed
+from isp_billing.observability import logger
+from isp_billing.repositories import idempotency as repository
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# scrypt cost: ~15 ms, 16 MiB: brute-forcing an account number out of a stored hash is futile.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32, "maxmem": 64 * 1024 * 1024}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="Optional. A unique key per intended operation (e.g. a UUID). A retry with the same key "
+        "and request returns the first response and changes nothing; the same key with a different request "
+        "is refused with 422. Keys are kept for 24 hours.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    scope: str
+    key: str | None
+    request_hash: str
+    customer_id: UUID | None
+
+    @classmethod
+    def for_customer(
+        cls, *, route: str, path: str, body: Any, key: str | None, customer_id: UUID
+    ) -> IdempotentRequest:
+        scope = f"{route}:{customer_id}"
+        if key is None:
+            return cls(scope, None, "", customer_id)
+        if not _KEY.match(key):
+            raise ValidationFailed(
+                f"{HEADER}: must be 1 to 255 visible ASCII characters", field=HEADER.lower()
+            )
+        return cls(scope, key, fingerprint(scope, key, path, body), customer_id)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: Any
+    replayed: bool = False
+
+
+def fingerprint(scope: str, key: str, path: str, body: Any) -> str:
+    canonical = json.dumps(
+        {"path": path, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    salt = f"{scope}\x1f{key}".encode()
+    return "scrypt$" + hashlib.scrypt(canonical.encode(), salt=salt, **_SCRYPT).hex()
+
+
+def run(conn: Connection, request: IdempotentRequest, effect: Callable[[], tuple[int, Any]]) -> Outcome:
+    """Run `effect` (returning status and a JSON-able body) at most once per key, in `conn`'s transaction."""
+    if request.key is None:
+        status, body = effect()
+        return Outcome(status, body)
+    stored = repository.claim(conn, request.scope, request.key, request.request_hash, request.customer_id)
+    if not stored["claimed"]:
+        if stored["request_hash"] != request.request_hash:
+            raise ValidationFailed(
+                f"This {HEADER} was already used for a different request; use a new key.",
+                field=HEADER.lower(),
+            )
+        if stored["status"] != "completed":
+            # Only possible if a holder committed without completing (a bug): never run a second effect.
+            raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
+        logger.info("idempotent replay", extra={"scope": request.scope.split(":", 1)[0]})
+        return Outcome(stored["response_status"], stored["response_body"], replayed=True)
+    status, body = effect()
+    repository.complete(conn, request.scope, request.key, status, body)
+    return Outcome(status, body)
+
+
+def response(outcome: Outcome) -> Response:
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    if outcome.body is None:
+        return Response(status_code=outcome.status, headers=headers)
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

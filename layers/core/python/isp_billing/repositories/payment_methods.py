@@ -1,0 +1,205 @@
+"""SQL for customer_payment_methods (and the customer facts a mandate request needs).
+
+Customer functions run as `authenticated`: RLS and the explicit customer filter are two walls, and the
+guard trigger limits which columns a customer's update may touch. The mandate functions at the end run as
+the service role (NetCash's webhook has no customer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from isp_billing.db import Connection
+from isp_billing.errors import Conflict
+
+_COLUMNS = """
+    id, customer_id, method_type, display_name, is_primary, is_active, deactivated_at, created_at,
+    bank_name, account_type, account_number_masked, mandate_reference, mandate_status, mandate_amount,
+    mandate_signed_at, mandate_url, card_brand, card_last4, card_expiry_month, card_expiry_year
+"""
+_ONE_PRIMARY_INDEX = "customer_payment_methods_one_primary_key"
+
+
+def _conflict_on_primary(error: psycopg.errors.UniqueViolation) -> Conflict:
+    if error.diag.constraint_name == _ONE_PRIMARY_INDEX:
+        return Conflict("Another change to your primary payment method happened at the same time; retry.")
+    return Conflict("This payment method conflicts with an existing one.")
+
+
+def list_active(conn: Connection, customer_id: UUID) -> list[dict[str, Any]]:
+    return conn.execute(
+        f"select {_COLUMNS} from customer_payment_methods"
+        " where customer_id = %s and is_active"
+        " order by is_primary desc, created_at desc, id",
+        (customer_id,),
+    ).fetchall()
+
+
+def get(conn: Connection, customer_id: UUID, method_id: UUID) -> dict[str, Any] | None:
+    return conn.execute(
+        f"select {_COLUMNS} from customer_payment_methods where customer_id = %s and id = %s",
+        (customer_id, method_id),
+    ).fetchone()
+
+
+def lock_customer(conn: Connection, customer_id: UUID) -> None:
+    """Serialise one customer's payment-method changes (primary choice) for the rest of the transaction."""
+    conn.execute(
+        "select pg_advisory_xact_lock(hashtextextended('customer_payment_methods:' || %s::text, 0))",
+        (customer_id,),
+    )
+
+
+def has_active_primary(conn: Connection, customer_id: UUID) -> bool:
+    row = conn.execute(
+        "select exists (select 1 from customer_payment_methods"
+        " where customer_id = %s and is_active and is_primary) as found",
+        (customer_id,),
+    ).fetchone()
+    return bool(row and row["found"])
+
+
+def mandate_context(conn: Connection, customer_id: UUID) -> dict[str, Any] | None:
+    """The customer's details for a mandate, their debit day and monthly total (pending/active/suspended)."""
+    return conn.execute(
+        """
+        select c.account_number, c.first_name, c.last_name, c.email, c.phone, c.customer_type,
+               b.debit_day, b.billing_day,
+               (select coalesce(sum(s.monthly_price), 0) from customer_services s
+                 where s.customer_id = c.id and s.status in ('pending', 'active', 'suspended'))
+                 as monthly_total
+          from customers c
+          left join customer_billing b on b.customer_id = c.id
+         where c.id = %s
+        """,
+        (customer_id,),
+    ).fetchone()
+
+
+def insert(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    query = sql.SQL("insert into customer_payment_methods ({}) values ({}) returning " + _COLUMNS).format(
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(sql.Placeholder() * len(values)),
+    )
+    try:
+        row = conn.execute(query, list(values.values())).fetchone()
+    except psycopg.errors.UniqueViolation as error:
+        raise _conflict_on_primary(error) from None
+    assert row is not None
+    return row
+
+
+def update_fields(
+    conn: Connection, customer_id: UUID, method_id: UUID, changes: dict[str, Any]
+) -> dict[str, Any] | None:
+    query = sql.SQL(
+        "update customer_payment_methods set {} where customer_id = %s and id = %s and is_active returning "
+        + _COLUMNS
+    ).format(sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(name)) for name in changes))
+    return conn.execute(query, [*changes.values(), customer_id, method_id]).fetchone()
+
+
+def deactivate(conn: Connection, customer_id: UUID, method_id: UUID) -> dict[str, Any] | None:
+    return conn.execute(
+        "update customer_payment_methods set is_active = false, is_primary = false, deactivated_at = now()"
+        f" where customer_id = %s and id = %s and is_active returning {_COLUMNS}",
+        (customer_id, method_id),
+    ).fetchone()
+
+
+def promote_latest(conn: Connection, customer_id: UUID) -> UUID | None:
+    """Make the most recently added active method primary (none when no active method is left)."""
+    try:
+        row = conn.execute(
+            """
+            update customer_payment_methods set is_primary = true
+             where id = (select id from customer_payment_methods
+                          where customer_id = %s and is_active
+                          order by created_at desc, id desc limit 1)
+               and customer_id = %s
+            returning id
+            """,
+            (customer_id, customer_id),
+        ).fetchone()
+    except psycopg.errors.UniqueViolation as error:
+        raise _conflict_on_primary(error) from None
+    return row["id"] if row else None
+
+
+def make_only_primary(conn: Connection, customer_id: UUID, method_id: UUID) -> dict[str, Any] | None:
+    """Clear the current primary, then set this one: two statements, so the unique index never sees two."""
+    conn.execute(
+        "update customer_payment_methods set is_primary = false"
+        " where customer_id = %s and is_primary and id <> %s",
+        (customer_id, method_id),
+    )
+    try:
+        return conn.execute(
+            "update customer_payment_methods set is_primary = true"
+            f" where customer_id = %s and id = %s and is_active returning {_COLUMNS}",
+            (customer_id, method_id),
+        ).fetchone()
+    except psycopg.errors.UniqueViolation as error:
+        raise _conflict_on_primary(error) from None
+
+
+def has_other_live_debit_order(conn: Connection, customer_id: UUID, method_id: UUID) -> bool:
+    row = conn.execute(
+        "select exists (select 1 from customer_payment_methods"
+        " where customer_id = %s and id <> %s and is_active and method_type = 'debit_order'"
+        " and mandate_status in ('pending', 'accepted')) as found",
+        (customer_id, method_id),
+    ).fetchone()
+    return bool(row and row["found"])
+
+
+def has_invoice_awaiting_collection(conn: Connection, customer_id: UUID, method_id: UUID) -> bool:
+    """An unpaid invoice of an auto-pay customer, or a collection in flight on this method."""
+    row = conn.execute(
+        """
+        select exists (
+                 select 1 from customer_invoices i
+                   join customer_billing b on b.customer_id = i.customer_id
+                  where i.customer_id = %s and b.auto_pay
+                    and i.status in ('issued', 'partially_paid', 'overdue') and i.amount_due > 0)
+            or exists (
+                 select 1 from payment_transactions t
+                  where t.customer_id = %s and t.payment_method_id = %s
+                    and t.kind = 'collection' and t.status in ('pending', 'submitted')) as found
+        """,
+        (customer_id, customer_id, method_id),
+    ).fetchone()
+    return bool(row and row["found"])
+
+
+# --- service role: NetCash's mandate webhook ------------------------------------------------------------
+
+
+def lock_created_mandate(conn: Connection, method_id: UUID) -> dict[str, Any] | None:
+    """A debit order whose mandate we requested (mandate_reference = its own id), locked for the update."""
+    return conn.execute(
+        f"select {_COLUMNS} from customer_payment_methods"
+        " where id = %s and method_type = 'debit_order' and mandate_reference = %s::text for update",
+        (method_id, method_id),
+    ).fetchone()
+
+
+def find_created_mandate(conn: Connection, method_id: UUID) -> dict[str, Any] | None:
+    return conn.execute(
+        f"select {_COLUMNS} from customer_payment_methods"
+        " where id = %s and method_type = 'debit_order' and mandate_reference = %s::text",
+        (method_id, method_id),
+    ).fetchone()
+
+
+def set_mandate_status(conn: Connection, method_id: UUID, status: str) -> dict[str, Any] | None:
+    return conn.execute(
+        "update customer_payment_methods set mandate_status = %s,"
+        " mandate_signed_at = case when %s = 'accepted' then now() else mandate_signed_at end"
+        f" where id = %s returning {_COLUMNS}",
+        (status, status, method_id),
+    ).fetchone()
