@@ -6,8 +6,9 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
+import psycopg
+
 from isp_billing.clock import sast_today
-from isp_billing_cli.demo import SERVICES
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from isp_billing_cli.fakes import netcash as fake_netcash
 
@@ -43,14 +44,23 @@ def start_demo_providers(api_base_url: str) -> DemoProviders:
         INTERSTELLIO_PASSWORD=fake_interstellio.DEFAULT_PASSWORD,
     )
     today = sast_today()
-    for _, _, _, status, _, subscriber_id in SERVICES:
-        if subscriber_id:
-            interstellio.add_subscriber(subscriber_id, subscriber_id, enabled=status == "active")
-            for back in range(1, 8):
-                interstellio.set_daily_usage(
-                    subscriber_id,
-                    today - timedelta(days=back),
-                    download_kb=2_000_000 + back * 1000,
-                    upload_kb=300_000 + back * 100,
-                )
+    for subscriber_id, enabled in _subscriber_lines(os.environ["DATABASE_URL"]):
+        interstellio.add_subscriber(subscriber_id, subscriber_id, enabled=enabled)
+        for back in range(1, 8):
+            interstellio.set_daily_usage(
+                subscriber_id,
+                today - timedelta(days=back),
+                download_kb=2_000_000 + back * 1000,
+                upload_kb=300_000 + back * 100,
+            )
     return DemoProviders(netcash, interstellio)
+
+
+def _subscriber_lines(database_url: str) -> list[tuple[str, bool]]:
+    """Every service's line as the database last left it, so a reused data folder starts consistent."""
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "select interstellio_subscriber_id, status = 'active' from customer_services"
+            " where interstellio_subscriber_id is not null order by interstellio_subscriber_id"
+        ).fetchall()
+    return [(subscriber_id, bool(enabled)) for subscriber_id, enabled in rows]

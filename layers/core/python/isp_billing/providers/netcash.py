@@ -609,17 +609,17 @@ class NetcashClient:
                 headers=headers,
             )
         except httpx.TimeoutException:
-            logger.warning("NetCash call timed out", extra={"method": method})
+            logger.warning("NetCash call timed out", extra={"soap_method": method})
             raise ProviderError(f"NetCash {method} timed out", provider=PROVIDER, code="timeout") from None
         except httpx.HTTPError:
-            logger.warning("NetCash call failed to connect", extra={"method": method})
+            logger.warning("NetCash call failed to connect", extra={"soap_method": method})
             raise ProviderError(
                 f"NetCash {method} could not be reached", provider=PROVIDER, code="unreachable"
             ) from None
         elapsed_ms = round((time.monotonic() - started) * 1000)
         logger.info(
             "NetCash call",
-            extra={"method": method, "http_status": response.status_code, "duration_ms": elapsed_ms},
+            extra={"soap_method": method, "http_status": response.status_code, "duration_ms": elapsed_ms},
         )
         if response.status_code != 200:
             raise ProviderError(
