@@ -40,6 +40,8 @@ class JobOutcome:
 
 
 JobWork = Callable[[JobRun], JobOutcome]
+# Validates (and may normalise) a run's options before anything is written; raises ValidationFailed.
+OptionsParser = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def run_job(
@@ -135,7 +137,9 @@ def _http_response(status: int, body: dict[str, Any], request_id: str | None) ->
     }
 
 
-def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[str, Any]:
+def _handle_http(
+    job_name: str, work: JobWork, event: dict[str, Any], parse_options: OptionsParser | None = None
+) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
     logger.set_correlation_id(request_id)
     try:
@@ -146,6 +150,8 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
             options = None
         if not isinstance(options, dict):
             raise ValidationFailed("The body must be a JSON object of job options.")
+        if parse_options is not None:
+            options = parse_options(options)
         row = run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
         return _http_response(200, row, request_id)
     except DomainError as error:
@@ -160,8 +166,14 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
         return _http_response(error.status, body, request_id)
 
 
-def job_handler(job_name: str, work: JobWork) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>."""
+def job_handler(
+    job_name: str, work: JobWork, *, parse_options: OptionsParser | None = None
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>.
+
+    `parse_options`, when given, validates the options first: invalid ones are refused (422 over HTTP)
+    before the run is logged or started.
+    """
 
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
@@ -169,8 +181,10 @@ def job_handler(job_name: str, work: JobWork) -> Callable[[dict[str, Any], Any],
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = event or {}
         if _is_http_event(event):
-            return _handle_http(job_name, work, event)
+            return _handle_http(job_name, work, event, parse_options)
         options = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        if parse_options is not None:
+            options = parse_options(options)
         return run_job(job_name, work, trigger="schedule", options=options)
 
     return handler
