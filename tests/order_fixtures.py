@@ -75,9 +75,7 @@ class Dataset:
 
     def expected(self) -> dict[str, Any]:
         outcomes = Counter(order["expect"][0] for order in self.orders)
-        linked_by = Counter(
-            order["expect"][1] for order in self.orders if order["expect"][0] == "linked"
-        )
+        linked_by = Counter(order["expect"][1] for order in self.orders if order["expect"][0] == "linked")
         services = Counter(order["expect"][2] for order in self.orders if order["expect"][0] == "linked")
         return {
             "orders": len(self.orders),
@@ -214,7 +212,9 @@ class _Builder:
             )
             by_phone = self.customer()
             self.person(
-                self.order(("linked", "matched_by_phone", None), phone=self.phone_variant(by_phone["phone"][3:]))
+                self.order(
+                    ("linked", "matched_by_phone", None), phone=self.phone_variant(by_phone["phone"][3:])
+                )
             )
 
     def duplicate_emails(self, pairs: int, triples: int) -> None:
@@ -284,9 +284,13 @@ class _Builder:
         bad_email = ["not-an-email", "someone@", "a@b", "x@@example.co.za", "name at example.co.za"]
         bad_phone = ["12345", "phone", "+27 12", "0000000000", "082-123"]
         for _ in range(n(150)):
-            self.person(self.order(("error", "invalid_email", None), **clean(email=self.rng.choice(bad_email))))
+            self.person(
+                self.order(("error", "invalid_email", None), **clean(email=self.rng.choice(bad_email)))
+            )
         for _ in range(n(100)):
-            self.person(self.order(("error", "invalid_phone", None), **clean(phone=self.rng.choice(bad_phone))))
+            self.person(
+                self.order(("error", "invalid_phone", None), **clean(phone=self.rng.choice(bad_phone)))
+            )
         for _ in range(n(100)):
             odd = self.rng.choice(["shipped", "unknown", "", "   ", "ACTIVE!"])
             self.person(self.order(("error", "unknown_status", None), **clean(), status=odd or " "))
@@ -298,7 +302,9 @@ class _Builder:
         for _ in range(n(50)):
             self.person(
                 self.order(
-                    ("error", "ambiguous_package", None), **clean(package_name="wireless 10"), status=service()
+                    ("error", "ambiguous_package", None),
+                    **clean(package_name="wireless 10"),
+                    status=service(),
                 )
             )
         for _ in range(n(150)):
@@ -312,7 +318,8 @@ class _Builder:
         for _ in range(n(100)):
             self.person(
                 self.order(
-                    ("error", "missing_email_for_new_customer", None), phone=self.phone_variant(self.national())
+                    ("error", "missing_email_for_new_customer", None),
+                    phone=self.phone_variant(self.national()),
                 )
             )
         for _ in range(n(50)):
@@ -376,7 +383,10 @@ def load(conn: psycopg.Connection, data: Dataset) -> None:
         ) as copy:
             for customer in data.customers:
                 copy.write_row(
-                    [customer[key] for key in ("id", "auth_user_id", "first_name", "last_name", "email", "phone")]
+                    [
+                        customer[key]
+                        for key in ("id", "auth_user_id", "first_name", "last_name", "email", "phone")
+                    ]
                 )
         with cursor.copy(f"copy consumer_orders ({', '.join(ORDER_COLUMNS)}) from stdin") as copy:
             for order in data.orders:

@@ -169,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "backfill-orders", help="link the website's consumer orders to customers and services"
     )
     backfill.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
-    backfill.add_argument("--since", metavar="DATE", help="only orders placed on or after this date (YYYY-MM-DD)")
+    backfill.add_argument(
+        "--since", metavar="DATE", help="only orders placed on or after this date (YYYY-MM-DD)"
+    )
     backfill.set_defaults(run=cmd_backfill_orders)
 
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")

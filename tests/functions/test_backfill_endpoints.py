@@ -1,4 +1,4 @@
-"""The backfill job's HTTP trigger, the CLI, and the admin endpoints for validation errors and the review queue."""
+"""The backfill job's HTTP trigger, the CLI, and the admin endpoints for validation errors and review."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def resolve_route(item_id: str) -> tuple[str, str, str]:
 
 
 def count(conn, table: str) -> int:
-    return conn.execute(f"select count(*) as n from {table}").fetchone()["n"]  # noqa: S608
+    return conn.execute(f"select count(*) as n from {table}").fetchone()["n"]
 
 
 @pytest.fixture
@@ -151,8 +151,8 @@ def shared_phone_item(conn):
     second = insert_customer(conn, email="two@example.co.za", phone="+27825550000")
     conn.execute(
         "insert into consumer_orders (order_number, first_name, last_name, email, phone, package_name,"
-        " package_price, status, activation_date) values ('ORD-R1', 'Lerato', 'Dlamini', 'three@example.co.za',"
-        " '082 555 0000', 'Fibre 50/50', '749.00', 'installed', '2026-02-01')"
+        " package_price, status, activation_date) values ('ORD-R1', 'Lerato', 'Dlamini',"
+        " 'three@example.co.za', '082 555 0000', 'Fibre 50/50', '749.00', 'installed', '2026-02-01')"
     )
     call_api(*BACKFILL, token=TEST_CRON_SECRET, body={})
     item = conn.execute("select id from migration_review_queue").fetchone()
@@ -172,7 +172,9 @@ def test_open_items_are_listed_with_their_candidates(conn, shared_phone_item):
         "open",
     )
     assert {c["customer_id"] for c in item["candidates"]} == {first, second}
-    assert all(c["matched_on"] == "phone" and c["account_number"].startswith("CUS-") for c in item["candidates"])
+    assert all(
+        c["matched_on"] == "phone" and c["account_number"].startswith("CUS-") for c in item["candidates"]
+    )
 
 
 def test_resolving_links_the_chosen_customer_creates_the_service_and_records_who(conn, shared_phone_item):
@@ -188,7 +190,9 @@ def test_resolving_links_the_chosen_customer_creates_the_service_and_records_who
     assert body["decided_by"] == admin_id and body["decided_at"] and body["resolved_customer_id"] == second
     order = conn.execute("select customer_id, service_id from consumer_orders").fetchone()
     assert str(order["customer_id"]) == second and str(order["service_id"]) == body["service_id"]
-    service = conn.execute("select customer_id, status, monthly_price, activation_date from customer_services")
+    service = conn.execute(
+        "select customer_id, status, monthly_price, activation_date from customer_services"
+    )
     row = service.fetchone()
     assert (str(row["customer_id"]), row["status"], str(row["monthly_price"])) == (second, "active", "749.00")
     # And a later backfill leaves the order alone, and the open list is empty
@@ -207,8 +211,8 @@ def test_resolving_with_a_new_customer_creates_one(conn, shared_phone_item):
     status, _, body = call_api(*resolve_route(item_id), token=token, body={"decision": "create_new"})
     assert status == 200 and body["decision"] == "create_new"
     customer = conn.execute(
-        "select c.email, c.phone, b.invoice_email from customers c join customer_billing b on b.customer_id = c.id"
-        " where c.id = %s",
+        "select c.email, c.phone, b.invoice_email from customers c"
+        " join customer_billing b on b.customer_id = c.id where c.id = %s",
         (body["customer_id"],),
     ).fetchone()
     assert (customer["email"], customer["phone"]) == ("three@example.co.za", "+27825550000")
@@ -240,7 +244,9 @@ def test_create_new_when_the_email_is_taken_is_409_and_nothing_is_written(conn):
     assert item["reason"] == "email_phone_conflict"
     _, token = admin_with_token(conn, role="billing_admin")
     # When an admin asks for a new customer
-    status, _, problem = call_api(*resolve_route(str(item["id"])), token=token, body={"decision": "create_new"})
+    status, _, problem = call_api(
+        *resolve_route(str(item["id"])), token=token, body={"decision": "create_new"}
+    )
     # Then it is refused: the email belongs to a customer already
     assert status == 409 and "already exists" in problem["detail"]
     assert count(conn, "customers") == 2

@@ -68,15 +68,19 @@ def snapshot(conn: psycopg.Connection) -> dict[str, Any]:
         "services": rows("select count(*), count(distinct consumer_order_id) from customer_services"),
         "suspensions": rows(
             "select o.order_number, x.suspension_type, x.pauses_billing from service_suspensions x"
-            " join customer_services s on s.id = x.service_id join consumer_orders o on o.id = s.consumer_order_id"
+            " join customer_services s on s.id = x.service_id"
+            " join consumer_orders o on o.id = s.consumer_order_id"
         ),
         "errors": rows(
-            "select record_ref, error_code, message, payload::text, resolved_at is null from validation_errors"
+            "select record_ref, error_code, message, payload::text, resolved_at is null"
+            " from validation_errors"
         ),
         "review": rows(
             "select o.order_number, q.reason, q.status,"
-            " (select string_agg(c.account_number || ':' || (x ->> 'matched_on'), ',' order by c.account_number)"
-            "    from jsonb_array_elements(q.candidates) x join customers c on c.id = (x ->> 'customer_id')::uuid)"
+            " (select string_agg(c.account_number || ':' || (x ->> 'matched_on'), ','"
+            "                    order by c.account_number)"
+            "    from jsonb_array_elements(q.candidates) x"
+            "    join customers c on c.id = (x ->> 'customer_id')::uuid)"
             " from migration_review_queue q join consumer_orders o on o.id = q.consumer_order_id"
         ),
         "counters": rows("select kind, year, last_value from number_counters"),
@@ -93,7 +97,7 @@ def business_tables(conn: psycopg.Connection) -> dict[str, int]:
         "migration_review_queue",
         "number_counters",
     ]
-    counts = {t: conn.execute(f"select count(*) as n from {t}").fetchone()["n"] for t in tables}  # noqa: S608
+    counts = {t: conn.execute(f"select count(*) as n from {t}").fetchone()["n"] for t in tables}
     counts["linked_orders"] = conn.execute(
         "select count(*) as n from consumer_orders where customer_id is not null"
     ).fetchone()["n"]
@@ -108,7 +112,9 @@ def dataset() -> order_fixtures.Dataset:
 # --- normalisation and status mapping (SQL functions) -------------------------------------------------
 
 
-@pytest.mark.parametrize("written", order_fixtures.phone_formats("821234567") + ["082.123.4567", " 821234567 "])
+@pytest.mark.parametrize(
+    "written", [*order_fixtures.phone_formats("821234567"), "082.123.4567", " 821234567 "]
+)
 def test_every_way_of_writing_a_za_number_is_one_e164_number(conn, written):
     # Given a South African mobile number written some way / When normalised / Then it is +27821234567
     row = conn.execute("select public.normalize_za_phone(%s) as phone", (written,)).fetchone()
@@ -240,7 +246,9 @@ def test_a_dry_run_reports_exactly_what_the_real_run_does_and_writes_only_its_lo
     # Given the data set
     order_fixtures.load(conn, dataset)
     before = business_tables(conn)
-    orders_before = conn.execute("select md5(string_agg(o::text, ',' order by id)) as h from consumer_orders o")
+    orders_before = conn.execute(
+        "select md5(string_agg(o::text, ',' order by id)) as h from consumer_orders o"
+    )
     orders_hash = orders_before.fetchone()["h"]
     # When a dry run runs
     dry = backfill(dry_run=True)
@@ -291,7 +299,9 @@ def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db
     with pytest.raises(ConnectionError):
         backfill_in_batches(500, die_in_batch_four)
     # Then three batches are in, none of the fourth
-    assert conn.execute("select count(*) as n from consumer_orders where customer_id is not null").fetchone()["n"]
+    assert conn.execute("select count(*) as n from consumer_orders where customer_id is not null").fetchone()[
+        "n"
+    ]
     half = snapshot(conn)
     assert half != clean
     # When the backfill runs again (in other batch sizes: the result does not depend on them)
@@ -380,13 +390,18 @@ def test_an_installed_order_without_a_date_is_active_from_today_at_the_orders_pr
     backfill()
     # Then the new customer has an active service from today at the order's price, linked both ways
     row = conn.execute(
-        "select s.status, s.activation_date, s.monthly_price, s.consumer_order_id, s.customer_id = o.customer_id"
-        " as same, c.phone, c.email, c.account_number, b.billing_day from consumer_orders o"
+        "select s.status, s.activation_date, s.monthly_price, s.consumer_order_id,"
+        " s.customer_id = o.customer_id as same, c.phone, c.email, c.account_number, b.billing_day"
+        " from consumer_orders o"
         " join customer_services s on s.id = o.service_id join customers c on c.id = o.customer_id"
         " join customer_billing b on b.customer_id = c.id where o.id = %s",
         (order_id,),
     ).fetchone()
-    assert (row["status"], row["activation_date"], str(row["monthly_price"])) == ("active", sast_today(), "650.00")
+    assert (row["status"], row["activation_date"], str(row["monthly_price"])) == (
+        "active",
+        sast_today(),
+        "650.00",
+    )
     assert str(row["consumer_order_id"]) == order_id and row["same"]
     assert (row["phone"], row["email"]) == ("+27821234567", "thandi@example.co.za")
     assert row["account_number"].startswith(f"CUS-{sast_today().year}-") and row["billing_day"] == 1
@@ -456,7 +471,9 @@ def test_an_order_already_linked_to_a_customer_gets_its_service(conn, package):
     customer_id = insert_customer(conn, email="linked@example.co.za")
     order_id = _order(conn, customer_id=customer_id, email=None, phone=None)
     details = backfill()["details"]
-    row = conn.execute("select customer_id, service_id from consumer_orders where id = %s", (order_id,)).fetchone()
+    row = conn.execute(
+        "select customer_id, service_id from consumer_orders where id = %s", (order_id,)
+    ).fetchone()
     assert str(row["customer_id"]) == customer_id and row["service_id"] is not None
     assert details["linked_by"] == {"already_linked": 1}
 

@@ -182,7 +182,8 @@ def job_handler(
         event = event or {}
         if _is_http_event(event):
             return _handle_http(job_name, work, event, parse_options)
-        options = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        detail = event.get("detail")
+        options: dict[str, Any] = detail if isinstance(detail, dict) else {}
         if parse_options is not None:
             options = parse_options(options)
         return run_job(job_name, work, trigger="schedule", options=options)

@@ -70,7 +70,7 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
         "Add the customer's email address to the order.",
     ),
     "missing_name_for_new_customer": (
-        "No customer matches the order and a new customer needs a first and last name, which the order lacks.",
+        "No customer matches the order and a new customer needs a first and last name; the order lacks one.",
         "Add the customer's first and last name to the order.",
     ),
 }
@@ -480,8 +480,8 @@ def write_services(conn: Connection, today: date) -> None:
         """
         with created as (
           insert into customer_services (customer_id, package_id, package_name, service_type, status,
-                                         monthly_price, activation_date, suspension_date, installation_address,
-                                         consumer_order_id)
+                                         monthly_price, activation_date, suspension_date,
+                                         installation_address, consumer_order_id)
           select b.target_customer_id, b.package_id, b.package_name, b.service_type,
                  case when b.action = 'service_suspended' then 'suspended' else 'active' end,
                  b.price, coalesce(b.activation_date, %(today)s),

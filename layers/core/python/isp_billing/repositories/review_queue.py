@@ -24,7 +24,8 @@ def list_page(
         _ITEM
         + """
          where q.status = %(status)s
-           and (%(after_at)s::timestamptz is null or (q.created_at, q.id) > (%(after_at)s, %(after_id)s::uuid))
+           and (%(after_at)s::timestamptz is null
+                or (q.created_at, q.id) > (%(after_at)s, %(after_id)s::uuid))
          order by q.created_at, q.id
          limit %(limit)s
         """,
@@ -70,13 +71,12 @@ def customer_auth_user(conn: Connection, customer_id: UUID) -> tuple[bool, UUID 
     return (row is not None, row["auth_user_id"] if row else None)
 
 
-def mark_resolved(
-    conn: Connection, item_id: UUID, decision: str, customer_id: UUID, admin_id: UUID
-) -> None:
+def mark_resolved(conn: Connection, item_id: UUID, decision: str, customer_id: UUID, admin_id: UUID) -> None:
     conn.execute(
         """
         update migration_review_queue
-           set status = 'resolved', decision = %s, resolved_customer_id = %s, decided_by = %s, decided_at = now()
+           set status = 'resolved', decision = %s, resolved_customer_id = %s, decided_by = %s,
+               decided_at = now()
          where id = %s and status = 'open'
         """,
         (decision, customer_id, admin_id, item_id),

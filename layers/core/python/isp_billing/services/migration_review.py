@@ -1,11 +1,11 @@
-"""What admins do with the order backfill's leftovers: read validation errors, read and resolve review items."""
+"""What admins do with the order backfill's leftovers: validation errors to read, review items to decide."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
-from isp_billing.auth import AdminPrincipal
+from isp_billing.auth import AdminPrincipal, AdminRole
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import Conflict, InvalidState, NotFound, ValidationFailed
@@ -20,8 +20,8 @@ from isp_billing.observability import logger
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import order_backfill, review_queue, validation_errors
 
-READ_ROLES = ("super_admin", "billing_admin", "support")
-DECIDE_ROLES = ("super_admin", "billing_admin")
+READ_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin", "support")
+DECIDE_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin")
 
 
 def list_validation_errors(
@@ -68,7 +68,9 @@ def resolve(
     if item["status"] != "open":
         raise InvalidState("This review item has already been decided.", current_status=item["status"])
     if item["order_customer_id"] is not None:
-        raise Conflict("The order has been linked to a customer since it was queued; dismiss the item instead.")
+        raise Conflict(
+            "The order has been linked to a customer since it was queued; dismiss the item instead."
+        )
 
     order_id = UUID(str(item["consumer_order_id"]))
     order_backfill.create_work_tables(conn)

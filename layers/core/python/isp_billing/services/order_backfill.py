@@ -138,7 +138,9 @@ def _write_batch(conn: db.Connection, today: date) -> None:
     repo.write_review_items(conn)
 
 
-def run(run: JobRun, *, batch_size: int = DEFAULT_BATCH_SIZE, after_batch: BatchHook | None = None) -> JobOutcome:
+def run(
+    run: JobRun, *, batch_size: int = DEFAULT_BATCH_SIZE, after_batch: BatchHook | None = None
+) -> JobOutcome:
     """The backfill-orders job (see the module's docstring)."""
     options = BackfillOptions.model_validate(parse_options(run.options))
     summary = Summary(dry_run=options.dry_run, since=options.since)
@@ -168,7 +170,9 @@ def run(run: JobRun, *, batch_size: int = DEFAULT_BATCH_SIZE, after_batch: Batch
                     after_batch(summary.batches + 1)
             summary.add(rows)  # counted once its batch has committed
             summary.batches += 1
-            logger.info("backfill batch committed", extra={"batch": summary.batches, "linked": summary.linked})
+            logger.info(
+                "backfill batch committed", extra={"batch": summary.batches, "linked": summary.linked}
+            )
 
     return JobOutcome(
         processed=summary.linked + summary.queued,
