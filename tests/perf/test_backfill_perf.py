@@ -92,7 +92,10 @@ def test_backfill_of_200k_orders_against_the_insert_select_floor(conn):
     assert details["validation_errors"] == {"invalid_email": invalid}
     assert details["orders"] == ORDERS
     repeat_orders = ORDERS // 10 - ORDERS // 50
-    assert details["linked_by"] == {"matched_by_email": repeat_orders, "new_customer": ORDERS - invalid - repeat_orders}
+    assert details["linked_by"] == {
+        "matched_by_email": repeat_orders,
+        "new_customer": ORDERS - invalid - repeat_orders,
+    }
     counts = conn.execute(
         "select (select count(*) from customers) as customers, (select count(*) from customer_billing) as billing,"
         " (select count(*) from consumer_orders where customer_id is null) as unlinked"

@@ -173,7 +173,7 @@ def load_batch(
            group by 1
         ),
         picked as ({picked}),
-        classified as (
+        classified as materialized (
           select o.id, o.order_number, coalesce(o.order_number, o.id::text) as ref,
                  o.customer_id as linked_customer_id, o.auth_user_id,
                  public.legacy_order_action(o.status) as action,
@@ -223,7 +223,6 @@ def load_batch(
         """,
         {"after": after, "limit": limit, "since": since, "order_id": order_id},
     )
-    conn.execute("analyze bf_batch")
     row = conn.execute("select count(*) as n, max(id::text) as last_id from bf_batch").fetchone()
     assert row is not None
     return int(row["n"])
