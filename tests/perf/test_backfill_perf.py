@@ -59,8 +59,8 @@ def test_backfill_of_200k_orders_against_the_insert_select_floor(conn):
     # When the floor is measured: one INSERT … SELECT of the same 200,000 rows into a bare table
     conn.execute(
         "create table bare_orders (id uuid default gen_random_uuid(), order_number text, first_name text,"
-        " last_name text, email text, phone text, package_name text, package_price numeric(12,2), status text,"
-        " activation_date date, installation_address jsonb)"
+        " last_name text, email text, phone text, package_name text, package_price numeric(12,2),"
+        " status text, activation_date date, installation_address jsonb)"
     )
     started = time.perf_counter()
     conn.execute(f"insert into bare_orders ({_COLUMNS}) {_ORDER_VALUES}", (ORDERS,))
@@ -97,7 +97,8 @@ def test_backfill_of_200k_orders_against_the_insert_select_floor(conn):
         "new_customer": ORDERS - invalid - repeat_orders,
     }
     counts = conn.execute(
-        "select (select count(*) from customers) as customers, (select count(*) from customer_billing) as billing,"
+        "select (select count(*) from customers) as customers,"
+        " (select count(*) from customer_billing) as billing,"
         " (select count(*) from consumer_orders where customer_id is null) as unlinked"
     ).fetchone()
     assert counts["customers"] == counts["billing"] == details["customers_created"]
