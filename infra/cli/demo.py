@@ -145,6 +145,9 @@ def seed_demo(url: str) -> None:
                 " values (%s, %s, %s, %s, %s, true) on conflict (id) do nothing",
                 (admin_id, auth_id, email, name, role),
             )
+        from isp_billing_cli.demo_orders import seed_legacy_orders
+
+        seed_legacy_orders(conn)
 
 
 def mint_token(

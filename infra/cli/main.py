@@ -99,13 +99,33 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     event: dict[str, Any]
     if args.event:
         event = json.loads(Path(args.event).read_text(encoding="utf-8"))
-    elif function.schedules or not function.routes:
+    elif function.schedules or not function.routes or not hasattr(function.load_module(), "app"):
+        # a job (its module has no HTTP app): invoke it directly, as the Scheduler or a person would
         event = scheduled_event(function.logical_id)
     else:
         route = function.routes[0]
         event = api_gateway_event(route.method, route.path, route.path)
     result = function.load_handler()(event, LambdaContext(function.logical_id))
     print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_backfill_orders(args: argparse.Namespace) -> int:
+    from isp_billing.errors import DomainError
+    from isp_billing.jobs import run_job
+    from isp_billing.services import order_backfill
+
+    _local_environment()
+    options: dict[str, Any] = {"dry_run": bool(args.dry_run)}
+    if args.since:
+        options["since"] = args.since
+    try:
+        options = order_backfill.parse_options(options)
+        row = run_job(order_backfill.JOB_NAME, order_backfill.run, trigger="manual", options=options)
+    except DomainError as error:
+        print(f"isp-billing backfill-orders: {error.detail}", file=sys.stderr)
+        return 1
+    print(json.dumps(row, indent=2, default=str))
     return 0
 
 
@@ -146,6 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="logical id in template.yaml, e.g. CustomerServicesListFunction")
     invoke.add_argument("--event", help="a JSON event file (default: a scheduled or API Gateway event)")
     invoke.set_defaults(run=cmd_invoke)
+
+    backfill = commands.add_parser(
+        "backfill-orders", help="link the website's consumer orders to customers and services"
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="report what would happen; write nothing")
+    backfill.add_argument(
+        "--since", metavar="DATE", help="only orders placed on or after this date (YYYY-MM-DD)"
+    )
+    backfill.set_defaults(run=cmd_backfill_orders)
 
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--output", help="default infra/openapi.json")

@@ -65,3 +65,11 @@ def test_a_wrong_secret_is_401_and_runs_nothing(conn):
 def test_a_body_that_is_not_an_object_is_422(conn):
     status, _, body = call_api(*PURGE, token=TEST_CRON_SECRET, body=json.dumps([1, 2]))
     assert status == 422 and body["status"] == 422
+
+
+def test_a_direct_invoke_is_logged_as_a_manual_run(conn):
+    # Given a direct Lambda invoke (the CLI, the console) with an empty event
+    handler = function_by_id("PurgeIdempotencyKeysFunction").load_handler()
+    # When it runs / Then its log row says manual, not schedule
+    result = handler({}, LambdaContext("PurgeIdempotencyKeysFunction"))
+    assert result["trigger"] == "manual"

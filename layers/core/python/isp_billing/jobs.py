@@ -41,6 +41,8 @@ class JobOutcome:
 
 
 JobWork = Callable[[JobRun], JobOutcome]
+# Validates (and may normalise) a run's options before anything is written; raises ValidationFailed.
+OptionsParser = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def run_job(
@@ -107,6 +109,14 @@ def run_job(
 # --- Lambda entry points ---------------------------------------------------------------------------------
 
 
+def _is_scheduled_event(event: dict[str, Any]) -> bool:
+    """EventBridge Scheduler / rules; anything else that is not HTTP is a direct invoke (CLI, console)."""
+    return event.get("detail-type") == "Scheduled Event" or event.get("source") in (
+        "aws.scheduler",
+        "aws.events",
+    )
+
+
 def _is_http_event(event: dict[str, Any]) -> bool:
     return "httpMethod" in event or "routeKey" in event
 
@@ -136,7 +146,9 @@ def _http_response(status: int, body: dict[str, Any], request_id: str | None) ->
     }
 
 
-def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[str, Any]:
+def _handle_http(
+    job_name: str, work: JobWork, event: dict[str, Any], parse_options: OptionsParser | None = None
+) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
     logger.set_correlation_id(request_id)
     try:
@@ -147,6 +159,8 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
             options = None
         if not isinstance(options, dict):
             raise ValidationFailed("The body must be a JSON object of job options.")
+        if parse_options is not None:
+            options = parse_options(options)
         row = run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
         return _http_response(200, row, request_id)
     except DomainError as error:
@@ -161,8 +175,14 @@ def _handle_http(job_name: str, work: JobWork, event: dict[str, Any]) -> dict[st
         return _http_response(error.status, body, request_id)
 
 
-def job_handler(job_name: str, work: JobWork) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>."""
+def job_handler(
+    job_name: str, work: JobWork, *, parse_options: OptionsParser | None = None
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>.
+
+    `parse_options`, when given, validates the options first: invalid ones are refused (422 over HTTP)
+    before the run is logged or started.
+    """
     get_settings()  # fail the cold start, naming the variable, when configuration is missing
 
     @logger.inject_lambda_context(clear_state=True)
@@ -171,8 +191,12 @@ def job_handler(job_name: str, work: JobWork) -> Callable[[dict[str, Any], Any],
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = event or {}
         if _is_http_event(event):
-            return _handle_http(job_name, work, event)
-        options = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-        return run_job(job_name, work, trigger="schedule", options=options)
+            return _handle_http(job_name, work, event, parse_options)
+        detail = event.get("detail")
+        options: dict[str, Any] = detail if isinstance(detail, dict) else {}
+        if parse_options is not None:
+            options = parse_options(options)
+        trigger = "schedule" if _is_scheduled_event(event) else "manual"
+        return run_job(job_name, work, trigger=trigger, options=options)
 
     return handler
