@@ -1,5 +1,5 @@
 -- Order backfill speed: consumer_orders' UPDATE of customer_id/service_id becomes a HOT update (no index
--- entries to write).
+-- entries to write), and customers inserted with an account number skip the numbering trigger.
 
 -- Indexes nothing uses: matching compares the orders' normalised email/phone with customers' (the raw
 -- text indexes cannot serve that), the backfill reads orders in id order through the primary key (the
@@ -17,3 +17,12 @@ drop index public.consumer_orders_customer_id_idx;
 
 -- Room on each page for the linked row version, so the link stays on its page (HOT).
 alter table public.consumer_orders set (fillfactor = 70);
+
+-- The trigger's body does nothing when the number is given (the backfill reserves a block): skip the call.
+drop trigger customers_assign_account_number on public.customers;
+
+create trigger customers_assign_account_number
+  before insert on public.customers
+  for each row
+  when (new.account_number is null)
+  execute function public.assign_customer_account_number();
