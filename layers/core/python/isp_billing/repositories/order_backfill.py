@@ -81,6 +81,13 @@ REVIEW_REASONS = {
 }
 
 
+def tune_session(conn: Connection) -> None:
+    """Settings for the backfill's transaction. JIT off: the statements run over temp tables the planner has
+    no statistics for, so their cost estimates cross jit_above_cost and every batch paid for compiling
+    (inlining and optimising) its plans again: more than the batch's work on servers built with JIT."""
+    conn.execute("set local jit = off")
+
+
 def create_work_tables(conn: Connection) -> None:
     """`bf_new`: customers planned but not yet written (dropped at commit)."""
     conn.execute(

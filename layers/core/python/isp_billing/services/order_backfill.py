@@ -146,12 +146,14 @@ def run(
     summary = Summary(dry_run=options.dry_run, since=options.since)
     today = sast_today()
     with db.service_session() as conn:
+        repo.tune_session(conn)
         summary.skipped = repo.count_held_back(conn, options.since)
 
     after = repo.FIRST_ID
     if options.dry_run:
         # One transaction: planned customers stay in bf_new, so later batches match them as a real run would.
         with db.service_session() as conn:
+            repo.tune_session(conn)
             repo.create_work_tables(conn)
             while _decide_batch(conn, after=after, size=batch_size, since=options.since):
                 summary.add(repo.summarise_batch(conn, EXAMPLES_PER_OUTCOME))
@@ -160,6 +162,7 @@ def run(
     else:
         while True:
             with db.service_session() as conn:
+                repo.tune_session(conn)
                 repo.create_work_tables(conn)
                 if not _decide_batch(conn, after=after, size=batch_size, since=options.since):
                     break
