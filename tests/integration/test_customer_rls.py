@@ -66,3 +66,20 @@ def test_the_session_role_and_claims_do_not_outlive_the_transaction(conn):
         ).fetchone()
     assert row["role"] == "service_role"
     assert not row["claims"]
+
+
+def test_a_customer_request_costs_three_round_trips(conn):
+    # Given a signed-in customer and the process's connection
+    from tests.db_trace import round_trips
+
+    insert_customer(conn, auth_user_id="a0000000-0000-4000-8000-00000000000e")
+    claims = _claims("a0000000-0000-4000-8000-00000000000e")
+    with db.customer_session(claims):
+        pass  # opens the cached connection
+
+    def one_request():
+        with db.customer_session(claims) as (session, _):
+            session.execute("select id from customer_services").fetchall()
+
+    # When one customer read runs / Then: BEGIN with the session setup, the query, COMMIT
+    assert round_trips(db.get_connection(), one_request) == 3

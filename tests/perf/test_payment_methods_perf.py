@@ -10,7 +10,6 @@ or simple `Query` message is one round trip to the server.
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 
 import psycopg
@@ -19,6 +18,7 @@ import pytest
 from isp_billing import db
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.template import function_by_id
+from tests.db_trace import round_trips
 from tests.factories import customer_with_token
 
 RUNS = 500
@@ -39,23 +39,6 @@ def _median_ms(call, runs=RUNS):
         call()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples)
-
-
-def _round_trips(conn: psycopg.Connection, call) -> int:
-    with tempfile.TemporaryFile(mode="w+") as trace:
-        conn.pgconn.trace(trace.fileno())
-        try:
-            call()
-        finally:
-            conn.pgconn.untrace()
-        trace.seek(0)
-        # Each line: timestamp, direction (F frontend / B backend), length, message and its fields.
-        messages = [
-            parts[3].split()[0]
-            for parts in (line.split("\t") for line in trace)
-            if len(parts) > 3 and parts[1] == "F"
-        ]
-    return sum(1 for message in messages if message in {"Sync", "Query"})
 
 
 @pytest.mark.perf
@@ -99,8 +82,8 @@ def test_list_payment_methods_latency_against_one_raw_query(conn, clean_db):
     # When each runs 500 times
     handler_ms = _median_ms(via_handler)
     floor_ms = _median_ms(raw_query)
-    trips = _round_trips(db.get_connection(), via_handler)
-    floor_trips = _round_trips(floor_conn, raw_query)
+    trips = round_trips(db.get_connection(), via_handler)
+    floor_trips = round_trips(floor_conn, raw_query)
     floor_conn.close()
     # Then print the figure next to its floor
     print(

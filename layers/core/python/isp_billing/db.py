@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from isp_billing.errors import ConfigurationError, DatabaseUnavailable
@@ -91,13 +92,26 @@ def reset_connection() -> None:
 
 
 @contextmanager
-def _unit_of_work(setup_sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Connection, dict[str, Any]]]:
+def _unit_of_work(setup: sql.Composable) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """One transaction, opened together with its session setup in a single round trip.
+
+    `begin; <setup>` goes as one simple-query message (values are quoted literals, so no parameters),
+    instead of psycopg's separate BEGIN. Code inside may still use `conn.transaction()`: psycopg sees the
+    open transaction and makes it a savepoint.
+    """
     with _lock:
         conn = get_connection()
         try:
-            with conn.transaction():
-                row = conn.execute(setup_sql, params).fetchone() or {}
+            cursor = conn.execute(sql.Composed([sql.SQL("begin; "), setup]))
+            cursor.nextset()  # past BEGIN's result to the setup's row
+            row = cursor.fetchone() or {}
+            try:
                 yield conn, row
+            except BaseException:
+                if not conn.broken:
+                    conn.execute("rollback")
+                raise
+            conn.execute("commit")
         except psycopg.OperationalError as error:
             logger.error("database error", extra={"error_type": type(error).__name__})
             if conn.broken:
@@ -108,7 +122,7 @@ def _unit_of_work(setup_sql: str, params: tuple[Any, ...]) -> Iterator[tuple[Con
 @contextmanager
 def service_session() -> Iterator[Connection]:
     """A transaction as `service_role` (bypasses RLS): admin and job work, which checks roles in code."""
-    with _unit_of_work("select set_config('role', 'service_role', true)", ()) as (conn, _):
+    with _unit_of_work(sql.SQL("select set_config('role', 'service_role', true)")) as (conn, _):
         yield conn
 
 
@@ -116,12 +130,13 @@ def service_session() -> Iterator[Connection]:
 def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]:
     """A transaction as `authenticated` with the caller's claims; yields (conn, the caller's customer id).
 
-    One round trip sets the role, the claims and finds the caller's customer row (None when unlinked).
+    One round trip opens the transaction, sets the role and the claims, and finds the caller's customer row
+    (None when unlinked).
     """
-    sql = (
-        "select set_config('request.jwt.claims', %s, true) as claims,"
+    setup = sql.SQL(
+        "select set_config('request.jwt.claims', {claims}, true) as claims,"
         " set_config('role', 'authenticated', true) as role,"
-        " (select id from public.customers where auth_user_id = %s::uuid) as customer_id"
-    )
-    with _unit_of_work(sql, (json.dumps(claims), claims["sub"])) as (conn, row):
+        " (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
+    ).format(claims=sql.Literal(json.dumps(claims)), sub=sql.Literal(str(claims["sub"])))
+    with _unit_of_work(setup) as (conn, row):
         yield conn, row.get("customer_id")
