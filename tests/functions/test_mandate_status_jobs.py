@@ -54,7 +54,8 @@ def _debit_order(conn, *, token=None, days_old=0):
     assert status == 201, body
     if days_old:
         conn.execute(
-            "update customer_payment_methods set created_at = now() - make_interval(days => %s) where id = %s",
+            "update customer_payment_methods set created_at = now() - make_interval(days => %s)"
+            " where id = %s",
             (days_old, body["id"]),
         )
     return body["id"], token
@@ -124,7 +125,9 @@ def test_the_sync_applies_every_confirmed_outcome_once_and_ignores_mandates_we_d
     # When the scheduled job runs
     run = _run("SyncMandateStatusesFunction")
     # Then each outcome is applied, NetCash's file read once, and the counts say so
-    assert {m: _status(conn, m)["mandate_status"] for m in (accepted, declined, cancelled, expired, waiting)} == {
+    assert {
+        m: _status(conn, m)["mandate_status"] for m in (accepted, declined, cancelled, expired, waiting)
+    } == {
         accepted: "accepted",
         declined: "declined",
         cancelled: "cancelled",
@@ -138,7 +141,9 @@ def test_the_sync_applies_every_confirmed_outcome_once_and_ignores_mandates_we_d
     assert run["details"]["applied"] == {"accepted": 1, "cancelled": 1, "declined": 1, "expired": 1}
     assert run["details"]["unknown_references"] == 2 and run["details"]["netcash_mandates"] == 7
     # And each change is logged with ids and statuses only (no names, account numbers or references)
-    changes = [json.loads(line) for line in json_logs.getvalue().splitlines() if "mandate status changed" in line]
+    changes = [
+        json.loads(line) for line in json_logs.getvalue().splitlines() if "mandate status changed" in line
+    ]
     assert {(c["payment_method_id"], c["mandate_status"], c["source"]) for c in changes} == {
         (accepted, "accepted", "sync"),
         (declined, "declined", "sync"),

@@ -174,4 +174,3 @@ def _uuid(value: str) -> UUID | None:
         return UUID(value)
     except ValueError:
         return None
-
