@@ -14,7 +14,9 @@ Methods:
   MandateAmount, Field1, BankAccountNumber, BranchCode, BankAccountType as Current/Savings/Transmission,
   IncludeDebiCheck) is missing or bad; otherwise ErrorCode `000` and MandateUrl
   `http://<fake>/mandate/<token>`. The mandate is recorded under Field1 with NetCash status 2 (awaiting
-  authorisation). `GET /mandate/<token>` serves a stub page.
+  authorisation). `GET /mandate/<token>` serves the signing page: the mandate's terms and Sign / Decline
+  buttons, a form POSTing to the same URL, which calls `sign_mandate(field1, outcome)` (so the postback
+  reaches `postback_url`, the local API's webhook under `serve --demo`).
 - `RequestMandateData(ServiceKey)` returns a file token; `RetrieveMandateData(ServiceKey, FileToken)` answers
   `FILE NOT READY` for the first `not_ready_polls` polls of that token (default 1), then the file:
   `###BEGIN\\t<CCYYMMDD>`, one 41-column tab-delimited row per mandate (0 status, 1 account reference,
@@ -36,12 +38,14 @@ the record's repr masks it and the service key, so a failing assertion does not 
 
 from __future__ import annotations
 
+import html
 import secrets
 import threading
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Literal, cast
+from urllib.parse import parse_qs
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -178,6 +182,11 @@ class FakeNetcash(FakeServer):
         if should_post:
             self._post(fields)
         return fields
+
+    def mandate_by_token(self, token: str) -> FakeMandate | None:
+        with self._state_lock:
+            found = next((m for m in self._mandates.values() if m.token == token), None)
+            return replace(found) if found else None
 
     def expire_mandate(self, field1: str) -> None:
         with self._state_lock:
@@ -386,16 +395,66 @@ def parse_request(body: bytes) -> tuple[str, dict[str, str]] | None:
     return _local(call.tag), {_local(child.tag): (child.text or "") for child in call}
 
 
+def mandate_page(mandate: FakeMandate | None, message: str | None = None) -> bytes:
+    """The customer's signing page: the mandate's terms and Sign / Decline buttons posting back to itself."""
+    if mandate is None:
+        body = "<h1>Fake NetCash</h1><p>No such mandate.</p>"
+    else:
+        status = {6: "signed", 5: "declined", 3: "expired"}.get(
+            mandate.status_code, "awaiting your signature"
+        )
+        if not mandate.active and mandate.status_code != 5:
+            status = "cancelled"
+        body = (
+            "<h1>Fake NetCash debit order mandate</h1>"
+            f"<p>Account reference <b>{html.escape(mandate.account_reference)}</b>, "
+            f"up to <b>R{html.escape(mandate.amount)}</b> a month, "
+            f"from the account {html.escape(mandate.account_number_masked)}.</p>"
+            f"<p>Status: <b id='status'>{status}</b></p>"
+        )
+        if message:
+            body += f"<p id='message'>{html.escape(message)}</p>"
+        if mandate.status_code not in (6, 5, 3) and mandate.active:
+            body += (
+                "<form method='post'>"
+                "<button type='submit' name='outcome' value='accepted'>Sign</button> "
+                "<button type='submit' name='outcome' value='declined'>Decline</button>"
+                "</form>"
+            )
+    page = f"<!doctype html><html><head><title>Fake NetCash mandate</title></head><body>{body}</body></html>"
+    return page.encode("utf-8")
+
+
 class _NetcashHandler(FakeRequestHandler):
     def do_GET(self) -> None:
+        fake: FakeNetcash = self.fake
         path = self.path.split("?", 1)[0]
         if path.startswith("/mandate/"):
-            self.send(200, b"<html><body>Fake NetCash mandate page</body></html>", "text/html; charset=utf-8")
+            mandate = fake.mandate_by_token(path.removeprefix("/mandate/"))
+            self.send(200 if mandate else 404, mandate_page(mandate), "text/html; charset=utf-8")
             return
         self.send(404, b"not found", "text/plain")
 
+    def _sign_from_page(self, token: str) -> None:
+        """The page's form: sign or decline, then post the postback to the configured URL (the local API)."""
+        fake: FakeNetcash = self.fake
+        outcome = parse_qs(self.read_body().decode("utf-8", "replace")).get("outcome", [""])[0]
+        mandate = fake.mandate_by_token(token)
+        if mandate is None or outcome not in ("accepted", "declined"):
+            self.send(404 if mandate is None else 400, mandate_page(mandate), "text/html; charset=utf-8")
+            return
+        fake.sign_mandate(mandate.field1, cast(Outcome, outcome))
+        sent = fake.postbacks_sent[-1] if fake.postback_url and fake.postbacks_sent else None
+        message = "Thank you." + (
+            f" NetCash notified the merchant (HTTP {sent.status_code or sent.error})." if sent else ""
+        )
+        self.send(200, mandate_page(fake.mandate_by_token(token), message), "text/html; charset=utf-8")
+
     def do_POST(self) -> None:
         fake: FakeNetcash = self.fake
+        if self.path.startswith("/mandate/"):
+            self._sign_from_page(self.path.split("?", 1)[0].removeprefix("/mandate/"))
+            return
         path = self.path.split("?", 1)[0].rstrip("/")
         service = {
             "/niws/niws_nif.svc": "NIWS_NIF.svc",

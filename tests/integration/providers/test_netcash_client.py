@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import ClassVar
 from urllib.parse import parse_qsl
 
+import httpx
 import pytest
 
 from isp_billing.errors import ConfigurationError, ProviderError, ValidationFailed
@@ -416,6 +417,37 @@ def test_sign_mandate_posts_the_form_to_the_configured_url(
     assert [sent.status_code for sent in fake.postbacks_sent] == [200]
     assert _Receiver.received == [fields]
     assert parse_mandate_postback(_Receiver.received[0]).status is MandateStatus.ACCEPTED
+
+
+def test_the_mandate_pages_decline_button_posts_a_declined_postback(
+    fake: fake_netcash.FakeNetcash, client: NetcashClient
+) -> None:
+    # Given a mandate awaiting signature, and a receiver configured as the postback URL
+    url = client.add_mandate(_request("pm-8")).mandate_url
+    receiver = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=receiver.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    fake.postback_url = f"http://127.0.0.1:{receiver.server_address[1]}/webhooks/netcash/mandates"
+    _Receiver.received.clear()
+    try:
+        # When the customer opens the page and presses Decline (the form posts to the page itself)
+        page = httpx.get(url)
+        answer = httpx.post(url, data={"outcome": "declined"})
+        unknown = httpx.get(url.rsplit("/", 1)[0] + "/no-such-token")
+        bad = httpx.post(url, data={"outcome": "maybe"})
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+    # Then the page offered both buttons, without the account number; the answer shows the decline
+    assert "value='accepted'>Sign</button>" in page.text and "value='declined'>Decline</button>" in page.text
+    assert ACCOUNT_NUMBER not in page.text and "Thandi" not in page.text
+    assert answer.status_code == 200 and "<b id='status'>declined</b>" in answer.text
+    assert "<form" not in answer.text
+    # And NetCash's postback went out, declined, and the mandate data agrees
+    assert [parse_mandate_postback(form).status for form in _Receiver.received] == [MandateStatus.DECLINED]
+    assert client.retrieve_mandate_statuses()["pm-8"] is MandateStatus.DECLINED
+    # And an unknown page is 404, an unknown outcome 400
+    assert unknown.status_code == 404 and bad.status_code == 400
 
 
 def test_client_satisfies_the_mandate_provider_protocol(client: NetcashClient) -> None:

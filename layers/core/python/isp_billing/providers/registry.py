@@ -49,3 +49,18 @@ def netcash_for_requests() -> MandateProvider:
             settings, poll_attempts=REQUEST_POLL_ATTEMPTS, poll_interval_seconds=REQUEST_POLL_INTERVAL_SECONDS
         ),
     )
+
+
+# A job has minutes (Timeout 300 s): up to 12 polls 10 s apart cover NetCash's usual 30-90 s file preparation.
+JOB_POLL_ATTEMPTS = 12
+JOB_POLL_INTERVAL_SECONDS = 10.0
+
+
+def netcash_for_jobs() -> MandateProvider:
+    """The environment's NetCash client for scheduled jobs, which can wait for the mandate file."""
+    return _cached(
+        "netcash_jobs",
+        lambda settings: netcash_client_from_settings(
+            settings, poll_attempts=JOB_POLL_ATTEMPTS, poll_interval_seconds=JOB_POLL_INTERVAL_SECONDS
+        ),
+    )

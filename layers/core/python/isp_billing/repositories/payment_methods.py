@@ -7,6 +7,8 @@ the service role (NetCash's webhook has no customer).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -176,16 +178,7 @@ def has_invoice_awaiting_collection(conn: Connection, customer_id: UUID, method_
     return bool(row and row["found"])
 
 
-# --- service role: NetCash's mandate webhook ------------------------------------------------------------
-
-
-def lock_created_mandate(conn: Connection, method_id: UUID) -> dict[str, Any] | None:
-    """A debit order whose mandate we requested (mandate_reference = its own id), locked for the update."""
-    return conn.execute(
-        f"select {_COLUMNS} from customer_payment_methods"
-        " where id = %s and method_type = 'debit_order' and mandate_reference = %s::text for update",
-        (method_id, method_id),
-    ).fetchone()
+# --- service role: NetCash's mandate webhook and the mandate jobs --------------------------------------
 
 
 def find_created_mandate(conn: Connection, method_id: UUID) -> dict[str, Any] | None:
@@ -196,10 +189,57 @@ def find_created_mandate(conn: Connection, method_id: UUID) -> dict[str, Any] | 
     ).fetchone()
 
 
-def set_mandate_status(conn: Connection, method_id: UUID, status: str) -> dict[str, Any] | None:
+def apply_mandate_statuses(
+    conn: Connection, confirmed: Mapping[UUID, str], transitions: Iterable[str]
+) -> list[dict[str, Any]]:
+    """Apply NetCash-confirmed statuses to the debit orders we created, in one statement.
+
+    `confirmed` maps payment method ids to statuses; `transitions` are the allowed moves as `"from>to"`.
+    Returns one row per matching mandate (locked while it is read): id, customer_id, previous_status,
+    confirmed_status and `applied` (false: already so, or a move that is not allowed). Ids that match no
+    mandate we created are simply absent.
+    """
+    if not confirmed:
+        return []
     return conn.execute(
-        "update customer_payment_methods set mandate_status = %s,"
-        " mandate_signed_at = case when %s = 'accepted' then now() else mandate_signed_at end"
-        f" where id = %s returning {_COLUMNS}",
-        (status, status, method_id),
-    ).fetchone()
+        """
+        with confirmed as (
+          select c.id, c.status from unnest(%s::uuid[], %s::text[]) as c (id, status)
+        ), target as (
+          select m.id, m.customer_id, m.mandate_status as previous_status, c.status as confirmed_status
+            from customer_payment_methods m
+            join confirmed c on c.id = m.id
+           where m.method_type = 'debit_order' and m.mandate_reference = m.id::text
+           order by m.id
+             for update of m
+        ), changed as (
+          update customer_payment_methods m
+             set mandate_status = t.confirmed_status,
+                 mandate_signed_at = case when t.confirmed_status = 'accepted' then now()
+                                          else m.mandate_signed_at end
+            from target t
+           where m.id = t.id and t.previous_status || '>' || t.confirmed_status = any(%s::text[])
+          returning m.id
+        )
+        select t.id, t.customer_id, t.previous_status, t.confirmed_status, ch.id is not null as applied
+          from target t
+          left join changed ch on ch.id = t.id
+         order by t.id
+        """,
+        (list(confirmed), list(confirmed.values()), list(transitions)),
+    ).fetchall()
+
+
+def expire_unsigned_mandates(conn: Connection, older_than: timedelta) -> list[dict[str, Any]]:
+    """Pending debit-order mandates created longer ago than `older_than` become expired (not collectable).
+
+    The row stays active and keeps its primary flag; only the mandate status changes.
+    """
+    return conn.execute(
+        """
+        update customer_payment_methods set mandate_status = 'expired'
+         where method_type = 'debit_order' and mandate_status = 'pending' and created_at < now() - %s
+        returning id, customer_id, is_primary, is_active
+        """,
+        (older_than,),
+    ).fetchall()

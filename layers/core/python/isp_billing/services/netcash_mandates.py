@@ -4,7 +4,8 @@ NetCash signs nothing (providers-netcash.md §7), so:
 1. the webhook URL carries a long random secret (NETCASH_WEBHOOK_SECRET), compared in constant time;
 2. the postback is only a hint: the status applied is the one RetrieveMandateData reports;
 3. only mandates we created count: Field1 must be the id of a debit order whose mandate reference is that id;
-4. each delivery is recorded in webhook_deliveries, insert-first in the transaction of the change, so a
+4. the confirmed status is applied by `mandate_status.apply_confirmed`, shared with the polling jobs;
+5. each delivery is recorded in webhook_deliveries, insert-first in the transaction of the change, so a
    redelivery has no second effect.
 """
 
@@ -24,14 +25,10 @@ from isp_billing.models.payment_methods import MandateWebhookReceipt
 from isp_billing.observability import logger
 from isp_billing.providers.netcash import MandatePostback, MandateProvider, MandateStatus
 from isp_billing.repositories import payment_methods, webhook_deliveries
+from isp_billing.services import mandate_status
 from isp_billing.settings import get_settings
 
 DELIVERY_PROVIDER = "netcash_mandate"
-# From each status, the statuses NetCash may move a mandate to. Declined, cancelled and expired are final.
-_TRANSITIONS: Mapping[str, frozenset[str]] = {
-    "pending": frozenset({"accepted", "declined", "cancelled", "expired"}),
-    "accepted": frozenset({"cancelled", "expired"}),
-}
 
 
 class MandateNotConfirmedYet(DomainError):
@@ -110,16 +107,11 @@ def _apply(
         if not webhook_deliveries.record(conn, DELIVERY_PROVIDER, postback.delivery_id, payload_hash):
             logger.info("mandate postback redelivered", extra=log)
             return MandateWebhookReceipt(outcome="duplicate")
-        method = payment_methods.lock_created_mandate(conn, decision.method_id)
-        assert method is not None  # mandates are never deleted
-        current = method["mandate_status"]
-        if current == decision.confirmed.value:
-            outcome = "unchanged"
-        elif decision.confirmed.value in _TRANSITIONS.get(current, frozenset()):
-            payment_methods.set_mandate_status(conn, decision.method_id, decision.confirmed.value)
-            outcome = "applied"
-        else:
-            outcome = "ignored"
+        [change] = mandate_status.apply_confirmed(
+            conn, {decision.method_id: decision.confirmed}, source="postback"
+        )  # mandates are never deleted, so the one found above is there
+        outcome = "ignored" if change.outcome == "refused" else change.outcome
+        current = change.previous_status
         webhook_deliveries.set_outcome(conn, DELIVERY_PROVIDER, postback.delivery_id, outcome)
     level = logger.warning if outcome == "ignored" else logger.info
     level("mandate postback handled", extra={**log, "outcome": outcome, "previous_status": current})
