@@ -2,7 +2,7 @@
 
 Customer functions run as `authenticated`: RLS and the explicit customer filter are two walls, and the
 guard trigger limits which columns a customer's update may touch. The mandate functions at the end run as
-the service role (NetCash's webhook has no customer).
+the service role: NetCash's webhook and the mandate jobs (status sync, expiry) act for no customer.
 """
 
 from __future__ import annotations
