@@ -89,7 +89,7 @@ class AdminNoteRequest(RequestModel):
 
 
 class ResolveValidationErrorRequest(AdminNoteRequest):
-    """POST /api/admin/validation-errors/{error_id}/resolve: the cause has been fixed; the backfill retries."""
+    """POST /api/admin/validation-errors/{error_id}/resolve: the cause is fixed; the backfill retries."""
 
 
 class DismissReviewRequest(AdminNoteRequest):

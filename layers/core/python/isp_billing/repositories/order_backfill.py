@@ -127,7 +127,8 @@ _OPEN_REVIEW = """
 
 # A dismissed review item: a person decided this order is not to be migrated, so it is never queued again.
 _DISMISSED = """
-    exists (select 1 from migration_review_queue q where q.consumer_order_id = o.id and q.status = 'dismissed')
+    exists (select 1 from migration_review_queue q
+             where q.consumer_order_id = o.id and q.status = 'dismissed')
 """
 
 _UNRESOLVED_ERROR = """

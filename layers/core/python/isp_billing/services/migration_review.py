@@ -13,9 +13,9 @@ from isp_billing.models.backfill import (
     DismissReviewRequest,
     ResolvedReview,
     ResolveReviewRequest,
+    ResolveValidationErrorRequest,
     ReviewItem,
     ReviewStatus,
-    ResolveValidationErrorRequest,
     ValidationErrorItem,
 )
 from isp_billing.observability import logger
