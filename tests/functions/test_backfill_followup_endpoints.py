@@ -182,8 +182,8 @@ def test_resolving_twice_is_409_with_the_current_state(conn, unknown_package_err
     # Then it is refused with who resolved it and when, and the first note stands
     assert status == 409 and headers["content-type"] == "application/problem+json"
     assert problem["current_status"] == "resolved" and problem["resolved_by"] == first_admin
-    assert problem["resolved_at"]
     [row] = errors_of(conn, order_number)
+    assert problem["resolved_at"] == row["resolved_at"].isoformat().replace("+00:00", "Z")
     assert row["resolution_note"] == "Done." and str(row["resolved_by"]) == first_admin
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from pydantic import TypeAdapter
+
 from isp_billing.auth import AdminPrincipal, AdminRole
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
@@ -21,6 +23,14 @@ from isp_billing.models.backfill import (
 from isp_billing.observability import logger
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import order_backfill, review_queue, validation_errors
+
+_TIMESTAMP = TypeAdapter(datetime)
+
+
+def _json_time(value: datetime | None) -> str | None:
+    """A timestamp in a problem body, written as the response models write it (UTC as Z)."""
+    return None if value is None else str(_TIMESTAMP.dump_python(value, mode="json"))
+
 
 READ_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin", "support")
 DECIDE_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin")
@@ -139,7 +149,7 @@ def resolve_validation_error(
         raise InvalidState(
             "This validation error has already been resolved.",
             current_status="resolved",
-            resolved_at=current["resolved_at"].isoformat(),
+            resolved_at=_json_time(current["resolved_at"]),
             resolved_by=str(current["resolved_by"]) if current["resolved_by"] else None,
         )
     logger.info(
@@ -166,7 +176,7 @@ def dismiss(
         raise InvalidState(
             "This review item has already been decided.",
             current_status=current["status"],
-            decided_at=current["decided_at"].isoformat() if current["decided_at"] else None,
+            decided_at=_json_time(current["decided_at"]),
             decided_by=str(current["decided_by"]) if current["decided_by"] else None,
         )
     logger.info("review item dismissed", extra={"review_item_id": str(item_id)})
