@@ -31,7 +31,8 @@ class ValidationErrorItem(ApiModel):
     suggested_fix: str | None
     payload: dict[str, Any] | None = Field(description="The fields the error is about (no contact details).")
     resolved_at: datetime | None
-    resolved_by: UUID | None
+    resolved_by: UUID | None = Field(description="The admin (admin_users.id) who marked it resolved.")
+    resolution_note: str | None = Field(default=None, description="What the admin fixed, in their words.")
     created_at: datetime
 
 
@@ -52,6 +53,7 @@ class ReviewItem(ApiModel):
     resolved_customer_id: UUID | None
     decided_by: UUID | None
     decided_at: datetime | None
+    decision_note: str | None = Field(default=None, description="Why the admin dismissed the item.")
     created_at: datetime
 
 
@@ -73,3 +75,22 @@ class ResolveReviewRequest(RequestModel):
 class ResolvedReview(ReviewItem):
     customer_id: UUID = Field(description="The customer the order is now linked to.")
     service_id: UUID | None = Field(description="The service created for the order, when its status has one.")
+
+
+NOTE_MAX_LENGTH = 500
+
+
+class AdminNoteRequest(RequestModel):
+    """A person's note on closing a backfill leftover (kept with the record; no card or bank numbers)."""
+
+    note: str = Field(
+        min_length=1, max_length=NOTE_MAX_LENGTH, description="Required, non-blank, at most 500 characters."
+    )
+
+
+class ResolveValidationErrorRequest(AdminNoteRequest):
+    """POST /api/admin/validation-errors/{error_id}/resolve: the cause is fixed; the backfill retries."""
+
+
+class DismissReviewRequest(AdminNoteRequest):
+    """POST /api/admin/review-queue/{item_id}/dismiss: the order is not to be migrated."""

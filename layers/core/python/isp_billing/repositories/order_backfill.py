@@ -121,30 +121,44 @@ _SINCE = """
      or o.created_at >= (%(since)s::date)::timestamp at time zone 'Africa/Johannesburg')
 """
 
-_HELD_BACK = """
-    (exists (select 1 from migration_review_queue q where q.consumer_order_id = o.id and q.status = 'open')
-     or exists (select 1 from validation_errors v
-                 where v.record_id = o.id and v.source = 'order_backfill' and v.resolved_at is null))
+_OPEN_REVIEW = """
+    exists (select 1 from migration_review_queue q where q.consumer_order_id = o.id and q.status = 'open')
 """
+
+# A dismissed review item: a person decided this order is not to be migrated, so it is never queued again.
+_DISMISSED = """
+    exists (select 1 from migration_review_queue q
+             where q.consumer_order_id = o.id and q.status = 'dismissed')
+"""
+
+_UNRESOLVED_ERROR = """
+    exists (select 1 from validation_errors v
+             where v.record_id = o.id and v.source = 'order_backfill' and v.resolved_at is null)
+"""
+
+_HELD_BACK = f"({_OPEN_REVIEW} or {_DISMISSED} or {_UNRESOLVED_ERROR})"
 
 
 def count_held_back(conn: Connection, since: date | None) -> dict[str, int]:
-    """Orders that still need work but wait for a person: an open review item or an unresolved error."""
+    """Orders that still need work but wait for a person (an open review item, an unresolved error) or that
+    a person dismissed. Each order is counted once: dismissed first, then open review, then the error."""
     row = conn.execute(
         f"""
-        select count(*) filter (where exists (select 1 from migration_review_queue q
-                                               where q.consumer_order_id = o.id and q.status = 'open'))
-                 as open_review,
-               count(*) filter (where exists (select 1 from validation_errors v
-                                               where v.record_id = o.id and v.source = 'order_backfill'
-                                                 and v.resolved_at is null)) as unresolved_error
+        select count(*) filter (where held.dismissed) as dismissed,
+               count(*) filter (where not held.dismissed and held.open_review) as open_review,
+               count(*) filter (where not held.dismissed and not held.open_review) as unresolved_error
           from consumer_orders o
+         cross join lateral (select {_DISMISSED} as dismissed, {_OPEN_REVIEW} as open_review) held
          where {_NEEDS_WORK} and {_SINCE} and {_HELD_BACK}
         """,
         {"since": since},
     ).fetchone()
     assert row is not None
-    return {"open_review": int(row["open_review"]), "unresolved_error": int(row["unresolved_error"])}
+    return {
+        "open_review": int(row["open_review"]),
+        "unresolved_error": int(row["unresolved_error"]),
+        "dismissed": int(row["dismissed"]),
+    }
 
 
 def load_batch(

@@ -10,7 +10,8 @@ from isp_billing.db import Connection
 
 _ITEM = """
     select q.id, q.consumer_order_id, o.order_number, q.reason, q.candidates, q.status, q.decision,
-           q.resolved_customer_id, q.decided_by, q.decided_at, q.created_at
+           q.resolved_customer_id, q.decided_by, q.decided_at, q.decision_note,
+           q.created_at
       from migration_review_queue q
       join consumer_orders o on o.id = q.consumer_order_id
 """
@@ -81,6 +82,21 @@ def mark_resolved(conn: Connection, item_id: UUID, decision: str, customer_id: U
         """,
         (decision, customer_id, admin_id, item_id),
     )
+
+
+def mark_dismissed(conn: Connection, item_id: UUID, admin_id: UUID, note: str) -> bool:
+    """Dismiss the item if it is still open; False when it does not exist or is decided already (a
+    concurrent decision holding the row lock is waited for, then the condition is checked again)."""
+    row = conn.execute(
+        """
+        update migration_review_queue
+           set status = 'dismissed', decided_by = %s, decided_at = now(), decision_note = %s
+         where id = %s and status = 'open'
+        returning id
+        """,
+        (admin_id, note, item_id),
+    ).fetchone()
+    return row is not None
 
 
 def order_links(conn: Connection, order_id: UUID) -> dict[str, Any]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
+from pydantic import TypeAdapter
+
 from isp_billing.auth import AdminPrincipal, AdminRole
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from isp_billing.models.backfill import (
+    DismissReviewRequest,
     ResolvedReview,
     ResolveReviewRequest,
+    ResolveValidationErrorRequest,
     ReviewItem,
     ReviewStatus,
     ValidationErrorItem,
@@ -19,6 +23,14 @@ from isp_billing.models.backfill import (
 from isp_billing.observability import logger
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import order_backfill, review_queue, validation_errors
+
+_TIMESTAMP = TypeAdapter(datetime)
+
+
+def _json_time(value: datetime | None) -> str | None:
+    """A timestamp in a problem body, written as the response models write it (UTC as Z)."""
+    return None if value is None else str(_TIMESTAMP.dump_python(value, mode="json"))
+
 
 READ_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin", "support")
 DECIDE_ROLES: tuple[AdminRole, ...] = ("super_admin", "billing_admin")
@@ -118,3 +130,56 @@ def resolve(
     return ResolvedReview.model_validate(
         {**(resolved or {}), "customer_id": links["customer_id"], "service_id": links["service_id"]}
     )
+
+
+def resolve_validation_error(
+    conn: Connection, admin: AdminPrincipal, error_id: UUID, request: ResolveValidationErrorRequest
+) -> ValidationErrorItem:
+    """Mark the error resolved by this admin, with their note, in the caller's transaction.
+
+    For an order backfill error this is "I fixed the cause": the next backfill run reads the order again,
+    links it if it now passes, or records the error again as a new open row if it does not.
+    """
+    admin.require(*DECIDE_ROLES)
+    row = validation_errors.mark_resolved(conn, error_id, admin.admin_id, request.note)
+    if row is None:
+        current = validation_errors.get(conn, error_id)
+        if current is None:
+            raise NotFound("No such validation error.")
+        raise InvalidState(
+            "This validation error has already been resolved.",
+            current_status="resolved",
+            resolved_at=_json_time(current["resolved_at"]),
+            resolved_by=str(current["resolved_by"]) if current["resolved_by"] else None,
+        )
+    logger.info(
+        "validation error resolved",
+        extra={
+            "validation_error_id": str(error_id),
+            "source": row["source"],
+            "error_code": row["error_code"],
+        },
+    )
+    return ValidationErrorItem.model_validate(row)
+
+
+def dismiss(
+    conn: Connection, admin: AdminPrincipal, item_id: UUID, request: DismissReviewRequest
+) -> ReviewItem:
+    """Close the item without linking anything: the order is not to be migrated, and the backfill skips it
+    from now on (counted as skipped `dismissed`)."""
+    admin.require(*DECIDE_ROLES)
+    if not review_queue.mark_dismissed(conn, item_id, admin.admin_id, request.note):
+        current = review_queue.get(conn, item_id)
+        if current is None:
+            raise NotFound("No such review item.")
+        raise InvalidState(
+            "This review item has already been decided.",
+            current_status=current["status"],
+            decided_at=_json_time(current["decided_at"]),
+            decided_by=str(current["decided_by"]) if current["decided_by"] else None,
+        )
+    logger.info("review item dismissed", extra={"review_item_id": str(item_id)})
+    item = review_queue.get(conn, item_id)
+    assert item is not None
+    return ReviewItem.model_validate(item)

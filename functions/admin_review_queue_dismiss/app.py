@@ -1,0 +1,27 @@
+"""POST /api/admin/review-queue/{item_id}/dismiss: the order is not to be migrated; nothing is linked."""
+
+from uuid import UUID
+
+from isp_billing.models.backfill import DismissReviewRequest, ReviewItem
+from isp_billing.services import migration_review
+from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+
+app = build_app("Admin migration review dismissal")
+
+
+@app.post(
+    "/api/admin/review-queue/{item_id}/dismiss",
+    response_model=ReviewItem,
+    tags=["admin"],
+    responses={
+        403: {"description": "Not a super_admin or billing_admin"},
+        404: {"description": "No such review item"},
+        409: {"description": "The item is not open (with its current status)"},
+    },
+)
+def dismiss_review_item(item_id: UUID, body: DismissReviewRequest, ctx: CurrentAdmin) -> ReviewItem:
+    """Records who dismissed it, when, and why, in one transaction; the backfill skips the order for good."""
+    return migration_review.dismiss(ctx.conn, ctx.admin, item_id, body)
+
+
+handler = lambda_handler(app)
