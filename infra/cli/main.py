@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_gateway()
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
     print(f"ready in {time.perf_counter() - started:.2f}s; Ctrl-C to stop", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit (not the default handler's
+    # instant death) the process runs its atexit hooks, which stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

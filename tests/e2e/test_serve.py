@@ -60,7 +60,8 @@ class Server:
                 time.sleep(0.02)
 
     def stop(self) -> None:
-        self.process.terminate()
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(20)
 
 
@@ -116,6 +117,19 @@ def test_a_browser_preflight_is_answered_like_api_gateway(server):
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
     assert "Authorization" in response.headers["access-control-allow-headers"]
+
+
+def test_stopping_the_server_stops_its_embedded_postgresql(server, data_dir):
+    # Given the running server / When it is stopped as a service manager or Ctrl-C would stop it
+    server.stop()
+    # Then its embedded PostgreSQL stops too (nothing left running, the data folder kept)
+    postmaster_pid = Path(data_dir) / "postgres" / "postmaster.pid"
+    for _ in range(100):
+        if not postmaster_pid.exists():
+            break
+        time.sleep(0.05)
+    assert not postmaster_pid.exists()
+    assert (Path(data_dir) / "postgres" / "PG_VERSION").exists()
 
 
 def test_a_restart_reuses_the_data_folder_and_seeds_nothing_twice(server, data_dir):
