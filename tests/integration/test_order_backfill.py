@@ -314,6 +314,75 @@ def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db
     assert [r["status"] for r in log] == ["failed", "partial"]
 
 
+# A separate process runs the backfill in batches of 500, pausing inside each batch's transaction (after
+# its writes, before its commit) so a test can kill it there.
+_KILLABLE_RUN = """
+import functools, time
+from isp_billing.jobs import run_job
+from isp_billing.services import order_backfill
+work = functools.partial(order_backfill.run, batch_size=500, after_batch=lambda batch: time.sleep(1.0))
+run_job(order_backfill.JOB_NAME, work, trigger="manual")
+"""
+
+
+def _linked(conn: psycopg.Connection) -> int:
+    return conn.execute("select count(*) as n from consumer_orders where customer_id is not null").fetchone()[
+        "n"
+    ]
+
+
+def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    # Given a clean run's result on a data set, in batches of 500
+    data = order_fixtures.generate(3_000, seed=23)
+    order_fixtures.load(conn, data)
+    backfill_in_batches(500)
+    clean = snapshot(conn)
+    _truncate_all(clean_db)
+    order_fixtures.load(conn, data)
+
+    # When a backfill process is killed (SIGKILL: no clean-up of any kind) inside its second batch
+    env = {**os.environ, "DATABASE_URL": clean_db}
+    process = subprocess.Popen(
+        [sys.executable, "-c", _KILLABLE_RUN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _linked(conn) == 0 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The first batch has committed; the second is now written and paused before its commit.
+        time.sleep(0.3)
+        committed = _linked(conn)
+        assert process.poll() is None, "the backfill finished before it could be killed"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    # Then only the committed batch is in (nothing of the one in flight), and the log row is left 'running'
+    assert 0 < committed < len(data.orders)
+    assert _linked(conn) == committed
+    assert conn.execute("select status from cron_execution_log").fetchone()["status"] == "running"
+
+    # When the backfill runs again (once the server has noticed the dead session and released its lock)
+    for _ in range(100):
+        try:
+            rerun = backfill_in_batches(700)
+            break
+        except JobAlreadyRunning:
+            time.sleep(0.05)
+    # Then every table is exactly as after the one clean run, account numbers included
+    assert snapshot(conn) == clean
+    assert rerun["status"] == "partial"
+    log = conn.execute(
+        "select status, error_message from cron_execution_log order by execution_start"
+    ).fetchall()
+    assert log[0]["status"] == "failed" and "abandoned" in log[0]["error_message"]
+
+
 def test_the_result_does_not_depend_on_the_batch_size(conn, clean_db):
     # Given a data set where people order several times, backfilled in one batch
     data = order_fixtures.generate(1_500, seed=11)
