@@ -16,21 +16,35 @@ _PROBLEM_SCHEMA = {
     "description": "RFC 9457 problem details",
     "required": ["type", "title", "status", "detail"],
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "request_id": {"type": "string"},
+        "type": {
+            "type": "string",
+            "description": "A URI naming the kind of problem, e.g. https://isp-billing.dev/problems/not-found;"
+            " stable, so clients may branch on it.",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem, e.g. Not found."},
+        "status": {"type": "integer", "description": "The HTTP status code, repeated in the body."},
+        "detail": {
+            "type": "string",
+            "description": "What went wrong in this request, in plain words (no personal data or secrets).",
+        },
+        "instance": {"type": "string", "description": "The path of the request that failed."},
+        "request_id": {
+            "type": "string",
+            "description": "The request's id (also in the X-Request-Id header); quote it to support.",
+        },
         "errors": {
             "type": "array",
             "description": "422 only: each invalid field (the input itself is never echoed back)",
             "items": {
                 "type": "object",
                 "properties": {
-                    "loc": {"type": "array", "items": {"type": ["string", "integer"]}},
-                    "msg": {"type": "string"},
-                    "type": {"type": "string"},
+                    "loc": {
+                        "type": "array",
+                        "items": {"type": ["string", "integer"]},
+                        "description": 'Where the invalid value is, e.g. ["body", "card_expiry_month"].',
+                    },
+                    "msg": {"type": "string", "description": "What is wrong with it, in plain words."},
+                    "type": {"type": "string", "description": "A machine code for the error, e.g. missing."},
                 },
             },
         },

@@ -28,7 +28,7 @@ Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` 
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    items: list[T] = Field(description="This page's items, in the list's order; empty when there are none.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 

@@ -21,44 +21,73 @@ class BackfillOptions(RequestModel):
 
 
 class ValidationErrorItem(ApiModel):
-    id: UUID
-    source: str
-    record_type: str | None
-    record_id: UUID | None
+    id: UUID = Field(description="The validation error's id (use it to resolve the error).")
+    source: str = Field(
+        description="The process that found the problem, e.g. order_backfill, usage_ingest, billing_run,"
+        " debit_orders."
+    )
+    record_type: str | None = Field(description="The kind of record it is about, e.g. consumer_order.")
+    record_id: UUID | None = Field(description="The id of that record (for the backfill: the order's id).")
     record_ref: str | None = Field(description="The order number (or the order id when it has none).")
-    error_code: str
-    message: str
-    suggested_fix: str | None
+    error_code: str = Field(
+        description="A stable machine code, e.g. orphaned_order, inconsistent_auth_user_id, unknown_package,"
+        " invalid_price."
+    )
+    message: str = Field(description="What is wrong, in plain words (no personal data).")
+    suggested_fix: str | None = Field(description="What a person can do to fix it, when known.")
     payload: dict[str, Any] | None = Field(description="The fields the error is about (no contact details).")
-    resolved_at: datetime | None
+    resolved_at: datetime | None = Field(
+        description="When an admin marked it resolved (ISO 8601 instant); null while open."
+    )
     resolved_by: UUID | None = Field(description="The admin (admin_users.id) who marked it resolved.")
     resolution_note: str | None = Field(default=None, description="What the admin fixed, in their words.")
-    created_at: datetime
+    created_at: datetime = Field(description="When the problem was first recorded (ISO 8601 instant).")
 
 
 class ReviewCandidate(ApiModel):
-    customer_id: UUID
-    account_number: str | None = None
-    matched_on: Literal["email", "phone"]
+    customer_id: UUID = Field(description="An existing customer the order might belong to.")
+    account_number: str | None = Field(
+        default=None, description="That customer's account number, `CUS-YYYY-NNNNN`."
+    )
+    matched_on: Literal["email", "phone"] = Field(
+        description="What the order shares with this customer: email (case-insensitive, trimmed) or phone"
+        " (E.164)."
+    )
 
 
 class ReviewItem(ApiModel):
-    id: UUID
-    consumer_order_id: UUID
-    order_number: str | None
+    id: UUID = Field(description="The review item's id (use it to resolve or dismiss the item).")
+    consumer_order_id: UUID = Field(description="The website order (consumer_orders.id) awaiting a decision.")
+    order_number: str | None = Field(description="That order's number, as the customer knows it.")
     reason: str = Field(description="email_phone_conflict or shared_phone.")
-    candidates: list[ReviewCandidate]
-    status: ReviewStatus
-    decision: str | None
-    resolved_customer_id: UUID | None
-    decided_by: UUID | None
-    decided_at: datetime | None
+    candidates: list[ReviewCandidate] = Field(description="The existing customers the order matches.")
+    status: ReviewStatus = Field(
+        description="open: awaiting a decision; resolved: linked or a new customer created; dismissed: not"
+        " to be migrated."
+    )
+    decision: str | None = Field(
+        description="link_existing or create_new once resolved; null while open or when dismissed."
+    )
+    resolved_customer_id: UUID | None = Field(
+        description="The customer the order was linked to (chosen or newly created); null unless resolved."
+    )
+    decided_by: UUID | None = Field(
+        description="The admin (admin_users.id) who resolved or dismissed the item; null while open."
+    )
+    decided_at: datetime | None = Field(
+        description="When it was resolved or dismissed (ISO 8601 instant); null while open."
+    )
     decision_note: str | None = Field(default=None, description="Why the admin dismissed the item.")
-    created_at: datetime
+    created_at: datetime = Field(
+        description="When the backfill queued the order for review (ISO 8601 instant)."
+    )
 
 
 class ResolveReviewRequest(RequestModel):
-    decision: Literal["link_existing", "create_new"]
+    decision: Literal["link_existing", "create_new"] = Field(
+        description="link_existing: link the order to one of the candidates (give customer_id); create_new:"
+        " create a new customer for it."
+    )
     customer_id: UUID | None = Field(
         default=None, description="The chosen candidate; required for link_existing, absent for create_new."
     )

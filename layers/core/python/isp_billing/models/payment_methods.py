@@ -31,13 +31,13 @@ def expiry_has_passed(month: int, year: int) -> bool:
 class DebitOrderCreate(RequestModel):
     """A bank account for debit orders. A NetCash eMandate is requested at once; the customer signs online."""
 
-    method_type: Literal["debit_order"]
+    method_type: Literal["debit_order"] = Field(description="debit_order: collect from a bank account.")
     display_name: DisplayName = None
     bank_name: str = Field(min_length=2, max_length=60, description="e.g. FNB, Capitec, Standard Bank.")
     branch_code: str = Field(
         pattern=r"^[0-9]{6}$", description="6 digits; the bank's universal branch code is best."
     )
-    account_type: AccountType
+    account_type: AccountType = Field(description="The bank account's type: cheque, savings or transmission.")
     account_number: SecretStr = Field(
         description="7 to 11 digits (spaces allowed). Validated with NetCash, sent to NetCash, then stored "
         "and shown only masked (****1234); never logged or returned.",
@@ -61,15 +61,19 @@ class DebitOrderCreate(RequestModel):
 class CardCreate(RequestModel):
     """A card the payment provider already holds: its token and display details only, never the number."""
 
-    method_type: Literal["card"]
+    method_type: Literal["card"] = Field(description="card: a card the payment provider holds as a token.")
     display_name: DisplayName = None
     provider_token: str = Field(
         min_length=8, max_length=255, pattern=r"^[A-Za-z0-9_\-:.]+$", description="The provider's card token."
     )
-    card_brand: CardBrand
-    card_last4: str = Field(pattern=r"^[0-9]{4}$")
-    card_expiry_month: int = Field(ge=1, le=12)
-    card_expiry_year: int = Field(ge=2000, le=2200)
+    card_brand: CardBrand = Field(description="The card scheme, for display.")
+    card_last4: str = Field(
+        pattern=r"^[0-9]{4}$", description="The card number's last 4 digits only, e.g. 4242."
+    )
+    card_expiry_month: int = Field(ge=1, le=12, description="Expiry month, 1-12.")
+    card_expiry_year: int = Field(
+        ge=2000, le=2200, description="Expiry year, four digits; the card must not have expired."
+    )
 
     @model_validator(mode="after")
     def _not_expired(self) -> CardCreate:
@@ -84,7 +88,7 @@ class CardCreate(RequestModel):
 class EftCreate(RequestModel):
     """The customer pays each invoice by EFT themselves; nothing is collected."""
 
-    method_type: Literal["eft"]
+    method_type: Literal["eft"] = Field(description="eft: the customer pays each invoice by EFT themselves.")
     display_name: DisplayName = None
 
     def fingerprint_material(self) -> dict[str, Any]:
@@ -114,33 +118,47 @@ class PaymentMethodUpdate(RequestModel):
 class PaymentMethod(ApiModel):
     """A payment method as the customer sees it: masked details only."""
 
-    id: UUID
-    method_type: MethodType
-    display_name: str | None
+    id: UUID = Field(description="The payment method's id.")
+    method_type: MethodType = Field(description="debit_order, card or eft.")
+    display_name: str | None = Field(description="The customer's own label for this method, if any.")
     is_primary: bool = Field(description="Invoices are collected from the primary method (with auto-pay).")
     is_collectable: bool = Field(
         description="Can be collected from now: an active debit order with an accepted mandate, or an "
         "active unexpired card. EFT is never collected."
     )
-    created_at: datetime
-    bank_name: str | None = None
-    account_type: AccountType | None = None
+    created_at: datetime = Field(description="When the method was added (ISO 8601 instant).")
+    bank_name: str | None = Field(default=None, description="Debit orders: the bank's name; null otherwise.")
+    account_type: AccountType | None = Field(
+        default=None, description="Debit orders: cheque, savings or transmission; null otherwise."
+    )
     account_number_masked: str | None = Field(default=None, description="Last 4 digits only: ****1234.")
     mandate_status: MandateStatusValue | None = Field(
         default=None, description="Debit orders: NetCash eMandate status; only accepted is collected."
     )
     mandate_amount: Money | None = Field(
-        default=None, description="The most a collection may take under the mandate (ZAR)."
+        default=None,
+        description="The most a collection may take under the mandate: ZAR, VAT inclusive, two decimals"
+        " as a string.",
     )
-    mandate_signed_at: datetime | None = None
+    mandate_signed_at: datetime | None = Field(
+        default=None, description="Debit orders: when the customer signed the mandate (ISO 8601 instant)."
+    )
     mandate_url: str | None = Field(
         default=None,
         description="While the mandate is pending: the NetCash page where the customer signs it.",
     )
-    card_brand: str | None = None
-    card_last4: str | None = None
-    card_expiry_month: int | None = None
-    card_expiry_year: int | None = None
+    card_brand: str | None = Field(
+        default=None, description="Cards: the card scheme, e.g. visa; null otherwise."
+    )
+    card_last4: str | None = Field(
+        default=None, description="Cards: the card number's last 4 digits only; null otherwise."
+    )
+    card_expiry_month: int | None = Field(
+        default=None, description="Cards: expiry month, 1-12; null otherwise."
+    )
+    card_expiry_year: int | None = Field(
+        default=None, description="Cards: expiry year, four digits; null otherwise."
+    )
 
     @model_validator(mode="before")
     @classmethod
