@@ -1,10 +1,8 @@
 """POST /api/admin/review-queue/{item_id}/dismiss: the order is not to be migrated; nothing is linked."""
 
-from uuid import UUID
-
 from isp_billing.models.backfill import DismissReviewRequest, ReviewItem
 from isp_billing.services import migration_review
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review dismissal")
 
@@ -19,7 +17,7 @@ app = build_app("Admin migration review dismissal")
         409: {"description": "The item is not open (with its current status)"},
     },
 )
-def dismiss_review_item(item_id: UUID, body: DismissReviewRequest, ctx: CurrentAdmin) -> ReviewItem:
+def dismiss_review_item(item_id: ReviewItemId, body: DismissReviewRequest, ctx: CurrentAdmin) -> ReviewItem:
     """Records who dismissed it, when, and why, in one transaction; the backfill skips the order for good."""
     return migration_review.dismiss(ctx.conn, ctx.admin, item_id, body)
 

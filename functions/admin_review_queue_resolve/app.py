@@ -1,10 +1,8 @@
 """POST /api/admin/review-queue/{item_id}/resolve: link the order to a candidate, or to a new customer."""
 
-from uuid import UUID
-
 from isp_billing.models.backfill import ResolvedReview, ResolveReviewRequest
 from isp_billing.services import migration_review
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review decision")
 
@@ -19,7 +17,9 @@ app = build_app("Admin migration review decision")
         409: {"description": "Already decided, or the order cannot be linked that way"},
     },
 )
-def resolve_review_item(item_id: UUID, body: ResolveReviewRequest, ctx: CurrentAdmin) -> ResolvedReview:
+def resolve_review_item(
+    item_id: ReviewItemId, body: ResolveReviewRequest, ctx: CurrentAdmin
+) -> ResolvedReview:
     """Applies the decision in the same transaction as recording who took it."""
     return migration_review.resolve(ctx.conn, ctx.admin, item_id, body)
 

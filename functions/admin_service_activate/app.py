@@ -1,10 +1,8 @@
 """POST /api/admin/services/{service_id}/activate: pending → active."""
 
-from uuid import UUID
-
 from isp_billing.models.admin_services import ActivateRequest, ServiceActionResult
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service activate")
 
@@ -19,7 +17,9 @@ app = build_app("Admin service activate")
         409: {"description": "Illegal transition (carries current_status)"},
     },
 )
-def activate(service_id: UUID, ctx: CurrentAdmin, body: ActivateRequest | None = None) -> ServiceActionResult:
+def activate(
+    service_id: ServiceId, ctx: CurrentAdmin, body: ActivateRequest | None = None
+) -> ServiceActionResult:
     """Every admin role. Does not call Interstellio."""
     return service_lifecycle.activate(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
 

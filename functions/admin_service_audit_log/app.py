@@ -1,11 +1,9 @@
 """GET /api/admin/services/{service_id}/audit-log: the service's actions, newest first."""
 
-from uuid import UUID
-
 from isp_billing.models.admin_services import AuditEntry
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service audit log")
 
@@ -17,7 +15,7 @@ app = build_app("Admin service audit log")
     responses={404: {"description": "No such service"}},
 )
 def audit_log(
-    service_id: UUID, ctx: CurrentAdmin, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
+    service_id: ServiceId, ctx: CurrentAdmin, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Page[AuditEntry]:
     """Any active admin; each entry names the admin (null for the system); keyset pagination."""
     return service_lifecycle.audit_log(ctx.conn, service_id, cursor=cursor, limit=limit)

@@ -1,10 +1,8 @@
 """POST /api/admin/services/{service_id}/cancel: pending|active|suspended → cancelled."""
 
-from uuid import UUID
-
 from isp_billing.models.admin_services import CancelRequest, ServiceActionResult
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service cancel")
 
@@ -19,7 +17,7 @@ app = build_app("Admin service cancel")
         409: {"description": "Illegal transition (carries current_status)"},
     },
 )
-def cancel(service_id: UUID, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:
+def cancel(service_id: ServiceId, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:
     """billing_admin and super_admin. Effective date default: the end of the current billing period."""
     return service_lifecycle.cancel(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
 

@@ -1,10 +1,8 @@
 """GET /api/admin/services/{service_id}: one service with its open suspension, if any."""
 
-from uuid import UUID
-
 from isp_billing.models.admin_services import AdminServiceDetail
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service")
 
@@ -15,7 +13,7 @@ app = build_app("Admin service")
     tags=["admin"],
     responses={404: {"description": "No such service"}},
 )
-def get_service(service_id: UUID, ctx: CurrentAdmin) -> AdminServiceDetail:
+def get_service(service_id: ServiceId, ctx: CurrentAdmin) -> AdminServiceDetail:
     """Any active admin."""
     return service_lifecycle.get_service(ctx.conn, service_id)
 

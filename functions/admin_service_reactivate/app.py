@@ -1,13 +1,11 @@
 """POST /api/admin/services/{service_id}/reactivate: suspended → active; enables the line."""
 
-from uuid import UUID
-
 from fastapi import Response
 
 from isp_billing.models.admin_services import ReactivateRequest, ServiceActionResult
 from isp_billing.providers import registry
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service reactivate")
 
@@ -25,7 +23,7 @@ app = build_app("Admin service reactivate")
     },
 )
 def reactivate(
-    service_id: UUID, ctx: CurrentAdmin, response: Response, body: ReactivateRequest | None = None
+    service_id: ServiceId, ctx: CurrentAdmin, response: Response, body: ReactivateRequest | None = None
 ) -> ServiceActionResult:
     """Any admin role that could have imposed the open suspension's type."""
     result = service_lifecycle.reactivate(

@@ -1,13 +1,11 @@
 """POST /api/admin/services/{service_id}/suspend: active → suspended; disables the line."""
 
-from uuid import UUID
-
 from fastapi import Response
 
 from isp_billing.models.admin_services import ServiceActionResult, SuspendRequest
 from isp_billing.providers import registry
 from isp_billing.services import service_lifecycle
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service suspend")
 
@@ -25,7 +23,7 @@ app = build_app("Admin service suspend")
     },
 )
 def suspend(
-    service_id: UUID, body: SuspendRequest, ctx: CurrentAdmin, response: Response
+    service_id: ServiceId, body: SuspendRequest, ctx: CurrentAdmin, response: Response
 ) -> ServiceActionResult:
     """support: technical, customer_request; billing_admin also non_payment, policy_violation, other;
     super_admin also fraud."""

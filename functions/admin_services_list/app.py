@@ -17,9 +17,9 @@ app = build_app("Admin services")
 @app.get("/api/admin/services", response_model=Page[AdminService], tags=["admin"])
 def list_services(
     ctx: CurrentAdmin,
-    status: Annotated[ServiceStatus | None, Query()] = None,
-    customer_id: Annotated[UUID | None, Query()] = None,
-    package_id: Annotated[UUID | None, Query()] = None,
+    status: Annotated[ServiceStatus | None, Query(description="Only services in this status.")] = None,
+    customer_id: Annotated[UUID | None, Query(description="Only this customer's services.")] = None,
+    package_id: Annotated[UUID | None, Query(description="Only services sold from this package.")] = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[AdminService]:

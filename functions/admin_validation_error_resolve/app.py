@@ -1,10 +1,8 @@
 """POST /api/admin/validation-errors/{error_id}/resolve: the cause is fixed; the next backfill retries."""
 
-from uuid import UUID
-
 from isp_billing.models.backfill import ResolveValidationErrorRequest, ValidationErrorItem
 from isp_billing.services import migration_review
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import CurrentAdmin, ValidationErrorId, build_app, lambda_handler
 
 app = build_app("Admin validation error resolution")
 
@@ -20,7 +18,7 @@ app = build_app("Admin validation error resolution")
     },
 )
 def resolve_validation_error(
-    error_id: UUID, body: ResolveValidationErrorRequest, ctx: CurrentAdmin
+    error_id: ValidationErrorId, body: ResolveValidationErrorRequest, ctx: CurrentAdmin
 ) -> ValidationErrorItem:
     """Records who resolved it, when, and their note, in one transaction."""
     return migration_review.resolve_validation_error(ctx.conn, ctx.admin, error_id, body)

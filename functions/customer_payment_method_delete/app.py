@@ -1,11 +1,9 @@
 """DELETE /api/customer/payment-methods/{payment_method_id}: deactivate (kept for payment history)."""
 
-from uuid import UUID
-
 from fastapi import Response
 
 from isp_billing.services import payment_methods
-from isp_billing.web import PROBLEM_JSON, CurrentCustomer, build_app, lambda_handler
+from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Remove a payment method")
 
@@ -25,7 +23,7 @@ app = build_app("Remove a payment method")
         },
     },
 )
-def delete_payment_method(payment_method_id: UUID, ctx: CurrentCustomer) -> Response:
+def delete_payment_method(payment_method_id: PaymentMethodId, ctx: CurrentCustomer) -> Response:
     """Deleting the primary promotes the most recently added other active method, if any."""
     payment_methods.deactivate(ctx.conn, ctx.customer, payment_method_id)
     return Response(status_code=204)

@@ -1,13 +1,11 @@
 """POST /api/customer/payment-methods/{payment_method_id}/set-primary: make it the only primary method."""
 
-from uuid import UUID
-
 from fastapi import Response
 
 from isp_billing import idempotency
 from isp_billing.models.payment_methods import PaymentMethod
 from isp_billing.services import payment_methods
-from isp_billing.web import PROBLEM_JSON, CurrentCustomer, build_app, lambda_handler
+from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Set the primary payment method")
 
@@ -25,7 +23,9 @@ app = build_app("Set the primary payment method")
     },
 )
 def set_primary(
-    payment_method_id: UUID, ctx: CurrentCustomer, idempotency_key: idempotency.IdempotencyKey = None
+    payment_method_id: PaymentMethodId,
+    ctx: CurrentCustomer,
+    idempotency_key: idempotency.IdempotencyKey = None,
 ) -> Response:
     """Atomic: the customer has exactly one primary afterwards, even under concurrent calls."""
     outcome = payment_methods.set_primary(

@@ -1,11 +1,9 @@
 """PATCH /api/customer/payment-methods/{payment_method_id}: rename a method, or update a card's expiry."""
 
-from uuid import UUID
-
 from isp_billing.card_data import NoCardData
 from isp_billing.models.payment_methods import PaymentMethod, PaymentMethodUpdate
 from isp_billing.services import payment_methods
-from isp_billing.web import PROBLEM_JSON, CurrentCustomer, build_app, lambda_handler
+from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Update a payment method")
 
@@ -24,7 +22,10 @@ app = build_app("Update a payment method")
     },
 )
 def update_payment_method(
-    payment_method_id: UUID, ctx: CurrentCustomer, _no_card_data: NoCardData, body: PaymentMethodUpdate
+    payment_method_id: PaymentMethodId,
+    ctx: CurrentCustomer,
+    _no_card_data: NoCardData,
+    body: PaymentMethodUpdate,
 ) -> PaymentMethod:
     """Only display_name (any method) and a card's expiry may change; anything else is refused."""
     return payment_methods.update(ctx.conn, ctx.customer, payment_method_id, body)

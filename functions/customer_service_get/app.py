@@ -1,10 +1,8 @@
 """GET /api/customer/services/{service_id}: one of the signed-in customer's services."""
 
-from uuid import UUID
-
 from isp_billing.models.customer import CustomerService
 from isp_billing.services import customer_account
-from isp_billing.web import CurrentCustomer, build_app, lambda_handler
+from isp_billing.web import CurrentCustomer, ServiceId, build_app, lambda_handler
 
 app = build_app("Customer service")
 
@@ -15,7 +13,7 @@ app = build_app("Customer service")
     tags=["customer"],
     responses={404: {"description": "No such service for this customer"}},
 )
-def get_service(service_id: UUID, ctx: CurrentCustomer) -> CustomerService:
+def get_service(service_id: ServiceId, ctx: CurrentCustomer) -> CustomerService:
     """One service; another customer's id answers 404."""
     return customer_account.get_service(ctx.conn, ctx.customer, service_id)
 

@@ -127,3 +127,15 @@ def test_every_operation_documents_a_client_error_as_problem_json(spec):
     # Then each documents at least one 4xx, and every error response is the Problem schema
     assert without_4xx == []
     assert not_problem == []
+
+
+def test_every_parameter_of_every_operation_is_documented():
+    # Given the built spec / Then every path, query and header parameter says what it is
+    undocumented = [
+        f"{method.upper()} {path}: {parameter['in']} {parameter['name']}"
+        for path, operations in build_openapi()["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if not str(parameter.get("description", "")).strip()
+    ]
+    assert undocumented == []

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
@@ -142,7 +142,21 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
 # --- dependencies -------------------------------------------------------------------------------------
 
 
-def _claims(authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+# Path parameters shared by routes: one description each, wherever the id appears.
+ServiceId = Annotated[uuid.UUID, Path(description="The service's id (a customer_services row).")]
+PaymentMethodId = Annotated[uuid.UUID, Path(description="The payment method's id.")]
+ReviewItemId = Annotated[uuid.UUID, Path(description="The migration review queue item's id.")]
+ValidationErrorId = Annotated[uuid.UUID, Path(description="The validation error's id.")]
+
+BearerHeader = Annotated[
+    str | None,
+    Header(
+        description="`Bearer <access token>`: a Supabase JWT (HS256, or RS256/ES256 through the JWKS URL)."
+    ),
+]
+
+
+def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
     return auth.verify_token(auth.bearer_token(authorization))
 
 
