@@ -255,13 +255,6 @@ def _find_child(element: ET.Element, name: str) -> ET.Element | None:
     return None
 
 
-def _find_descendant(element: ET.Element, name: str) -> ET.Element | None:
-    for child in element.iter():
-        if _local(child.tag) == name:
-            return child
-    return None
-
-
 def build_soap_envelope(method: str, params: Sequence[tuple[str, str]]) -> bytes:
     """`<s:Envelope><s:Body><Method xmlns="http://tempuri.org/"><Param>value</Param>...`, escaped."""
     ET.register_namespace("s", SOAP_ENV_NS)
