@@ -3,76 +3,19 @@ NetCash started by serve, presses Sign, and the postback reaches the local API's
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-CLI = str(Path(sys.executable).parent / "isp-billing")
-
-
-class DemoServer:
-    def __init__(self, data_dir: str) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")
-            and not key.startswith(("NETCASH", "INTERSTELLIO"))
-        }
-        env["ISP_BILLING_DATA_DIR"] = data_dir
-        self.process = subprocess.Popen(
-            [CLI, "serve", "--demo", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.values: dict[str, str] = {}
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            key, sep, value = line.strip().partition("=")
-            if sep and key.endswith("_TOKEN"):
-                self.values[key] = value
-            if line.startswith("ready in"):
-                break
-        else:
-            raise AssertionError(f"serve exited with {self.process.wait()}")
-        # Keep reading the server's log so a full pipe never blocks it.
-        threading.Thread(target=lambda: [None for _ in self.process.stdout or []], daemon=True).start()
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(self.base + "/openapi.json")
-                break
-            except httpx.ConnectError:
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(20)
+from tests.e2e.demo_server import DemoServer, demo_server
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[DemoServer]:
-    folder = tempfile.mkdtemp(prefix="ispb-e2e-mandate-")
-    running = DemoServer(folder)
-    yield running
-    running.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with demo_server("ispb-e2e-mandate-") as running:
+        yield running
 
 
 def test_the_demo_customer_signs_a_debit_order_mandate_in_the_browser(server: DemoServer) -> None:

@@ -1,9 +1,6 @@
 """`isp-billing serve --demo` started as a user starts it: a subprocess on a fresh data folder, over HTTP."""
 
-import os
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -12,57 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-CLI = str(Path(sys.executable).parent / "isp-billing")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, data_dir: str) -> None:
-        self.port = _free_port()
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")
-        }
-        env["ISP_BILLING_DATA_DIR"] = data_dir
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [CLI, "serve", "--demo", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: dict[str, str] = {}
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            key, sep, value = line.strip().partition("=")
-            if sep and key.endswith(("_TOKEN", "_SECRET")):
-                self.lines[key] = value
-            if line.startswith("ready in"):
-                break
-        else:
-            raise AssertionError(f"serve exited with {self.process.wait()}")
-        self.base = f"http://127.0.0.1:{self.port}"
-
-    def first_response_seconds(self) -> float:
-        token = self.lines["CUSTOMER_TOKEN"]
-        while True:
-            try:
-                httpx.get(f"{self.base}/api/customer/services", headers={"Authorization": f"Bearer {token}"})
-                return time.perf_counter() - self.started
-            except httpx.ConnectError:
-                time.sleep(0.02)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-        self.process.wait(20)
+from tests.e2e.demo_server import DemoServer
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +20,8 @@ def data_dir() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def server(data_dir) -> Iterator[Server]:
-    running = Server(data_dir)
+def server(data_dir) -> Iterator[DemoServer]:
+    running = DemoServer(data_dir)
     running.first_response_seconds()
     yield running
     running.stop()
@@ -82,7 +29,7 @@ def server(data_dir) -> Iterator[Server]:
 
 def test_the_printed_customer_token_returns_that_customers_services(server):
     # Given the demo server and the customer token it printed
-    token = server.lines["CUSTOMER_TOKEN"]
+    token = server.values["CUSTOMER_TOKEN"]
     # When the customer lists their services over HTTP
     response = httpx.get(f"{server.base}/api/customer/services", headers={"Authorization": f"Bearer {token}"})
     # Then the demo customer's two services come back, prices as strings
@@ -136,10 +83,10 @@ def test_a_restart_reuses_the_data_folder_and_seeds_nothing_twice(server, data_d
     # Given the first server has stopped
     server.stop()
     # When it starts again on the same folder
-    again = Server(data_dir)
+    again = DemoServer(data_dir)
     try:
         seconds = again.first_response_seconds()
-        token = again.lines["CUSTOMER_TOKEN"]
+        token = again.values["CUSTOMER_TOKEN"]
         response = httpx.get(
             f"{again.base}/api/customer/services", headers={"Authorization": f"Bearer {token}"}
         )

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from tests.e2e.test_serve import Server
+from tests.e2e.demo_server import DemoServer
 
 PG_START = (
     "import sys, time, warnings; warnings.simplefilter('ignore'); t = time.perf_counter(); import pgserver; "
@@ -26,7 +26,7 @@ def _floor(folder: str) -> float:
 
 
 def _first_response(folder: str) -> float:
-    server = Server(folder)
+    server = DemoServer(folder)
     try:
         return server.first_response_seconds()
     finally:
