@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from isp_billing.jobs import run_job
 from isp_billing.models.backfill import DismissReviewRequest, ResolveValidationErrorRequest
 from isp_billing.services import migration_review, order_backfill
 from tests import order_fixtures
+from tests.concurrency import wait_until_a_session_waits_for_a_lock
 from tests.events import call_api
 from tests.factories import admin_with_token, insert_admin
 
@@ -111,19 +111,6 @@ def _in_own_transaction(act: Callable[[db.Connection], Any], out: dict[str, Any]
         connection.close()
 
 
-def _wait_until_someone_waits_for_a_lock(conn, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = conn.execute(
-            "select count(*) as n from pg_stat_activity"
-            " where datname = current_database() and wait_event_type = 'Lock'"
-        ).fetchone()["n"]
-        if waiting:
-            return
-        time.sleep(0.02)
-    raise AssertionError("admin B never waited for admin A's row lock")
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_second_admin_waits_for_the_first_and_gets_409(conn, kind):
     spec = KINDS[kind]
@@ -154,7 +141,7 @@ def test_the_second_admin_waits_for_the_first_and_gets_409(conn, kind):
     # And B decides the same record meanwhile: its conditional update waits for A's row lock
     thread_b = threading.Thread(target=admin_b)
     thread_b.start()
-    _wait_until_someone_waits_for_a_lock(conn)
+    wait_until_a_session_waits_for_a_lock(conn)
     assert conn.execute(spec["state"], (target,)).fetchone()["by"] is None  # nothing committed yet
     release.set()
     thread_a.join(20)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from isp_billing.auth import AdminPrincipal
 from isp_billing.models.admin_services import SuspendRequest
 from isp_billing.providers import registry
 from isp_billing.services import service_lifecycle
+from tests.concurrency import wait_until_a_session_waits_for_a_lock
 from tests.events import call_api
 from tests.factories import admin_with_token, insert_admin
 from tests.lifecycle_helpers import fake_interstellio_for_functions, log_rows, service_row, service_with_line
@@ -50,19 +50,6 @@ def _principal(conn, role: str) -> AdminPrincipal:
         email=row["email"],
         full_name=row["full_name"],
     )
-
-
-def _wait_until_someone_waits_for_a_lock(conn, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        waiting = conn.execute(
-            "select count(*) as n from pg_stat_activity"
-            " where datname = current_database() and wait_event_type = 'Lock'"
-        ).fetchone()["n"]
-        if waiting:
-            return
-        time.sleep(0.02)
-    raise AssertionError("admin B never waited for admin A's row lock")
 
 
 def _admin_a_suspends(provider: GatedProvider, admin: AdminPrincipal, service_id: str, out: dict) -> None:
@@ -122,7 +109,7 @@ def test_concurrent_actions_on_one_service_serialise(conn, b_action, b_body, b_s
             target=_admin_b_calls, args=(b_action, service_id, token_b, b_body, b_out)
         )
         thread_b.start()
-        _wait_until_someone_waits_for_a_lock(conn)
+        wait_until_a_session_waits_for_a_lock(conn)
         assert service_row(conn, service_id)["status"] == "active"  # nothing committed yet
         # And A's call is let through
         provider.gate.set()
