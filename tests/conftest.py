@@ -17,8 +17,9 @@ import pytest
 from psycopg import sql
 
 from isp_billing import db
-from isp_billing.settings import LOCAL_DEV_JWT_SECRET, reset_settings_cache
+from isp_billing.settings import LOCAL_DEV_JWT_SECRET
 from isp_billing_cli.migrate import migrate
+from tests.environment import settings_environment
 
 TEST_CRON_SECRET = "test-cron-secret-0123456789"
 # Reference data the migrations seed: kept between tests.
@@ -66,22 +67,18 @@ def database_url(server_url: str) -> Iterator[str]:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = _with_database(server_url, name)
     migrate(url)
-    previous = {key: os.environ.get(key) for key in ("DATABASE_URL", "JWT_SECRET", "STAGE", "CRON_SECRET")}
-    os.environ.update(
-        DATABASE_URL=url, JWT_SECRET=LOCAL_DEV_JWT_SECRET, STAGE="test", CRON_SECRET=TEST_CRON_SECRET
-    )
-    reset_settings_cache()
+    environment = {
+        "DATABASE_URL": url,
+        "JWT_SECRET": LOCAL_DEV_JWT_SECRET,
+        "STAGE": "test",
+        "CRON_SECRET": TEST_CRON_SECRET,
+    }
     db.reset_connection()
     try:
-        yield url
+        with settings_environment(environment):
+            yield url
     finally:
         db.reset_connection()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings_cache()
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +9,8 @@ from typing import Any
 
 import psycopg
 
-from isp_billing.settings import reset_settings_cache
 from isp_billing_cli.fakes import interstellio as fake_interstellio
+from tests.environment import settings_environment
 from tests.factories import insert_customer, insert_service
 
 INTERSTELLIO_TIMEOUT_SECONDS = "0.3"
@@ -29,19 +28,11 @@ def fake_interstellio_for_functions() -> Iterator[fake_interstellio.FakeInterste
         "INTERSTELLIO_PASSWORD": fake_interstellio.DEFAULT_PASSWORD,
         "INTERSTELLIO_TIMEOUT_SECONDS": INTERSTELLIO_TIMEOUT_SECONDS,
     }
-    previous = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    reset_settings_cache()
     try:
-        yield fake
+        with settings_environment(values):
+            yield fake
     finally:
         fake.stop()
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_settings_cache()
 
 
 def service_with_line(
