@@ -5,7 +5,24 @@ Messages are shown to callers: never put personal data, account numbers or secre
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+PROBLEM_TYPE_BASE = "https://isp-billing.dev/problems/"
+
+
+def problem_body(
+    status: int, title: str, detail: str, slug: str, members: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """An RFC 9457 problem document; `members` add (or override) fields such as instance, request_id."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update(members or {})
+    return body
 
 
 class DomainError(Exception):

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from isp_billing import auth, db
 from isp_billing.clock import sast_today
-from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed
+from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed, problem_body
 from isp_billing.observability import logger, metrics, traced
 from isp_billing.repositories import admins, cron_log
 from isp_billing.settings import get_settings
@@ -164,14 +164,8 @@ def _handle_http(
         row = run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
         return _http_response(200, row, request_id)
     except DomainError as error:
-        body = {
-            "type": f"https://isp-billing.dev/problems/{error.type_slug}",
-            "title": error.title,
-            "status": error.status,
-            "detail": error.detail,
-            "request_id": request_id,
-            **error.extra,
-        }
+        members = {"request_id": request_id, **error.extra}
+        body = problem_body(error.status, error.title, error.detail, error.type_slug, members)
         return _http_response(error.status, body, request_id)
 
 

@@ -19,24 +19,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from isp_billing import auth
 from isp_billing.db import Connection, customer_session, service_session
-from isp_billing.errors import ConfigurationError, DomainError, Forbidden
+from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
 from isp_billing.observability import logger, metrics, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
 CORS_EXPOSED_HEADERS = "X-Request-Id"
-PROBLEM_BASE = "https://isp-billing.dev/problems/"
 
 
 def problem(
     status: int, title: str, detail: str, slug: str, request: Request | None = None, **extra: Any
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail}
+    members: dict[str, Any] = {}
     if request is not None:
-        body["instance"] = request.url.path
-        body["request_id"] = getattr(request.state, "request_id", None)
-    body.update({key: value for key, value in extra.items() if value is not None})
+        members = {"instance": request.url.path, "request_id": getattr(request.state, "request_id", None)}
+    members.update({key: value for key, value in extra.items() if value is not None})
+    body = problem_body(status, title, detail, slug, members)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
