@@ -17,7 +17,7 @@ from uuid import UUID
 from isp_billing import auth, db
 from isp_billing.clock import sast_today
 from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed, problem_body
-from isp_billing.observability import logger, metrics, traced
+from isp_billing.observability import log_failure, logger, metrics, traced
 from isp_billing.repositories import admins, cron_log
 from isp_billing.settings import get_settings
 
@@ -77,7 +77,7 @@ def run_job(
             # Only the class and a domain error's own message: other messages can carry row data.
             message = error.detail if isinstance(error, DomainError) else type(error).__name__
             cron_log.finish_run(lock_conn, run_id, "failed", 0, 0, 0, {}, message[:1000])
-            logger.exception("job failed")
+            log_failure("job failed", error)
             metrics.add_metric(name=f"{job_name}-failed", unit="Count", value=1)
             raise
         status = "partial" if outcome.failed else "completed"

@@ -43,3 +43,26 @@ def traced(handler: Handler) -> Handler:
     if not tracing_enabled():
         return handler
     return get_tracer().capture_lambda_handler(capture_response=False)(handler)  # type: ignore[no-any-return]
+
+
+def error_facts(error: BaseException) -> dict[str, Any]:
+    """What may be logged about an exception: its class and, for database errors, the SQLSTATE and the
+    names of the constraint, table and column. Never the message: psycopg's text and its DETAIL line carry
+    row values (`Key (lower(email))=(...)`), and other messages may carry input."""
+    facts: dict[str, Any] = {"error_type": type(error).__name__}
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate:
+        facts["sqlstate"] = sqlstate
+    diag = getattr(error, "diag", None)
+    if diag is not None:
+        for name in ("constraint_name", "table_name", "column_name"):
+            value = getattr(diag, name, None)
+            if value:
+                facts[name] = value
+    return facts
+
+
+def log_failure(message: str, error: BaseException, **extra: Any) -> None:
+    """Log an unexpected failure safely: `error_facts` and the caller's ids, no message text, no traceback
+    locals. Use this instead of `logger.exception`, which writes the exception's text."""
+    logger.error(message, extra={**error_facts(error), **extra})

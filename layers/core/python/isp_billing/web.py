@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from isp_billing import auth
 from isp_billing.db import Connection, customer_session, service_session
 from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
-from isp_billing.observability import logger, metrics, traced
+from isp_billing.observability import log_failure, logger, metrics, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
@@ -77,7 +77,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unhandled error")
+        log_failure("unhandled error", error)
         return problem(500, "Internal error", "Something went wrong on our side.", "server-error", request)
 
 
