@@ -83,7 +83,7 @@ def _job_operation(job: str, path: str, options_schema: dict[str, Any]) -> dict[
                 "409": {"description": "The job is already running", "content": _PROBLEM},
                 "413": {"description": "The body is larger than 16 KiB", "content": _PROBLEM},
                 "422": {
-                    "description": "An option is undeclared, of the wrong type, or holds NUL/control characters",
+                    "description": "An option is undeclared, mistyped, or holds NUL or control characters",
                     "content": _PROBLEM,
                 },
                 "500": {"description": "An unexpected failure (quote the request id)", "content": _PROBLEM},
