@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
 .PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
-	compare-openapi cfn-lint check clean
+	compare-openapi cfn-lint check clean test-pooled
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -35,6 +35,8 @@ infra: install
 	$(BIN)/pytest tests/infra
 e2e: install
 	$(BIN)/pytest tests/e2e
+test-pooled: install ## integration + function suites through a real PgBouncer (transaction mode) on :6432
+	infra/pgbouncer/run-pooled.sh $(BIN)/pytest tests/integration tests/functions -q -p no:randomly
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
 

@@ -54,6 +54,18 @@ def _with_database(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=name)
 
 
+def _admin_server(server_url: str) -> str:
+    """Where the fixtures create, migrate, arrange and clean databases: ADMIN_DATABASE_URL when set (the
+    pooled pass: the code under test goes through PgBouncer, the fixtures go straight to the server)."""
+    return os.environ.get("ADMIN_DATABASE_URL") or server_url
+
+
+def admin_url_of(url: str) -> str:
+    """The direct (fixture) URL of a test database the code under test reaches at `url`."""
+    admin = os.environ.get("ADMIN_DATABASE_URL")
+    return _with_database(admin, psycopg.conninfo.conninfo_to_dict(url)["dbname"]) if admin else url
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     yield from _server_url()
@@ -63,10 +75,10 @@ def server_url() -> Iterator[str]:
 def database_url(server_url: str) -> Iterator[str]:
     """A fresh, migrated database for this test run; the process's settings point at it."""
     name = f"isp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
+    with psycopg.connect(_admin_server(server_url), autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = _with_database(server_url, name)
-    migrate(url)
+    migrate(admin_url_of(url))
     environment = {
         "DATABASE_URL": url,
         "JWT_SECRET": LOCAL_DEV_JWT_SECRET,
@@ -79,12 +91,12 @@ def database_url(server_url: str) -> Iterator[str]:
             yield url
     finally:
         db.reset_connection()
-        with psycopg.connect(server_url, autocommit=True) as admin:
+        with psycopg.connect(_admin_server(server_url), autocommit=True) as admin:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _truncate_all(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(admin_url_of(url), autocommit=True) as conn, conn.transaction():
         tables = [
             row[0]
             for row in conn.execute(
@@ -93,7 +105,8 @@ def _truncate_all(url: str) -> None:
             if row[0] not in REFERENCE_TABLES
         ]
         # replica mode: the append-only audit log's guard triggers do not stop test clean-up.
-        conn.execute("set session_replication_role = replica")
+        # (`set local`: for this transaction only, so no connection is left in replica mode)
+        conn.execute("set local session_replication_role = replica")
         conn.execute(
             sql.SQL("truncate {} restart identity cascade").format(
                 sql.SQL(", ").join(sql.Identifier("public", table) for table in tables)
@@ -115,5 +128,5 @@ def conn(clean_db: str) -> Iterator[psycopg.Connection]:
     """A superuser connection for arranging and asserting (not the code under test's connection)."""
     from psycopg.rows import dict_row
 
-    with psycopg.connect(clean_db, autocommit=True, row_factory=dict_row) as connection:
+    with psycopg.connect(admin_url_of(clean_db), autocommit=True, row_factory=dict_row) as connection:
         yield connection
