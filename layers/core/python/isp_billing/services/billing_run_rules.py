@@ -174,6 +174,7 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
             "period": {"start": str(q_start), "end": str(q_end)},
             "days_in_period": period_days,
             "segments": segments,
+            "monthly_price": segments[-1]["monthly_price"],
             "formula": "round_half_up(monthly_price x billable_days / days_in_period)",
         },
     )
