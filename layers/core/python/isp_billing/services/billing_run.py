@@ -94,7 +94,7 @@ def plan(run: JobRun) -> list[list[str]]:
         return plan_items(conn, run_date_of(run.options))
 
 
-def _parse_items(items: list[str]) -> dict[date, list[UUID]]:
+def parse_items(items: list[str]) -> dict[date, list[UUID]]:
     grouped: dict[date, list[UUID]] = defaultdict(list)
     for item in items:
         day, customer = item.split(":", 1)
@@ -216,7 +216,7 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     dry_run = bool(run.options.get("dry_run"))
     outcome = JobOutcome(details={"invoices": 0, "lines": 0, "total_amount": "0.00", "dry_run": dry_run})
     total = Decimal("0.00")
-    for billing_date, customer_ids in sorted(_parse_items(items).items()):
+    for billing_date, customer_ids in sorted(parse_items(items).items()):
         with db.service_session() as conn:
             conn.execute("set local jit = off")
             result = compute(conn, billing_date, customer_ids, lock=not dry_run)
