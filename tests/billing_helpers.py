@@ -22,7 +22,7 @@ def billed_customer(
         "update customer_billing set billing_day = %s, credit_balance = %s where customer_id = %s",
         (billing_day, credit, customer_id),
     )
-    service_ids = [insert_service(conn, customer_id, **spec) for spec in (services or [{}])]
+    service_ids = [insert_service(conn, customer_id, **spec) for spec in ([{}] if services is None else services)]
     return customer_id, service_ids
 
 
