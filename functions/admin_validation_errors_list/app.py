@@ -18,7 +18,7 @@ app = build_app("Admin validation errors")
     tags=["admin"],
     responses={403: {"description": "Not an admin"}},
 )
-def list_validation_errors(
+async def list_validation_errors(
     ctx: CurrentAdmin,
     source: Annotated[str | None, Query(max_length=64, description="e.g. order_backfill")] = None,
     resolved: Annotated[bool | None, Query(description="Only resolved (true) or unresolved (false).")] = None,

@@ -48,7 +48,7 @@ _FORM = {
         503: {"description": "NetCash does not confirm the outcome yet; deliver again later", **_PROBLEM},
     },
 )
-def mandate_postback(
+async def mandate_postback(
     form: FormFields,
     token: Annotated[
         str | None, Query(description="The webhook secret (NETCASH_WEBHOOK_SECRET) configured at NetCash.")
