@@ -7,7 +7,7 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -157,7 +157,7 @@ BearerHeader = Annotated[
 ]
 
 
-def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
+async def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
     return auth.verify_token(auth.bearer_token(authorization))
 
 
@@ -170,9 +170,9 @@ class CustomerContext:
     request_id: str
 
 
-def _customer_context(
+async def _customer_context(
     request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
-) -> Iterator[CustomerContext]:
+) -> AsyncIterator[CustomerContext]:
     with customer_session(claims) as (conn, customer_id):
         if customer_id is None:
             raise Forbidden("This user has no customer account.")
@@ -190,9 +190,9 @@ class AdminContext:
     request_id: str
 
 
-def _admin_context(
+async def _admin_context(
     request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
-) -> Iterator[AdminContext]:
+) -> AsyncIterator[AdminContext]:
     with service_session() as conn:
         row = admins.find_active_by_auth_user(conn, claims["sub"])
         if row is None:
