@@ -13,7 +13,11 @@ from tests.factories import insert_customer, insert_service
 
 
 def billed_customer(
-    conn: psycopg.Connection, *, billing_day: int = 25, credit: str = "0.00", services: list[dict] | None = None,
+    conn: psycopg.Connection,
+    *,
+    billing_day: int = 25,
+    credit: str = "0.00",
+    services: list[dict] | None = None,
     **customer: Any,
 ) -> tuple[str, list[str]]:
     """A customer with a billing day and services (each a dict of insert_service keyword arguments)."""
@@ -22,7 +26,9 @@ def billed_customer(
         "update customer_billing set billing_day = %s, credit_balance = %s where customer_id = %s",
         (billing_day, credit, customer_id),
     )
-    service_ids = [insert_service(conn, customer_id, **spec) for spec in ([{}] if services is None else services)]
+    service_ids = [
+        insert_service(conn, customer_id, **spec) for spec in ([{}] if services is None else services)
+    ]
     return customer_id, service_ids
 
 
@@ -48,5 +54,11 @@ def lines_of(conn: psycopg.Connection, invoice_id: Any) -> list[tuple[str, str]]
 
 
 def table_counts(conn: psycopg.Connection) -> dict[str, int]:
-    tables = ("customer_invoices", "invoice_line_items", "billing_cycles", "validation_errors", "number_counters")
-    return {t: conn.execute(f"select count(*) as n from {t}").fetchone()["n"] for t in tables}  # noqa: S608
+    tables = (
+        "customer_invoices",
+        "invoice_line_items",
+        "billing_cycles",
+        "validation_errors",
+        "number_counters",
+    )
+    return {t: conn.execute(f"select count(*) as n from {t}").fetchone()["n"] for t in tables}

@@ -13,7 +13,7 @@ app = build_app("Admin billing preview")
     tags=["admin"],
     responses={403: {"description": "Not a super_admin or billing_admin"}},
 )
-def preview_billing(body: PreviewRequest, ctx: CurrentAdmin) -> PreviewResponse:
+async def preview_billing(body: PreviewRequest, ctx: CurrentAdmin) -> PreviewResponse:
     """The same plan and rules as the run (lines with their sources), computed and written nowhere."""
     return billing_preview.preview(ctx.conn, ctx.admin, body)
 

@@ -17,7 +17,7 @@ app = build_app("Admin customer charge cancel")
         409: {"description": "Already invoiced or cancelled (carries current_status)"},
     },
 )
-def cancel_charge(customer_id: CustomerId, charge_id: ChargeId, ctx: CurrentAdmin) -> Charge:
+async def cancel_charge(customer_id: CustomerId, charge_id: ChargeId, ctx: CurrentAdmin) -> Charge:
     """Only a pending charge; an invoiced one is corrected with a credit note."""
     return billing_inputs.cancel_charge(ctx.conn, ctx.admin, customer_id, charge_id)
 

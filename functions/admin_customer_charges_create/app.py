@@ -12,9 +12,12 @@ app = build_app("Admin customer charge create")
     response_model=Charge,
     status_code=201,
     tags=["admin"],
-    responses={403: {"description": "Not a super_admin or billing_admin"}, 404: {"description": "No such customer"}},
+    responses={
+        403: {"description": "Not a super_admin or billing_admin"},
+        404: {"description": "No such customer"},
+    },
 )
-def add_charge(customer_id: CustomerId, body: ChargeCreateRequest, ctx: CurrentAdmin) -> Charge:
+async def add_charge(customer_id: CustomerId, body: ChargeCreateRequest, ctx: CurrentAdmin) -> Charge:
     """Installation, equipment or adjustment; VAT-inclusive; invoiced once, on or after its due date."""
     return billing_inputs.add_charge(ctx.conn, ctx.admin, customer_id, body)
 

@@ -11,9 +11,12 @@ app = build_app("Admin customer charges list")
     "/api/admin/customers/{customer_id}/charges",
     response_model=list[Charge],
     tags=["admin"],
-    responses={403: {"description": "Not a super_admin or billing_admin"}, 404: {"description": "No such customer"}},
+    responses={
+        403: {"description": "Not a super_admin or billing_admin"},
+        404: {"description": "No such customer"},
+    },
 )
-def list_charges(customer_id: CustomerId, ctx: CurrentAdmin) -> list[Charge]:
+async def list_charges(customer_id: CustomerId, ctx: CurrentAdmin) -> list[Charge]:
     """Pending, invoiced (with the invoice number) and cancelled charges."""
     return billing_inputs.list_charges(ctx.conn, ctx.admin, customer_id)
 

@@ -17,7 +17,9 @@ app = build_app("Admin service price change")
         409: {"description": "The service is cancelled (carries current_status)"},
     },
 )
-def change_price(service_id: ServiceId, body: ChangePriceRequest, ctx: CurrentAdmin) -> ChangePriceResult:
+async def change_price(
+    service_id: ServiceId, body: ChangePriceRequest, ctx: CurrentAdmin
+) -> ChangePriceResult:
     """Recorded as a price_change audit row; the next invoice carries the pro-rata difference."""
     return billing_inputs.change_price(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
 

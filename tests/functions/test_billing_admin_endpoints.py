@@ -1,9 +1,8 @@
-"""Admin billing endpoints: the preview (same path as the run, writes nothing), price changes, once-off charges."""
+"""Admin billing endpoints: the preview (the run's path, writes nothing), price changes, once-off charges."""
 
 from __future__ import annotations
 
 import json
-
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,12 +19,18 @@ def _change_price(service_id: str):
 
 
 def _charges(customer_id: str, method: str = "POST"):
-    function = "AdminCustomerChargesCreateFunction" if method == "POST" else "AdminCustomerChargesListFunction"
+    function = (
+        "AdminCustomerChargesCreateFunction" if method == "POST" else "AdminCustomerChargesListFunction"
+    )
     return (function, method, f"/api/admin/customers/{customer_id}/charges")
 
 
 def _cancel(customer_id: str, charge_id: str):
-    return ("AdminCustomerChargeCancelFunction", "POST", f"/api/admin/customers/{customer_id}/charges/{charge_id}/cancel")
+    return (
+        "AdminCustomerChargeCancelFunction",
+        "POST",
+        f"/api/admin/customers/{customer_id}/charges/{charge_id}/cancel",
+    )
 
 
 def test_the_preview_writes_nothing_and_equals_what_the_run_then_writes(conn):
@@ -56,7 +61,9 @@ def test_the_preview_writes_nothing_and_equals_what_the_run_then_writes(conn):
         shown = previewed[customer]
         assert f"{invoice['total_amount']:.2f}" == shown["total_amount"]
         assert f"{invoice['vat_amount']:.2f}" == shown["vat_amount"]
-        assert sorted(lines_of(conn, invoice["id"])) == sorted((l["kind"], l["amount"]) for l in shown["lines"])
+        assert sorted(lines_of(conn, invoice["id"])) == sorted(
+            (ln["kind"], ln["amount"]) for ln in shown["lines"]
+        )
         written = conn.execute(
             "select source from invoice_line_items where invoice_id = %s order by line_key", (invoice["id"],)
         ).fetchall()
@@ -84,7 +91,8 @@ def test_a_price_change_is_audited_and_the_run_pro_rates_the_difference(conn):
     # When on 11 March an admin upgrades it to R899 from 11 March
     with clock.moved_to(datetime(2026, 3, 11, 10, 0)):
         status, _, body = call_api(
-            *_change_price(service), token=token,
+            *_change_price(service),
+            token=token,
             body={"monthly_price": "899.00", "effective_date": "2026-03-11", "reason": "Upgrade"},
         )
     # Then it is recorded with before/after
@@ -103,18 +111,33 @@ def test_a_price_change_before_the_current_period_or_as_a_float_is_422(conn):
     _, [service] = billed_customer(conn)
     package = insert_package(conn, price="999.00")
     with clock.moved_to(datetime(2026, 3, 11, 10, 0)):
-        early = call_api(*_change_price(service), token=token,
-                         body={"monthly_price": "899.00", "effective_date": "2026-02-24", "reason": "x"})
-        float_price = call_api(*_change_price(service), token=token,
-                               body={"monthly_price": 899.0, "effective_date": "2026-03-11", "reason": "x"})
-        by_package = call_api(*_change_price(service), token=token,
-                              body={"package_id": package, "effective_date": "2026-03-12", "reason": "Upgrade"})
+        early = call_api(
+            *_change_price(service),
+            token=token,
+            body={"monthly_price": "899.00", "effective_date": "2026-02-24", "reason": "x"},
+        )
+        float_price = call_api(
+            *_change_price(service),
+            token=token,
+            body={"monthly_price": 899.0, "effective_date": "2026-03-11", "reason": "x"},
+        )
+        by_package = call_api(
+            *_change_price(service),
+            token=token,
+            body={"package_id": package, "effective_date": "2026-03-12", "reason": "Upgrade"},
+        )
     assert early[0] == 422 and float_price[0] == 422
     assert by_package[0] == 200 and by_package[2]["new_price"] == "999.00"
     assert by_package[2]["package_id"] == package
     _, support = admin_with_token(conn, role="support")
-    assert call_api(*_change_price(service), token=support,
-                    body={"monthly_price": "1.00", "effective_date": "2026-12-31", "reason": "x"})[0] == 403
+    assert (
+        call_api(
+            *_change_price(service),
+            token=support,
+            body={"monthly_price": "1.00", "effective_date": "2026-12-31", "reason": "x"},
+        )[0]
+        == 403
+    )
 
 
 def test_a_once_off_charge_is_invoiced_once_on_or_after_its_due_date(conn):
@@ -122,8 +145,14 @@ def test_a_once_off_charge_is_invoiced_once_on_or_after_its_due_date(conn):
     _, token = admin_with_token(conn, role="billing_admin")
     customer, _ = billed_customer(conn, billing_day=5)
     status, _, charge = call_api(
-        *_charges(customer), token=token,
-        body={"kind": "installation", "description": "Installation", "amount": "1500.00", "due_date": "2026-03-01"},
+        *_charges(customer),
+        token=token,
+        body={
+            "kind": "installation",
+            "description": "Installation",
+            "amount": "1500.00",
+            "due_date": "2026-03-01",
+        },
     )
     assert status == 201 and charge["status"] == "pending" and charge["amount"] == "1500.00"
     # When 5 March and 5 April are billed
@@ -144,7 +173,8 @@ def test_a_pending_charge_can_be_cancelled_and_is_then_never_invoiced(conn):
     _, token = admin_with_token(conn, role="billing_admin")
     customer, _ = billed_customer(conn, billing_day=5)
     _, _, charge = call_api(
-        *_charges(customer), token=token,
+        *_charges(customer),
+        token=token,
         body={"kind": "equipment", "description": "Router", "amount": "999.00", "due_date": "2026-03-01"},
     )
     status, _, cancelled = call_api(*_cancel(customer, charge["id"]), token=token)

@@ -1,4 +1,4 @@
-"""GenerateInvoicesFunction: the EventBridge schedule, POST /api/cron/generate-invoices and a direct invoke."""
+"""GenerateInvoicesFunction: the EventBridge schedule and POST /api/cron/generate-invoices."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROUTE = ("GenerateInvoicesFunction", "POST", "/api/cron/generate-invoices")
 
 
 def test_the_schedule_bills_the_sast_date_even_late_in_the_utc_evening(conn):
-    # Given a customer billed on the 1st, and the clock at 23:30 SAST on 31 March... then 00:30 SAST on 1 April
+    # Given a customer billed on the 1st, and a run at 23:30 SAST on 31 March (nothing due)
     customer, _ = billed_customer(conn, billing_day=1)
     handler = function_by_id("GenerateInvoicesFunction").load_handler()
     with clock.moved_to(datetime.fromisoformat("2026-03-31T23:30:00+02:00")):
@@ -33,7 +33,9 @@ def test_the_schedule_bills_the_sast_date_even_late_in_the_utc_evening(conn):
 
 def test_the_cron_route_takes_run_date_and_dry_run(conn):
     billed_customer(conn, billing_day=5)
-    status, _, body = call_api(*ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2026-03-05", "dry_run": True})
+    status, _, body = call_api(
+        *ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2026-03-05", "dry_run": True}
+    )
     assert status == 200 and body["details"]["invoices"] == 1 and body["details"]["dry_run"] is True
     assert conn.execute("select count(*) as n from customer_invoices").fetchone()["n"] == 0
     status, _, body = call_api(*ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2026-03-05"})
@@ -45,7 +47,7 @@ def test_an_unknown_option_or_a_bad_date_is_422_and_writes_nothing(conn):
     billed_customer(conn, billing_day=5)
     before = table_counts(conn)
     for body in ({"run_date": "2026-03-05", "force": True}, {"run_date": "5 March"}, {"dry_run": "maybe"}):
-        # When the body carries another field or a bad value / Then 422, and nothing is written, not even a log
+        # When the body has another field or a bad value / Then 422; nothing written, not even a log
         status, headers, problem = call_api(*ROUTE, token=TEST_CRON_SECRET, body=body)
         assert status == 422 and headers["content-type"] == "application/problem+json", problem
     assert table_counts(conn) == before

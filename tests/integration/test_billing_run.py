@@ -1,4 +1,4 @@
-"""The billing run against a real PostgreSQL: invoices, lines, numbers, cycles, catch-up, validation errors."""
+"""The billing run on a real PostgreSQL: invoices, lines, numbers, cycles, catch-up, validation errors."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def test_the_domain_worked_example_is_invoiced_to_the_cent(conn):
     assert lines_of(conn, invoice["id"]) == [("recurring", "699.00"), ("pro_rata", "338.23")]
     assert invoice["invoice_number"] == "INV-2026-00001" and invoice["status"] == "issued"
     assert (invoice["total_amount"], invoice["vat_amount"], invoice["subtotal"]) == (
-        Decimal("1037.23"), Decimal("135.29"), Decimal("901.94"),
+        Decimal("1037.23"),
+        Decimal("135.29"),
+        Decimal("901.94"),
     )
     assert invoice["vat_rate"] == Decimal("15.00") and invoice["due_date"] == date(2026, 3, 4)
     assert (invoice["period_start"], invoice["period_end"]) == (date(2026, 2, 25), date(2026, 3, 24))
@@ -52,7 +54,9 @@ def test_catch_up_bills_every_missed_date_once_and_numbers_are_gap_free(conn):
     # Then 1, 2 and 3 March are billed (not the 4th), numbered 1..3 without a gap
     assert row["details"]["billed_from"] == "2026-03-01" and row["records_processed"] == 3
     assert [len(invoices_of(conn, c)) for c in customers] == [1, 1, 1, 0]
-    numbers = sorted(r["invoice_number"] for r in conn.execute("select invoice_number from customer_invoices"))
+    numbers = sorted(
+        r["invoice_number"] for r in conn.execute("select invoice_number from customer_invoices")
+    )
     assert numbers == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003"]
 
 

@@ -39,7 +39,9 @@ billing_run.generate_invoices(run)
 
 def _customers(conn: psycopg.Connection, count: int) -> list[str]:
     return [
-        billed_customer(conn, billing_day=5, credit="50.00", services=[{"price": "699.00"}, {"price": "100.00"}])[0]
+        billed_customer(
+            conn, billing_day=5, credit="50.00", services=[{"price": "699.00"}, {"price": "100.00"}]
+        )[0]
         for _ in range(count)
     ]
 
@@ -101,9 +103,10 @@ def test_a_second_run_of_the_job_while_one_runs_is_refused(conn, clean_db):
     process = subprocess.Popen([sys.executable, "-c", script, RUN_DATE], env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not conn.execute(
-            "select 1 from cron_execution_log where status = 'running'"
-        ).fetchone():
+        while (
+            time.monotonic() < deadline
+            and not conn.execute("select 1 from cron_execution_log where status = 'running'").fetchone()
+        ):
             time.sleep(0.05)
         # When a second run starts / Then it is refused
         try:
@@ -123,9 +126,11 @@ def test_a_run_killed_inside_a_chunk_and_re_run_bills_each_customer_once(conn, c
     process = _start(clean_db, pause=1.0)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None and not conn.execute(
-            "select 1 from customer_invoices limit 1"
-        ).fetchone():
+        while (
+            time.monotonic() < deadline
+            and process.poll() is None
+            and not conn.execute("select 1 from customer_invoices limit 1").fetchone()
+        ):
             time.sleep(0.01)
         time.sleep(0.3)  # the first chunk committed; the second is written and not yet committed
         assert process.poll() is None, "the run finished before it could be killed"
@@ -140,7 +145,8 @@ def test_a_run_killed_inside_a_chunk_and_re_run_bills_each_customer_once(conn, c
     # And billing runs again (the server may take a moment to end the dead session's transaction)
     for _ in range(100):
         if not conn.execute(
-            "select 1 from pg_stat_activity where state like 'idle in transaction%%' and datname = current_database()"
+            "select 1 from pg_stat_activity"
+            " where state like 'idle in transaction%%' and datname = current_database()"
         ).fetchone():
             break
         time.sleep(0.05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -65,7 +66,9 @@ def test_a_customer_through_fourteen_months(conn, fake):
         date(2027, 1, 10): lambda: _act("activate", service, token, {"activation_date": "2027-01-10"}),
         # upgraded to R899 from 11 March (period 25 Feb - 24 Mar: 28 days; 11-24 Mar: 14 days)
         date(2027, 3, 11): lambda: _act(
-            "change-price", service, token,
+            "change-price",
+            service,
+            token,
             {"monthly_price": "899.00", "effective_date": "2027-03-11", "reason": "Upgrade to 100 Mbps"},
         ),
         # suspended at the customer's request from 10 May (period 25 Apr - 24 May: 30 days; 15 paused days)
@@ -104,40 +107,58 @@ def test_a_customer_through_fourteen_months(conn, fake):
     assert [i["invoice_number"] for i in invoices] == [f"INV-2027-{n:05d}" for n in range(1, 12)]
     for invoice in invoices:
         assert invoice["subtotal"] + invoice["vat_amount"] == invoice["total_amount"]
-        assert invoice["vat_amount"] == (invoice["total_amount"] * 15 / 115).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+        assert invoice["vat_amount"] == (invoice["total_amount"] * 15 / 115).quantize(
+            Decimal("0.01"), "ROUND_HALF_UP"
+        )
     balance = conn.execute("select credit_balance from customer_billing where customer_id = %s", (customer,))
     assert balance.fetchone()["credit_balance"] == Decimal("406.00")
     # And after the cancellation the periods are deliberately not billed (skipped cycles)
     cycles = conn.execute(
-        "select period_start, status from billing_cycles where customer_id = %s and period_start > '2027-11-25'"
-        " order by period_start", (customer,),
+        "select period_start, status from billing_cycles"
+        " where customer_id = %s and period_start > '2027-11-25'"
+        " order by period_start",
+        (customer,),
     ).fetchall()
     assert [(str(c["period_start"]), c["status"]) for c in cycles] == [
-        ("2027-12-25", "skipped"), ("2028-01-25", "skipped"), ("2028-02-25", "skipped"),
+        ("2027-12-25", "skipped"),
+        ("2028-01-25", "skipped"),
+        ("2028-02-25", "skipped"),
     ]
 
 
 def test_billing_days_29_30_31_through_a_non_leap_and_a_leap_february(conn):
     # Given R699 services on billing days 29, 30 and 31, one on day 31 activated on 10 Feb 2027, and one whose
     # billing day is its activation day (15 March 2027, activated after that day's run)
-    customers = {day: billed_customer(conn, billing_day=day, services=[{"activation_date": "2026-12-01"}])[0]
-                 for day in (29, 30, 31)}
+    customers = {
+        day: billed_customer(conn, billing_day=day, services=[{"activation_date": "2026-12-01"}])[0]
+        for day in (29, 30, 31)
+    }
     late, _ = billed_customer(conn, billing_day=31, services=[{"status": "pending", "activation_date": None}])
     same_day, [same_day_service] = billed_customer(
         conn, billing_day=15, services=[{"status": "pending", "activation_date": None}]
     )
-    late_service = conn.execute("select id from customer_services where customer_id = %s", (late,)).fetchone()["id"]
+    late_service = conn.execute(
+        "select id from customer_services where customer_id = %s", (late,)
+    ).fetchone()["id"]
 
     def activate(service_id: Any, day: str) -> Callable[[], None]:
-        return lambda: conn.execute(
-            "update customer_services set status = 'active', activation_date = %s where id = %s", (day, service_id)
-        ) and None
+        return lambda: (
+            conn.execute(
+                "update customer_services set status = 'active', activation_date = %s where id = %s",
+                (day, service_id),
+            )
+            and None
+        )
 
     # When Jan 2027 - Feb 2028 pass, with a run at 23:30 SAST on the last day of March as well
-    _live_through(date(2027, 1, 1), date(2027, 3, 31), {
-        date(2027, 2, 10): activate(late_service, "2027-02-10"),
-        date(2027, 3, 15): activate(same_day_service, "2027-03-15"),
-    })
+    _live_through(
+        date(2027, 1, 1),
+        date(2027, 3, 31),
+        {
+            date(2027, 2, 10): activate(late_service, "2027-02-10"),
+            date(2027, 3, 15): activate(same_day_service, "2027-03-15"),
+        },
+    )
     handler = function_by_id("GenerateInvoicesFunction").load_handler()
     with clock.moved_to(datetime(2027, 3, 31, 23, 30, tzinfo=clock.SAST)):
         late_run = handler(scheduled_event("generate-invoices"), LambdaContext("GenerateInvoicesFunction"))
@@ -158,9 +179,10 @@ def test_billing_days_29_30_31_through_a_non_leap_and_a_leap_february(conn):
         invoices = invoices_of(conn, customer)
         assert len(invoices) == 14 and {i["total_amount"] for i in invoices} == {Decimal("699.00")}
         # the periods chain with no gap and no overlap
-        for earlier, later in zip(invoices, invoices[1:]):
+        for earlier, later in pairwise(invoices):
             assert earlier["period_end"] + timedelta(days=1) == later["period_start"]
-    # And day 31 activated 10 Feb 2027: period 31 Jan - 27 Feb (28 days), 10-27 Feb = 18 days: 699 x 18/28 = 449.36
+    # And day 31 activated 10 Feb 2027: period 31 Jan - 27 Feb (28 days), 10-27 Feb = 18 days:
+    # 699 x 18 / 28 = 449.36
     first_late = invoices_of(conn, late)[0]
     assert str(first_late["invoice_date"]) == "2027-02-28"
     assert lines_of(conn, first_late["id"]) == [("recurring", "699.00"), ("pro_rata", "449.36")]

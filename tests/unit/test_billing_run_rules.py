@@ -1,4 +1,4 @@
-"""The billing rules (issue 11, domain.md), as pure functions: every line, its amount to the cent, its source."""
+"""The billing rules (issue 11, domain.md) as pure functions: each line, its amount to the cent."""
 
 from __future__ import annotations
 
@@ -75,7 +75,10 @@ def test_an_active_service_gets_one_recurring_line_with_its_source():
     invoice = bill_customer(_customer(_service()), date(2026, 3, 25), VAT)
     assert invoice is not None and _amounts(invoice) == [("recurring", D("699.00"))]
     assert invoice.lines[0].source == {"rule": "recurring", "monthly_price": "699.00", "days_in_period": 31}
-    assert (invoice.lines[0].period_start, invoice.lines[0].period_end) == (date(2026, 3, 25), date(2026, 4, 24))
+    assert (invoice.lines[0].period_start, invoice.lines[0].period_end) == (
+        date(2026, 3, 25),
+        date(2026, 4, 24),
+    )
 
 
 def test_pending_and_later_activated_services_are_not_billed():
@@ -93,7 +96,10 @@ def test_activation_on_the_billing_day_after_the_run_is_a_full_month_catch_up():
     # When the next period (25 Mar) is billed
     invoice = bill_customer(customer, date(2026, 3, 25), VAT)
     # Then the whole previous period is charged pro-rata (28/28 = the monthly price) plus the new month
-    assert invoice is not None and _amounts(invoice) == [("pro_rata", D("699.00")), ("recurring", D("699.00"))]
+    assert invoice is not None and _amounts(invoice) == [
+        ("pro_rata", D("699.00")),
+        ("recurring", D("699.00")),
+    ]
 
 
 def test_a_service_invoiced_for_the_previous_period_gets_no_catch_up():
@@ -122,7 +128,10 @@ def test_downgrade_gives_a_negative_difference():
     customer = _customer(_service(monthly_price=D("599.00"), price_changes=(change,), previous_line=billed))
     invoice = bill_customer(customer, date(2026, 3, 25), VAT)
     # (599 - 899) x 5 / 28 = -53.571... -> -53.57
-    assert invoice is not None and _amounts(invoice) == [("adjustment", D("-53.57")), ("recurring", D("599.00"))]
+    assert invoice is not None and _amounts(invoice) == [
+        ("adjustment", D("-53.57")),
+        ("recurring", D("599.00")),
+    ]
 
 
 def test_a_change_effective_on_the_billing_date_and_known_then_needs_no_difference():
@@ -143,7 +152,9 @@ def test_a_future_price_change_bills_the_old_price_until_it_takes_effect():
 def test_cancellation_inside_an_invoiced_period_credits_the_unused_days():
     # Given 25 Feb - 24 Mar invoiced at 699 and a cancellation effective 10 March (days 11-24 unused: 14)
     billed = BilledLineFacts("recurring", date(2026, 2, 25), date(2026, 3, 24), D("699.00"))
-    service = _service(status="cancelled", cancellation_effective_date=date(2026, 3, 10), previous_line=billed)
+    service = _service(
+        status="cancelled", cancellation_effective_date=date(2026, 3, 10), previous_line=billed
+    )
     customer = _customer(service, credit="0.00")
     # When 25 March is billed
     invoice = bill_customer(customer, date(2026, 3, 25), VAT)
@@ -164,7 +175,9 @@ def test_cancellation_effective_inside_the_new_period_charges_only_used_days():
 
 def test_cancellation_at_the_period_end_charges_nothing_more():
     billed = BilledLineFacts("recurring", date(2026, 2, 25), date(2026, 3, 24), D("699.00"))
-    service = _service(status="cancelled", cancellation_effective_date=date(2026, 3, 24), previous_line=billed)
+    service = _service(
+        status="cancelled", cancellation_effective_date=date(2026, 3, 24), previous_line=billed
+    )
     assert bill_customer(_customer(service), date(2026, 3, 25), VAT) is None
 
 
@@ -218,7 +231,9 @@ def test_credit_balance_is_applied_last_and_only_up_to_the_charges():
 
 def test_lines_already_given_are_not_repeated():
     billed = BilledLineFacts("recurring", date(2026, 2, 25), date(2026, 3, 24), D("699.00"))
-    service = _service(status="cancelled", cancellation_effective_date=date(2026, 3, 10), previous_line=billed)
+    service = _service(
+        status="cancelled", cancellation_effective_date=date(2026, 3, 10), previous_line=billed
+    )
     customer = _customer(service, given_keys=frozenset({f"cancel_credit:{service.id}"}))
     assert bill_customer(customer, date(2026, 3, 25), VAT) is None
 
@@ -232,12 +247,17 @@ def test_inconsistent_customers_are_problems():
 
 # --- properties -------------------------------------------------------------------------------------------
 
-amounts = st.decimals(min_value=D("-5000"), max_value=D("5000"), places=2, allow_nan=False, allow_infinity=False)
+amounts = st.decimals(
+    min_value=D("-5000"), max_value=D("5000"), places=2, allow_nan=False, allow_infinity=False
+)
 prices = st.decimals(min_value=D("0"), max_value=D("20000"), places=2, allow_nan=False, allow_infinity=False)
 days_of = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
 
 
-@given(st.lists(amounts, min_size=1, max_size=30), st.sampled_from([D("15.00"), D("15.50"), D("14.00"), D("0.00")]))
+@given(
+    st.lists(amounts, min_size=1, max_size=30),
+    st.sampled_from([D("15.00"), D("15.50"), D("14.00"), D("0.00")]),
+)
 def test_subtotal_plus_vat_is_the_total_and_vat_is_within_half_a_cent(lines, rate):
     subtotal, vat, total = totals(lines, rate)
     assert subtotal + vat == total == sum(lines)
@@ -268,7 +288,9 @@ def test_an_invoice_is_never_negative_and_always_adds_up(price, billing_day, day
     start, _ = period_containing(day, billing_day)
     q_start, q_end = period_containing(start.fromordinal(start.toordinal() - 1), billing_day)
     billed = BilledLineFacts("recurring", q_start, q_end, price)
-    service = _service(status="cancelled", monthly_price=price, cancellation_effective_date=q_start, previous_line=billed)
+    service = _service(
+        status="cancelled", monthly_price=price, cancellation_effective_date=q_start, previous_line=billed
+    )
     invoice = bill_customer(_customer(service, billing_day=billing_day, credit="10.00"), start, VAT)
     # Then the total is never below zero and the VAT split adds up
     if invoice is not None:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from isp_billing.models.common import ApiModel, RequestModel
+from isp_billing.models.text import SINGLE_LINE, ReasonText
 from isp_billing.money import Money
 
 _MONEY_TEXT = re.compile(r"^-?\d{1,10}\.\d{2}$")
@@ -32,13 +33,10 @@ ChargeKind = Literal["installation", "equipment", "adjustment"]
 ChargeStatus = Literal["pending", "invoiced", "cancelled"]
 
 
-def _clean_text(value: Any) -> Any:
-    if isinstance(value, str) and any(ord(ch) < 32 and ch not in "\t" for ch in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-Text = Annotated[str, BeforeValidator(_clean_text)]
+ChargeDescriptionText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SINGLE_LINE
+]
+"""A once-off charge's line text on the invoice."""
 
 
 class PreviewRequest(RequestModel):
@@ -82,7 +80,9 @@ class PreviewResponse(ApiModel):
     billed_from: date | None = Field(description="First billing date the run would bill (catch-up).")
     billed_through: date | None = Field(description="Last billing date the run would bill.")
     invoices: list[PreviewInvoice] = Field(description="The invoices the run would write.")
-    problems: list[PreviewProblem] = Field(description="Customers the run would skip with a validation error.")
+    problems: list[PreviewProblem] = Field(
+        description="Customers the run would skip with a validation error."
+    )
     nothing_to_bill: int = Field(description="Customers due with nothing to bill (their cycle is skipped).")
 
 
@@ -92,7 +92,7 @@ class ChangePriceRequest(RequestModel):
     )
     package_id: UUID | None = Field(default=None, description="New package (an upgrade or downgrade).")
     effective_date: date = Field(description="From this SAST day; not before the current period's start.")
-    reason: Text = Field(min_length=1, max_length=500, description="Why; kept in the audit log.")
+    reason: ReasonText = Field(description="Why; kept in the audit log.")
 
 
 class ChangePriceResult(ApiModel):
@@ -107,7 +107,7 @@ class ChangePriceResult(ApiModel):
 
 class ChargeCreateRequest(RequestModel):
     kind: ChargeKind = Field(description="installation, equipment or adjustment.")
-    description: Text = Field(min_length=1, max_length=200, description="The line's text on the invoice.")
+    description: ChargeDescriptionText = Field(description="The line's text on the invoice.")
     amount: MoneyIn = Field(description="VAT-inclusive; positive (an adjustment may be negative, not zero).")
     due_date: date = Field(description="The next recurring invoice on or after this SAST date carries it.")
 

@@ -1,4 +1,5 @@
-"""What the billing run knows about a customer (facts, read set-based per chunk) and what it produces (drafts).
+"""What the billing run knows about a customer (facts, read set-based per chunk) and what it produces
+(drafts).
 
 Plain frozen dataclasses: the rules in `services/billing_run_rules.py` are pure functions from facts to a
 draft, so they are tested without a database, and the run and the preview share them.

@@ -62,7 +62,12 @@ def customer_exists(conn: Connection, customer_id: UUID) -> bool:
 
 
 def insert_charge(
-    conn: Connection, customer_id: UUID, kind: str, description: str, amount: Decimal, due_date: date,
+    conn: Connection,
+    customer_id: UUID,
+    kind: str,
+    description: str,
+    amount: Decimal,
+    due_date: date,
     created_by: UUID,
 ) -> dict[str, Any]:
     row = conn.execute(
@@ -101,9 +106,7 @@ def get_charge(conn: Connection, customer_id: UUID, charge_id: UUID) -> dict[str
     ).fetchone()
 
 
-def cancel_pending_charge(
-    conn: Connection, customer_id: UUID, charge_id: UUID, admin_id: UUID
-) -> bool:
+def cancel_pending_charge(conn: Connection, customer_id: UUID, charge_id: UUID, admin_id: UUID) -> bool:
     """Cancel the charge if it is still pending (the billing run locks the customer, so a charge is either
     invoiced or cancelled, never both)."""
     row = conn.execute(

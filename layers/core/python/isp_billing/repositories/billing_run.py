@@ -22,9 +22,11 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
     return conn.execute(
         """
         select d.day as billing_date, b.customer_id
-          from (select g::date as day from generate_series(%(first)s::date, %(last)s::date, interval '1 day') g) d
+          from (select g::date as day
+                  from generate_series(%(first)s::date, %(last)s::date, interval '1 day') g) d
           join customer_billing b
-            on least(b.billing_day, extract(day from (date_trunc('month', d.day) + interval '1 month - 1 day'))::int)
+            on least(b.billing_day,
+                     extract(day from (date_trunc('month', d.day) + interval '1 month - 1 day'))::int)
                = extract(day from d.day)::int
           join customers c on c.id = b.customer_id and not c.is_test
          where not exists (select 1 from billing_cycles bc
@@ -44,8 +46,8 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
 
 
 def customers(conn: Connection, customer_ids: list[UUID], lock: bool) -> list[dict[str, Any]]:
-    """Billing rows; with `lock`, the customer row FOR NO KEY UPDATE: the per-customer mutex of the run (a second run or a
-    re-delivered chunk waits, then finds the period invoiced)."""
+    """Billing rows; with `lock`, the customer rows FOR NO KEY UPDATE: the run's per-customer mutex (a
+    second run or a re-delivered chunk waits, then finds the period invoiced)."""
     return conn.execute(
         f"""
         select c.id as customer_id, b.billing_day, b.payment_terms_days, b.credit_balance

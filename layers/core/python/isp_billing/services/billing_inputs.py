@@ -10,7 +10,7 @@ from isp_billing.billing_periods import period_containing
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from isp_billing.models.billing import Charge, ChangePriceRequest, ChangePriceResult, ChargeCreateRequest
+from isp_billing.models.billing import ChangePriceRequest, ChangePriceResult, Charge, ChargeCreateRequest
 from isp_billing.money import format_money
 from isp_billing.repositories import admin_services, billing_inputs, billing_lookups, service_actions
 
@@ -100,7 +100,9 @@ def add_charge(
 ) -> Charge:
     require_billing_role(admin)
     if request.amount == 0 or (request.kind != "adjustment" and request.amount < 0):
-        raise ValidationFailed("amount: must be positive (an adjustment may be negative, not zero)", field="amount")
+        raise ValidationFailed(
+            "amount: must be positive (an adjustment may be negative, not zero)", field="amount"
+        )
     if not billing_inputs.customer_exists(conn, customer_id):
         raise NotFound("No such customer.")
     row = billing_inputs.insert_charge(
@@ -122,8 +124,10 @@ def cancel_charge(conn: Connection, admin: AdminPrincipal, customer_id: UUID, ch
         row = billing_inputs.get_charge(conn, customer_id, charge_id)
         if row is None:
             raise NotFound("No such charge.")
-        raise InvalidState(f"The charge is {row['status']}; only a pending charge can be cancelled.",
-                           current_status=row["status"])
+        raise InvalidState(
+            f"The charge is {row['status']}; only a pending charge can be cancelled.",
+            current_status=row["status"],
+        )
     row = billing_inputs.get_charge(conn, customer_id, charge_id)
     assert row is not None
     return Charge.model_validate(row)

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.db import Connection
-from isp_billing.models.billing import PreviewInvoice, PreviewLine, PreviewProblem, PreviewRequest, PreviewResponse
+from isp_billing.models.billing import (
+    PreviewInvoice,
+    PreviewLine,
+    PreviewProblem,
+    PreviewRequest,
+    PreviewResponse,
+)
 from isp_billing.models.billing_facts import InvoiceDraft
 from isp_billing.services import billing_run
 from isp_billing.services.billing_inputs import require_billing_role

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
 
 from isp_billing import db
 from isp_billing.billing_periods import period_containing
@@ -51,11 +52,10 @@ class GenerateInvoicesOptions(BaseModel):
 def parse_options(options: dict[str, Any]) -> dict[str, Any]:
     try:
         parsed = GenerateInvoicesOptions.model_validate(options)
-    except Exception as error:  # pydantic.ValidationError: name the first field
-        errors = getattr(error, "errors", lambda: [])()
-        field = ".".join(str(part) for part in errors[0]["loc"]) if errors else "body"
-        message = errors[0]["msg"] if errors else "invalid options"
-        raise ValidationFailed(f"{field}: {message}", field=field) from None
+    except PydanticValidationError as error:  # name the first field, never echo the value
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
     return parsed.model_dump(mode="json", exclude_none=True)
 
 
@@ -86,7 +86,12 @@ def plan_items(conn: Connection, run_date: date, customer_id: UUID | None = None
     for row in sql.due_customers(conn, *window):
         if customer_id is None or row["customer_id"] == customer_id:
             by_date[row["billing_date"]].append(f"{row['billing_date']}:{row['customer_id']}")
-    return [items[i : i + size] for day in sorted(by_date) for items in [by_date[day]] for i in range(0, len(items), size)]
+    return [
+        items[i : i + size]
+        for day in sorted(by_date)
+        for items in [by_date[day]]
+        for i in range(0, len(items), size)
+    ]
 
 
 def plan(run: JobRun) -> list[list[str]]:
@@ -123,16 +128,27 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
             billable.append(facts)
     if vat_rate is None:
         result.problems.extend(
-            CustomerProblem(f.customer_id, "no_vat_rate", "No VAT rate is in force on the invoice date.",
-                            "Add a vat_rates row effective on or before the invoice date.")
+            CustomerProblem(
+                f.customer_id,
+                "no_vat_rate",
+                "No VAT rate is in force on the invoice date.",
+                "Add a vat_rates row effective on or before the invoice date.",
+            )
             for f in billable
         )
         return result
-    candidates = {f.customer_id: billing_run_rules.invoice_lines(f, billing_date, _end(f, billing_date)) for f in billable}
-    given = billing_run_facts.existing_keys(conn, [line.line_key for lines in candidates.values() for line in lines])
+    candidates = {
+        f.customer_id: billing_run_rules.invoice_lines(f, billing_date, _end(f, billing_date))
+        for f in billable
+    }
+    given = billing_run_facts.existing_keys(
+        conn, [line.line_key for lines in candidates.values() for line in lines]
+    )
     for facts in billable:
         lines = [line for line in candidates[facts.customer_id] if line.line_key not in given]
-        invoice = billing_run_rules.bill_customer(replace(facts, given_keys=frozenset(given)), billing_date, vat_rate, lines)
+        invoice = billing_run_rules.bill_customer(
+            replace(facts, given_keys=frozenset(given)), billing_date, vat_rate, lines
+        )
         if invoice is None:
             result.nothing_to_bill.append((facts.customer_id, billing_date, _end(facts, billing_date)))
         else:
@@ -151,7 +167,8 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
     numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
-    invoice_rows, line_rows = [], []
+    invoice_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
     for invoice, number in zip(invoices, numbers, strict=True):
         invoice_id = uuid.uuid4()
         invoice_rows.append(_invoice_row(invoice, invoice_id, number, cycle_ids[invoice.customer_id]))
@@ -175,23 +192,38 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
         sql.mark_cycles_invoiced(conn, [(row["billing_cycle_id"], row["id"]) for row in invoice_rows])
         sql.mark_charges_invoiced(
             conn,
-            [(charge, row["id"]) for row, inv in zip(invoice_rows, invoices, strict=True) for charge in inv.charge_ids],
+            [
+                (charge, row["id"])
+                for row, inv in zip(invoice_rows, invoices, strict=True)
+                for charge in inv.charge_ids
+            ],
         )
         sql.move_credit_balances(
             conn,
-            [(inv.customer_id, inv.credit_added - inv.credit_applied) for inv in invoices
-             if inv.credit_added or inv.credit_applied],
+            [
+                (inv.customer_id, inv.credit_added - inv.credit_applied)
+                for inv in invoices
+                if inv.credit_added or inv.credit_applied
+            ],
         )
     sql.record_problems(
         conn,
         [
-            {"customer_id": p.customer_id, "error_code": p.error_code, "message": p.message,
-             "suggested_fix": p.suggested_fix,
-             "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id})}
+            {
+                "customer_id": p.customer_id,
+                "error_code": p.error_code,
+                "message": p.message,
+                "suggested_fix": p.suggested_fix,
+                "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
+            }
             for p in result.problems
         ],
     )
-    return {"invoices": len(invoice_rows), "lines": len(line_rows), "skipped_cycles": len(cycles) - len(invoices)}
+    return {
+        "invoices": len(invoice_rows),
+        "lines": len(line_rows),
+        "skipped_cycles": len(cycles) - len(invoices),
+    }
 
 
 def _invoice_row(invoice: InvoiceDraft, invoice_id: UUID, number: str, cycle_id: UUID) -> dict[str, Any]:
@@ -227,7 +259,9 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
             )
         outcome.processed += written["invoices"]
         outcome.failed += len({p.customer_id for p in result.problems})
-        outcome.skipped += len(customer_ids) - written["invoices"] - len({p.customer_id for p in result.problems})
+        outcome.skipped += (
+            len(customer_ids) - written["invoices"] - len({p.customer_id for p in result.problems})
+        )
         outcome.details["invoices"] += written["invoices"]
         outcome.details["lines"] += written["lines"]
         total += sum((i.total_amount for i in result.invoices), Decimal("0.00"))

@@ -57,7 +57,9 @@ def load(
     billing_days = {row["customer_id"]: row["billing_day"] for row in todo}
     service_rows = sql.services(conn, ids, billing_date)
     previous_keys = {
-        row["id"]: f"charge:{row['id']}:{previous_period_start(billing_date, billing_days[row['customer_id']])}"
+        row[
+            "id"
+        ]: f"charge:{row['id']}:{previous_period_start(billing_date, billing_days[row['customer_id']])}"
         for row in service_rows
         if _valid_day(billing_days[row["customer_id"]])
     }

@@ -156,8 +156,13 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         part = pro_rata(price, days, period_days)
         amount += part
         segments.append(
-            {"from": str(segment_start), "to": str(segment_end), "billable_days": days,
-             "monthly_price": format_money(price), "amount": format_money(part)}
+            {
+                "from": str(segment_start),
+                "to": str(segment_end),
+                "billable_days": days,
+                "monthly_price": format_money(price),
+                "amount": format_money(part),
+            }
         )
     if all(segment["billable_days"] == 0 for segment in segments):
         return None
@@ -200,7 +205,7 @@ def price_change_lines(service: ServiceFacts, q_start: date, q_end: date) -> lis
         lines.append(
             LineDraft(
                 kind="adjustment",
-                description=f"{service.name}, price change from {effective:%d %b %Y} ({_label(effective, last)})",
+                description=f"{service.name}, price change ({_label(effective, last)})",
                 amount=difference,
                 line_key=f"price_change:{change.id}",
                 service_id=service.id,
@@ -303,21 +308,28 @@ def problems(facts: CustomerFacts) -> list[CustomerProblem]:
     if facts.billing_day is None:
         return [
             CustomerProblem(
-                facts.customer_id, "missing_billing_row", "The customer has no customer_billing row.",
+                facts.customer_id,
+                "missing_billing_row",
+                "The customer has no customer_billing row.",
                 "Create the customer's billing row (billing day, payment terms).",
             )
         ]
     if not 1 <= facts.billing_day <= 31:
         return [
             CustomerProblem(
-                facts.customer_id, "billing_day_out_of_range", "The billing day is not between 1 and 31.",
+                facts.customer_id,
+                "billing_day_out_of_range",
+                "The billing day is not between 1 and 31.",
                 "Set billing_day to a day from 1 to 31.",
             )
         ]
     return [
         CustomerProblem(
-            facts.customer_id, "service_without_price", "A billable service has no monthly price.",
-            "Set the service's monthly_price.", service.id,
+            facts.customer_id,
+            "service_without_price",
+            "A billable service has no monthly price.",
+            "Set the service's monthly_price.",
+            service.id,
         )
         for service in facts.services
         if service.status in ("active", "suspended", "cancelled") and service.monthly_price is None
@@ -368,7 +380,10 @@ def bill_customer(
                 description="Account credit applied",
                 amount=-applied,
                 line_key=f"credit_balance:{facts.customer_id}:{start}",
-                source={"rule": "credit_balance_applied", "credit_balance_before": format_money(facts.credit_balance)},
+                source={
+                    "rule": "credit_balance_applied",
+                    "credit_balance_before": format_money(facts.credit_balance),
+                },
             )
         )
     elif charged < 0:

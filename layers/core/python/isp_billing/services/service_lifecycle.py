@@ -374,9 +374,7 @@ def _sync_columns(outcome: ProviderOutcome) -> dict[str, Any]:
         "provider_sync_not_before": None,
         "provider_sync_attempts": 0,
         "provider_sync_error": None,
-        "provider_synced_at": sast_now()
-        if outcome.details.get("outcome") == "applied"
-        else None,
+        "provider_synced_at": sast_now() if outcome.details.get("outcome") == "applied" else None,
     }
 
 
