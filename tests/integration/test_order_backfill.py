@@ -285,14 +285,14 @@ def test_a_second_run_after_a_complete_run_changes_nothing(conn, dataset):
     }
 
 
-def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db):
+def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db, admin_database_url):
     # Given a clean run's result on a data set, in batches of 500
     data = order_fixtures.generate(3_000, seed=7)
     order_fixtures.load(conn, data)
     backfill_in_batches(500)
     clean = snapshot(conn)
     # And the same data set loaded again into empty tables
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
 
     # When a run dies inside its fourth batch (after that batch's writes, before its commit)
@@ -334,7 +334,9 @@ def _linked(conn: psycopg.Connection) -> int:
     ]
 
 
-def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db):
+def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(
+    conn, clean_db, admin_database_url
+):
     import os
     import signal
     import subprocess
@@ -346,7 +348,7 @@ def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_r
     order_fixtures.load(conn, data)
     backfill_in_batches(500)
     clean = snapshot(conn)
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
 
     # When a backfill process is killed (SIGKILL: no clean-up of any kind) inside its second batch
@@ -387,14 +389,14 @@ def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_r
     assert log[0]["status"] == "failed" and "abandoned" in log[0]["error_message"]
 
 
-def test_the_result_does_not_depend_on_the_batch_size(conn, clean_db):
+def test_the_result_does_not_depend_on_the_batch_size(conn, clean_db, admin_database_url):
     # Given a data set where people order several times, backfilled in one batch
     data = order_fixtures.generate(1_500, seed=11)
     order_fixtures.load(conn, data)
     backfill_in_batches(10_000)
     one_batch = snapshot(conn)
     # When the same data set is backfilled one order at a time... in batches of 37
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
     backfill_in_batches(37)
     # Then the result is identical

@@ -140,7 +140,8 @@ def _unit_of_work(
             cursor = conn.execute(
                 sql.Composed([sql.SQL("begin; select "), _timeouts(batch), sql.SQL(", "), setup])
             )
-            cursor.nextset()  # past BEGIN's result to the setup's row
+            while cursor.nextset():  # past BEGIN's (and any earlier setup statement's) result to the last row
+                pass
             row = cursor.fetchone() or {}
             try:
                 yield conn, row
@@ -171,12 +172,14 @@ def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]
     """A transaction as `authenticated` with the caller's claims; yields (conn, the caller's customer id).
 
     One round trip opens the transaction, sets the timeouts, the role and the claims, and finds the
-    caller's customer row (None when unlinked).
+    caller's customer row (None when unlinked). The lookup is a statement of its own: privileges are checked
+    when a statement starts, so in the same SELECT as the role switch it would be checked against the login
+    role, which (the runtime role, owning nothing) may read no table.
     """
     setup = sql.SQL(
         "set_config('request.jwt.claims', {claims}, true) as claims,"
-        " set_config('role', 'authenticated', true) as role,"
-        " (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
+        " set_config('role', 'authenticated', true) as role;"
+        " select (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
     ).format(claims=sql.Literal(json.dumps(claims)), sub=sql.Literal(str(claims["sub"])))
     with _unit_of_work(setup, batch=False) as (conn, row):
         yield conn, row.get("customer_id")

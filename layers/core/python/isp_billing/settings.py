@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (the customer dashboard, the admin console), comma-separated.
     cors_allowed_origins: str = ""
 
+    # The billing run: how many days a run catches up at most (customers per chunk: job_chunk_size).
+    billing_catchup_days: int = Field(default=35, ge=1, le=62)
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 

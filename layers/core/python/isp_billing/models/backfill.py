@@ -10,6 +10,7 @@ from pydantic import Field, StrictBool, model_validator
 
 from isp_billing.models.common import ApiModel, RequestModel
 from isp_billing.models.jobs import JobOptions
+from isp_billing.models.text import NoteText
 
 ReviewStatus = Literal["open", "resolved", "dismissed"]
 
@@ -113,8 +114,8 @@ NOTE_MAX_LENGTH = 500
 class AdminNoteRequest(RequestModel):
     """A person's note on closing a backfill leftover (kept with the record; no card or bank numbers)."""
 
-    note: str = Field(
-        min_length=1, max_length=NOTE_MAX_LENGTH, description="Required, non-blank, at most 500 characters."
+    note: NoteText = Field(
+        description="Required, non-blank, at most 500 characters; line breaks and tabs allowed."
     )
 
 
