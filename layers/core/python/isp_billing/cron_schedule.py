@@ -9,7 +9,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, start=1)}
 
 
 def _values(field: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int] | None:
