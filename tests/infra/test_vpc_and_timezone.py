@@ -26,7 +26,7 @@ def _resolve(node: Any, parameters: dict[str, Any]) -> Any:
         return node
     if len(node) != 1:
         return {key: _resolve(value, parameters) for key, value in node.items()}
-    (name, value), = node.items()
+    ((name, value),) = node.items()
     if name == "Ref":
         return parameters.get(value, {"Ref": value})
     if name == "Join":
