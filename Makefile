@@ -52,6 +52,7 @@ cfn-lint: install
 	$(BIN)/cfn-lint template.yaml
 openapi: install
 	$(BIN)/isp-billing openapi
+	$(BIN)/isp-billing job-schedules
 compare-openapi: install
 	$(BIN)/isp-billing openapi --check
 

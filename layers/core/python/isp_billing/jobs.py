@@ -23,7 +23,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from isp_billing import db, job_http
+from isp_billing import db, job_http, job_metrics
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import DomainError, JobAlreadyRunning, JobLeaseLost
@@ -133,7 +133,8 @@ def run_job(
         # Only the class and a domain error's own message: other messages can carry row data.
         message = error.detail if isinstance(error, DomainError) else type(error).__name__
         with db.service_session() as conn:
-            cron_log.finish_run(conn, run.id, "failed", 0, 0, 0, {}, message[:1000])
+            failed_row = cron_log.finish_run(conn, run.id, "failed", 0, 0, 0, {}, message[:1000])
+        job_metrics.record_run(failed_row)
         log_failure("job failed", error)
         metrics.add_metric(name=f"{job_name}-failed", unit="Count", value=1)
         raise
@@ -157,6 +158,7 @@ def run_job(
         },
     )
     metrics.add_metric(name=f"{job_name}-processed", unit="Count", value=outcome.processed)
+    job_metrics.record_run(row)
     return row
 
 

@@ -42,7 +42,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ValidationError
 
-from isp_billing import db, job_http
+from isp_billing import db, job_http, job_metrics
 from isp_billing.errors import DomainError, JobFailed, JobLeaseLost
 from isp_billing.jobs import JobOutcome, JobRun, run_from_event, run_job
 from isp_billing.models.jobs import ChunkMessage
@@ -141,6 +141,7 @@ def _finish(run_id: UUID, chunk_no: int, status: str, outcome: JobOutcome | None
         metrics.add_metric(
             name=f"{closed['job_name']}-processed", unit="Count", value=closed["records_processed"]
         )
+        job_metrics.record_run(closed)
 
 
 def _chunk_record_handler(
