@@ -170,11 +170,11 @@ def test_on_a_database_with_supabases_broad_defaults_the_migrations_leave_the_sa
 def test_the_apis_customer_role_is_one_postgrest_never_switches_to(conn):
     # Given the API's customer role
     role = conn.execute(
-        "select rolcanlogin, rolsuper, rolbypassrls, rolinherit from pg_roles where rolname = %s",
+        "select rolcanlogin, rolsuper, rolbypassrls from pg_roles where rolname = %s",
         (API_CUSTOMER_ROLE,),
     ).fetchone()
     # Then it cannot log in, bypasses nothing, and none of PostgREST's roles may switch to it
-    assert role == {"rolcanlogin": False, "rolsuper": False, "rolbypassrls": False, "rolinherit": False}
+    assert role == {"rolcanlogin": False, "rolsuper": False, "rolbypassrls": False}
     reachable = conn.execute(
         "select r.rolname from pg_roles r"
         " where r.rolname in ('anon', 'authenticated', 'service_role', 'authenticator')"
@@ -194,9 +194,17 @@ def test_the_apis_customer_sessions_run_as_that_role(conn):
     assert (row["role"], row["uid"], str(found)) == (API_CUSTOMER_ROLE, auth_user_id, customer_id)
 
 
-@pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_the_api_roles_cannot_switch_to_the_apis_customer_role(clean_db, role):
-    with psycopg.connect(clean_db) as session:
-        session.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            session.execute(sql.SQL("set local role {}").format(sql.Identifier(API_CUSTOMER_ROLE)))
+def test_postgrests_login_role_cannot_switch_to_the_apis_customer_role(clean_db, conn):
+    # Given a login role shaped like Supabase's `authenticator` (NOINHERIT, member of PostgREST's three roles)
+    name = f"zz_authenticator_{uuid.uuid4().hex[:8]}"
+    conn.execute(sql.SQL("create role {} login noinherit").format(sql.Identifier(name)))
+    try:
+        conn.execute(sql.SQL("grant anon, authenticated, service_role to {}").format(sql.Identifier(name)))
+        with psycopg.connect(psycopg.conninfo.make_conninfo(clean_db, user=name)) as session:
+            # When it switches roles as PostgREST does / Then its own roles work, the API's customer role not
+            for role in ("anon", "authenticated", "service_role"):
+                session.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                session.execute(sql.SQL("set local role {}").format(sql.Identifier(API_CUSTOMER_ROLE)))
+    finally:
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))

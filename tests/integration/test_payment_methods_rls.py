@@ -148,7 +148,7 @@ def _own_customer_session(url: str, auth_user_id: str) -> Iterator[tuple[db.Conn
         with conn.transaction():
             row = conn.execute(
                 "select set_config('request.jwt.claims', %s, true),"
-                " set_config('role', 'authenticated', true),"
+                " set_config('role', 'api_customer', true),"
                 " (select id from customers where auth_user_id = %s::uuid) as customer_id",
                 (json.dumps(_claims(auth_user_id)), auth_user_id),
             ).fetchone()
