@@ -13,53 +13,86 @@ customer's JWT may reach it; docs/decisions.md ("Data API exposure") gives the r
 
 from __future__ import annotations
 
+
+def _columns(names: str) -> frozenset[str]:
+    return frozenset(names.split())
+
+
 # table -> the columns a customer's JWT may SELECT (rows are limited by VISIBLE_ROWS).
 CUSTOMER_FACING: dict[str, frozenset[str]] = {
-    "customers": frozenset(
-        "id auth_user_id account_number first_name last_name email phone customer_type company_name"
-        " vat_number physical_address postal_address created_at updated_at".split()
+    "customers": _columns(
+        """
+        id auth_user_id account_number first_name last_name email phone customer_type company_name
+        vat_number physical_address postal_address created_at updated_at
+        """
     ),
-    "customer_billing": frozenset(
-        "id customer_id billing_day payment_terms_days invoice_email auto_pay debit_day credit_balance"
-        " created_at updated_at".split()
+    "customer_billing": _columns(
+        """
+        id customer_id billing_day payment_terms_days invoice_email auto_pay debit_day credit_balance
+        created_at updated_at
+        """
     ),
-    "customer_services": frozenset(
-        "id customer_id package_id package_name service_type status monthly_price activation_date"
-        " suspension_date cancellation_date cancellation_effective_date installation_address created_at"
-        " updated_at".split()
+    "customer_services": _columns(
+        """
+        id customer_id package_id package_name service_type status monthly_price activation_date
+        suspension_date cancellation_date cancellation_effective_date installation_address created_at
+        updated_at
+        """
     ),
-    "service_suspensions": frozenset(
-        "id service_id customer_id suspension_type pauses_billing suspended_at planned_end reactivated_at"
-        " created_at updated_at".split()
+    "service_suspensions": _columns(
+        """
+        id service_id customer_id suspension_type pauses_billing suspended_at planned_end reactivated_at
+        created_at updated_at
+        """
     ),
-    "customer_invoices": frozenset(
-        "id customer_id invoice_number kind invoice_date due_date period_start period_end subtotal vat_rate"
-        " vat_amount total_amount amount_paid amount_due status paid_at pdf_url pdf_generated_at"
-        " credit_note_for created_at updated_at".split()
+    "customer_invoices": _columns(
+        """
+        id customer_id invoice_number kind invoice_date due_date period_start period_end subtotal
+        vat_rate vat_amount total_amount amount_paid amount_due status paid_at pdf_url pdf_generated_at
+        credit_note_for created_at updated_at
+        """
     ),
-    "invoice_line_items": frozenset(
-        "id invoice_id service_id kind description quantity unit_amount amount period_start period_end"
-        " created_at updated_at".split()
+    "invoice_line_items": _columns(
+        """
+        id invoice_id service_id kind description quantity unit_amount amount period_start period_end
+        created_at updated_at
+        """
     ),
-    "customer_payment_methods": frozenset(
-        "id customer_id method_type display_name is_primary is_active deactivated_at bank_name account_type"
-        " account_number_masked account_holder mandate_status mandate_amount mandate_signed_at mandate_url"
-        " card_brand card_last4 card_expiry_month card_expiry_year created_at updated_at".split()
+    "customer_payment_methods": _columns(
+        """
+        id customer_id method_type display_name is_primary is_active deactivated_at bank_name
+        account_type account_number_masked account_holder mandate_status mandate_amount
+        mandate_signed_at mandate_url card_brand card_last4 card_expiry_month card_expiry_year
+        created_at updated_at
+        """
     ),
-    "payment_transactions": frozenset(
-        "id customer_id invoice_id payment_method_id original_transaction_id amount kind status provider"
-        " action_date failure_code failure_reason processed_at created_at updated_at".split()
+    "payment_transactions": _columns(
+        """
+        id customer_id invoice_id payment_method_id original_transaction_id amount kind status provider
+        action_date failure_code failure_reason processed_at created_at updated_at
+        """
     ),
-    "usage_history": frozenset(
-        "id customer_id service_id usage_date upload_mb download_mb total_mb source created_at"
-        " updated_at".split()
+    "usage_history": _columns(
+        """
+        id customer_id service_id usage_date upload_mb download_mb total_mb source created_at updated_at
+        """
     ),
-    "service_packages": frozenset(
-        "id name service_type speed_down_mbps speed_up_mbps monthly_price data_cap_gb is_active created_at"
-        " updated_at".split()
+    "service_packages": _columns(
+        """
+        id name service_type speed_down_mbps speed_up_mbps monthly_price data_cap_gb is_active
+        created_at updated_at
+        """
     ),
-    "vat_rates": frozenset("id rate effective_from created_at".split()),
-    "declared_public_holidays": frozenset("id holiday_date name created_at".split()),
+    "vat_rates": _columns(
+        """
+        id rate effective_from created_at
+        """
+    ),
+    "declared_public_holidays": _columns(
+        """
+        id holiday_date name created_at
+        """
+    ),
 }
 
 # Which rows of a customer-facing table the customer `%(me)s` sees, as SQL the test's superuser runs.

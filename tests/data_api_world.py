@@ -39,6 +39,12 @@ def _one(conn: psycopg.Connection, statement: str, params: tuple[Any, ...]) -> s
     return str(row["id"])
 
 
+_LINE = """
+    insert into invoice_line_items (invoice_id, service_id, kind, description, unit_amount, amount, source)
+    values (%s, %s, 'recurring', 'Fibre 50/50', 699.00, 699.00, '{"rule": "internal"}')
+"""
+
+
 def _invoice(conn: psycopg.Connection, customer_id: str, service_id: str, status: str) -> str:
     """An invoice with one line: created as a draft (lines may only be added then), then moved to `status`."""
     invoice_id = _one(
@@ -48,11 +54,7 @@ def _invoice(conn: psycopg.Connection, customer_id: str, service_id: str, status
         " 607.83, 15, 91.17, 699.00, 'draft') returning id",
         (customer_id,),
     )
-    conn.execute(
-        "insert into invoice_line_items (invoice_id, service_id, kind, description, unit_amount, amount, source)"
-        " values (%s, %s, 'recurring', 'Fibre 50/50', 699.00, 699.00, '{\"rule\": \"internal\"}')",
-        (invoice_id, service_id),
-    )
+    conn.execute(_LINE, (invoice_id, service_id))
     if status != "draft":
         conn.execute("update customer_invoices set status = %s where id = %s", (status, invoice_id))
     return invoice_id
@@ -95,7 +97,12 @@ def _customer(conn: psycopg.Connection, package_id: str) -> Customer:
         " provider, provider_reference, batch_reference, failure_code, failure_reason, provider_response)"
         " values (%s, %s, %s, 699.00, 'collection', 'failed', 'netcash', %s, 'BATCH-1', '02',"
         " 'Not provided for', '{\"raw\": \"internal\"}')",
-        (customer_id, customer.rows["issued_invoice"][0], customer.rows["accepted_debit_order"][0], uuid.uuid4().hex),
+        (
+            customer_id,
+            customer.rows["issued_invoice"][0],
+            customer.rows["accepted_debit_order"][0],
+            uuid.uuid4().hex,
+        ),
     )
     conn.execute(
         "insert into usage_history (customer_id, service_id, usage_date, upload_mb, download_mb, source,"
@@ -121,14 +128,17 @@ def build_world(conn: psycopg.Connection) -> World:
         _one(
             conn,
             "insert into service_suspensions (service_id, customer_id, suspension_type, reason, notes)"
-            " values (%s, %s, 'fraud', 'Chargebacks on three cards', 'Internal: police case 123') returning id",
+            " values (%s, %s, 'fraud', 'Chargebacks on three cards', 'Internal: police case 123')"
+            " returning id",
             (a.service_id, a.customer_id),
         )
     ]
     a.rows["draft_invoice"] = [_invoice(conn, a.customer_id, a.service_id, "draft")]
     a.rows["void_invoice"] = [_invoice(conn, a.customer_id, a.service_id, "void")]
     a.rows["declined_debit_order"] = [_debit_order(conn, a.customer_id, status="declined", primary=False)]
-    conn.execute("insert into declared_public_holidays (holiday_date, name) values ('2026-12-28', 'Declared')")
+    conn.execute(
+        "insert into declared_public_holidays (holiday_date, name) values ('2026-12-28', 'Declared')"
+    )
     conn.execute(
         "insert into idempotency_keys (scope, key, request_hash, customer_id)"
         " values (%s, 'their-key', 'scrypt$x', %s)",

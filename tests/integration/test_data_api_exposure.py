@@ -50,7 +50,9 @@ def _tables(conn: psycopg.Connection) -> dict[str, list[str]]:
     ).fetchall()
     tables: dict[str, list[str]] = {}
     for row in rows:
-        tables.setdefault(row["table_name"], []).append(row["column_name"] + ("*" if row["generated"] else ""))
+        tables.setdefault(row["table_name"], []).append(
+            row["column_name"] + ("*" if row["generated"] else "")
+        )
     return tables
 
 
@@ -61,7 +63,7 @@ def _plain(columns: list[str]) -> list[str]:
 def _a_row(conn: psycopg.Connection, table: str, customer_id: str) -> dict[str, Any] | None:
     """One of the customer's rows (or any row) as JSON, for PATCH bodies that change nothing if applied."""
     where = VISIBLE_ROWS.get(table, "true") % {"me": f"'{customer_id}'"}
-    row = conn.execute(f"select to_jsonb(t) as row from public.{table} t where {where} limit 1").fetchone()  # noqa: S608
+    row = conn.execute(f"select to_jsonb(t) as row from public.{table} t where {where} limit 1").fetchone()
     return row["row"] if row else None
 
 
@@ -113,7 +115,7 @@ def test_a_customer_sees_only_their_own_customer_facing_rows(conn, world, api, w
         # Given the rows this customer should see (decided by the superuser, from the rule)
         expected = {
             str(r["id"])
-            for r in conn.execute(f"select id from public.{table} where {where}", {"me": me.customer_id})  # noqa: S608
+            for r in conn.execute(f"select id from public.{table} where {where}", {"me": me.customer_id})
         }
         assert expected, f"the world has no visible {table} row for {who}: the test would prove nothing"
         # When the customer selects every row's id with no filter at all
@@ -137,7 +139,9 @@ def test_a_customer_writes_nothing_on_any_table(conn, world, api, whose):
         row = _a_row(conn, table, target) or {_plain(columns)[0]: str(uuid.uuid4())}
         key = {"id": row["id"]} if "id" in row else None
         generated = {c.rstrip("*") for c in columns if c.endswith("*")}
-        fresh = {k: v for k, v in row.items() if k not in generated} | ({"id": str(uuid.uuid4())} if "id" in row else {})
+        fresh = {k: v for k, v in row.items() if k not in generated} | (
+            {"id": str(uuid.uuid4())} if "id" in row else {}
+        )
         # When the customer POSTs a copy, PATCHes each column to its own value, and DELETEs the row
         probes = {"insert": insert_statement(table, fresh), "delete": delete_statement(table, key)}
         for column in columns:
@@ -169,5 +173,7 @@ def test_no_function_in_public_is_an_rpc_for_anon_or_a_customer(conn, world, api
             # Then the database refuses to execute it at all
             if not answer.refused_by_privilege:
                 who = "anon" if claims is None else claims.get("sub", "no sub")
-                failures.append(f"{function['name']} as {who}: {answer.sqlstate or 'executed'} {answer.message}")
+                failures.append(
+                    f"{function['name']} as {who}: {answer.sqlstate or 'executed'} {answer.message}"
+                )
     assert failures == []

@@ -49,7 +49,8 @@ def api(clean_db: str) -> Iterator[DataApi]:
 
 def _method(conn: psycopg.Connection, method_id: str) -> dict:
     row = conn.execute(
-        "select is_active, is_primary, deactivated_at from customer_payment_methods where id = %s", (method_id,)
+        "select is_active, is_primary, deactivated_at from customer_payment_methods where id = %s",
+        (method_id,),
     ).fetchone()
     assert row is not None
     return row
@@ -79,7 +80,9 @@ def test_a_customer_cannot_make_a_declined_mandate_primary(conn, world, api):
     claims = customer_claims(world.a.auth_user_id)
     # When A clears the current primary and PATCHes the declined one primary
     for method_id, primary in ((world.a.rows["accepted_debit_order"][0], False), (declined, True)):
-        statement, params = update_statement("customer_payment_methods", {"is_primary": primary}, {"id": method_id})
+        statement, params = update_statement(
+            "customer_payment_methods", {"is_primary": primary}, {"id": method_id}
+        )
         answer = api.request(statement, params, claims=claims, method="PATCH")
         # Then both are refused
         assert answer.refused_by_privilege, answer
@@ -116,9 +119,13 @@ def test_a_customer_reads_no_suspension_notes_nor_draft_or_void_invoices(conn, w
     claims = customer_claims(world.a.auth_user_id)
     # When customer A asks for the suspension's reason and notes / Then the columns are refused
     for column in ("notes", "reason", "suspended_by"):
-        assert api.request(select_statement("service_suspensions", [column]), claims=claims).refused_by_privilege
+        assert api.request(
+            select_statement("service_suspensions", [column]), claims=claims
+        ).refused_by_privilege
     # When A lists their invoices with no filter / Then the draft and the void one are not among them
-    ids = {str(r["id"]) for r in api.request(select_statement("customer_invoices", ["id"]), claims=claims).rows}
+    ids = {
+        str(r["id"]) for r in api.request(select_statement("customer_invoices", ["id"]), claims=claims).rows
+    }
     assert ids == set(world.a.rows["issued_invoice"])
     # And the fraud suspension (an open investigation) is not shown at all
     suspensions = api.request(select_statement("service_suspensions", ["id"]), claims=claims).rows
@@ -143,7 +150,9 @@ def _their_key(world: World) -> tuple[str, str]:
 
 
 def _key_status(conn: psycopg.Connection, scope: str, key: str) -> str:
-    row = conn.execute("select status from idempotency_keys where scope = %s and key = %s", (scope, key)).fetchone()
+    row = conn.execute(
+        "select status from idempotency_keys where scope = %s and key = %s", (scope, key)
+    ).fetchone()
     assert row is not None
     return row["status"]
 
@@ -174,13 +183,17 @@ def _api_session(url: str, claims: dict) -> psycopg.Connection:
 def test_the_api_customer_role_without_a_sub_is_refused_by_the_role_check(clean_db, conn, world):
     # Given B's key, and the API's customer role with claims lacking `sub` (a bug upstream, say)
     scope, key = _their_key(world)
-    with _api_session(clean_db, {"role": "authenticated"}) as session:
-        # When it completes B's key / Then the function refuses: a customer role needs a customer
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            session.execute("select complete_idempotency_key(%s, %s, 201, '{}')", (scope, key))
-    with _api_session(clean_db, {"role": "authenticated"}) as session:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            session.execute("select * from claim_idempotency_key(%s, 'k', 'h', %s)", (scope, world.b.customer_id))
+    # When it completes B's key, or claims one for B / Then it is refused: a customer role needs a customer
+    with (
+        _api_session(clean_db, {"role": "authenticated"}) as session,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        session.execute("select complete_idempotency_key(%s, %s, 201, '{}')", (scope, key))
+    with (
+        _api_session(clean_db, {"role": "authenticated"}) as session,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        session.execute("select * from claim_idempotency_key(%s, 'k', 'h', %s)", (scope, world.b.customer_id))
     assert _key_status(conn, scope, key) == "in_progress"
 
 

@@ -92,21 +92,27 @@ def _mismatches(conn: psycopg.Connection) -> list[str]:
     relations = _relation_grants(conn)
     classified = set(CUSTOMER_FACING) | INTERNAL_TABLES
     for table in sorted(set(relations) - classified):
-        problems.append(f"{table}: not classified (tests/data_api_allowlist.py: customer-facing or internal?)")
+        problems.append(
+            f"{table}: not classified (tests/data_api_allowlist.py: customer-facing or internal?)"
+        )
     for table in sorted(classified - set(relations)):
         problems.append(f"{table}: classified but absent")
     for table, grants in sorted(relations.items()):
         expected = _expected_grants(table)
         for role in CHECKED_ROLES:
             if grants.get(role, set()) != expected.get(role, set()):
-                problems.append(f"{table}: {role} holds {sorted(grants.get(role, set()))}, expected"
-                                f" {sorted(expected.get(role, set()))}")
+                problems.append(
+                    f"{table}: {role} holds {sorted(grants.get(role, set()))}, expected"
+                    f" {sorted(expected.get(role, set()))}"
+                )
     functions = _function_grants(conn)
     for name in sorted(set(functions) - set(FUNCTIONS)):
         problems.append(f"function {name}: not classified (tests/data_api_allowlist.py)")
     for name, executors in sorted(functions.items()):
         if name in FUNCTIONS and executors != set(FUNCTIONS[name]):
-            problems.append(f"function {name}: executable by {sorted(executors)}, expected {sorted(FUNCTIONS[name])}")
+            problems.append(
+                f"function {name}: executable by {sorted(executors)}, expected {sorted(FUNCTIONS[name])}"
+            )
     return problems
 
 
@@ -114,13 +120,18 @@ def _unclassified_objects_get_nothing(conn: psycopg.Connection) -> None:
     """As the migrating user, create a table and a function in public; no API role may reach either."""
     name = f"zz_later_{uuid.uuid4().hex[:8]}"
     with conn.transaction(force_rollback=True):  # nothing is kept
-        conn.execute(sql.SQL("create table public.{} (id uuid primary key, secret text)").format(sql.Identifier(name)))
         conn.execute(
-            sql.SQL("create function public.{}() returns int language sql as 'select 1'").format(sql.Identifier(name))
+            sql.SQL("create table public.{} (id uuid primary key, secret text)").format(sql.Identifier(name))
+        )
+        conn.execute(
+            sql.SQL("create function public.{}() returns int language sql as 'select 1'").format(
+                sql.Identifier(name)
+            )
         )
         reach = conn.execute(
             "select r.rolname,"
-            " has_table_privilege(r.rolname, %(t)s, 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') as t,"
+            " has_table_privilege(r.rolname, %(t)s,"
+            "                     'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') as t,"
             " has_any_column_privilege(r.rolname, %(t)s, 'SELECT,INSERT,UPDATE') as c,"
             " has_function_privilege(r.rolname, %(f)s, 'EXECUTE') as f"
             " from pg_roles r where r.rolname in ('anon', 'authenticated', %(api)s)",
@@ -149,16 +160,18 @@ def test_on_a_database_with_supabases_broad_defaults_the_migrations_leave_the_sa
     url = psycopg.conninfo.make_conninfo(server_url, dbname=name)
     try:
         with psycopg.connect(url, autocommit=True) as setup:
-            setup.execute("do $$ begin if not exists (select 1 from pg_roles where rolname = 'anon') then"
-                          " create role anon nologin noinherit; end if; if not exists (select 1 from pg_roles"
-                          " where rolname = 'authenticated') then create role authenticated nologin noinherit;"
-                          " end if; if not exists (select 1 from pg_roles where rolname = 'service_role') then"
-                          " create role service_role nologin noinherit bypassrls; end if; end $$")
+            setup.execute(
+                "do $$ begin if not exists (select 1 from pg_roles where rolname = 'anon') then"
+                " create role anon nologin noinherit; end if; if not exists (select 1 from pg_roles"
+                " where rolname = 'authenticated') then create role authenticated nologin noinherit;"
+                " end if; if not exists (select 1 from pg_roles where rolname = 'service_role') then"
+                " create role service_role nologin noinherit bypassrls; end if; end $$"
+            )
             for statement in SUPABASE_DEFAULTS:
                 setup.execute(statement)
         # When the migrations are applied
         migrate(url)
-        # Then the privileges are exactly the allow-list's, and what is created later is reachable by no API role
+        # Then the privileges are exactly the allow-list's, nothing made later reaches an API role
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as check:
             assert _mismatches(check) == []
             _unclassified_objects_get_nothing(check)
