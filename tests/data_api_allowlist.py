@@ -119,6 +119,8 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "billing_cycles",
         "consumer_orders",
         "cron_execution_log",
+        "cron_job_chunks",
+        "customer_charges",
         "idempotency_keys",
         "migration_review_queue",
         "number_counters",
@@ -153,7 +155,13 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "normalize_za_phone",
         "protect_issued_invoice",
         "protect_issued_invoice_lines",
+        "protect_issued_invoice_lines_insert",
+        "protect_issued_invoice_lines_statement",
+        "protect_payment_transaction",
         "refuse_append_only_change",
+        "refuse_truncate",
+        "reserve_numbers",
+        "unknown_auth_user_ids",
         "set_updated_at",
     )
 } | {

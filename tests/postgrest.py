@@ -63,7 +63,11 @@ class Answer:
 
 
 class DataApi:
-    """PostgREST's side of a request, against one database (its own connection)."""
+    """PostgREST's side of a request, against one database (its own connection).
+
+    `url` logs in as a role that may switch to anon and authenticated (Supabase's `authenticator`; in tests
+    the superuser): after `set local role` every privilege and policy is the switched role's.
+    """
 
     def __init__(self, url: str) -> None:
         self._conn = psycopg.connect(url, autocommit=True, row_factory=dict_row)
@@ -87,23 +91,26 @@ class DataApi:
         """
         acting_role = role or ("anon" if claims is None else str(claims.get("role", "authenticated")))
         answer: Answer | None = None
-        try:
-            with self._conn.transaction():
-                self._conn.execute(sql.SQL("set local role {}").format(sql.Identifier(acting_role)))
-                if claims is not None:
-                    self._conn.execute(
-                        "select set_config('request.jwt.claims', %s, true),"
-                        " set_config('request.method', %s, true), set_config('request.path', '/', true)",
-                        (json.dumps(dict(claims)), method),
-                    )
-                cursor = self._conn.execute(statement, params)
-                rows = cursor.fetchall() if cursor.description else []
-                answer = Answer(rows=rows, rowcount=cursor.rowcount)
-                raise psycopg.Rollback
-        except psycopg.Error as error:
-            if error.sqlstate is None:  # not the server's answer (a broken connection): not a probe result
-                raise
-            return Answer(sqlstate=error.sqlstate, message=error.diag.message_primary or "")
+        with self._conn.transaction(force_rollback=True):
+            # The request's setup is not under test: a failure here is an error, never a "refused".
+            self._conn.execute(sql.SQL("set local role {}").format(sql.Identifier(acting_role)))
+            if claims is not None:
+                self._conn.execute(
+                    "select set_config('request.jwt.claims', %s, true),"
+                    " set_config('request.method', %s, true), set_config('request.path', '/', true)",
+                    (json.dumps(dict(claims)), method),
+                )
+            try:
+                with self._conn.transaction():  # a savepoint: the statement's error ends only itself
+                    cursor = self._conn.execute(statement, params)
+                    rows = cursor.fetchall() if cursor.description else []
+                    answer = Answer(rows=rows, rowcount=cursor.rowcount)
+            except psycopg.Error as error:
+                if (
+                    error.sqlstate is None
+                ):  # not the server's answer (a broken connection): not a probe result
+                    raise
+                answer = Answer(sqlstate=error.sqlstate, message=error.diag.message_primary or "")
         assert answer is not None
         return answer
 

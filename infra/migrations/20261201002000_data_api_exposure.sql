@@ -49,7 +49,14 @@ do $do$
 begin
   if not (has_schema_privilege('api_customer', 'auth', 'usage')
           and has_function_privilege('api_customer', 'auth.uid()', 'execute')) then
-    grant authenticated to api_customer;
+    if not (select rolinherit from pg_roles where rolname = 'api_customer') then
+      alter role api_customer inherit;
+    end if;
+    if current_setting('server_version_num')::int >= 160000 then
+      execute 'grant authenticated to api_customer with inherit true';  -- PostgreSQL 16+: per grant
+    else
+      grant authenticated to api_customer;
+    end if;
   end if;
   if not (has_schema_privilege('api_customer', 'auth', 'usage')
           and has_function_privilege('api_customer', 'auth.uid()', 'execute')) then

@@ -41,8 +41,8 @@ def world(conn: psycopg.Connection) -> World:
 
 
 @pytest.fixture
-def api(clean_db: str) -> Iterator[DataApi]:
-    data_api = DataApi(clean_db)
+def api(clean_db: str, admin_database_url: str) -> Iterator[DataApi]:
+    data_api = DataApi(admin_database_url)
     yield data_api
     data_api.close()
 

@@ -147,9 +147,10 @@ def test_every_table_column_and_function_in_public_matches_the_allow_list(conn):
     assert _mismatches(conn) == []
 
 
-def test_a_table_or_function_created_later_is_reachable_by_no_api_role(conn):
+def test_a_table_or_function_created_later_is_reachable_by_no_api_role(clean_db, owner_database_url):
     # Given the migrating user's default privileges / When it creates a new table and function / Then
-    _unclassified_objects_get_nothing(conn)
+    with psycopg.connect(owner_database_url, autocommit=True, row_factory=dict_row) as owner:
+        _unclassified_objects_get_nothing(owner)
 
 
 def test_on_a_database_with_supabases_broad_defaults_the_migrations_leave_the_same_privileges(server_url):
