@@ -4,7 +4,8 @@ Migrations run as the owner of the schema (a superuser locally, `postgres` on Su
 RDS). The code connects as `isp_billing_runtime`: LOGIN, NOINHERIT, no attributes, a member of
 `api_customer`, `authenticated` and `service_role` only so that each transaction can
 `set_config('role', ..., true)` to one of them. NOINHERIT: outside such a switch it holds no privilege at
-all, and as a non-owner it can neither ALTER, DROP nor disable a trigger of any table, so the audit log's and the issued invoices' guards hold.
+all, and as a non-owner it can neither ALTER, DROP nor disable a trigger of any table, so the audit log's
+and the issued invoices' guards hold.
 
 `create_runtime_role` is idempotent and safe when two runs overlap (roles are cluster-wide: test runs on one
 server share the role). A password is sent as a SCRAM-SHA-256 verifier computed here, never in clear text,
