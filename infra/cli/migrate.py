@@ -2,13 +2,21 @@
 
 Every applied file is recorded with its SHA-256 in `schema_migrations`; a file edited after it was applied
 is refused (write a new migration instead). An advisory lock serialises concurrent migrators.
+
+The same files may have been applied by `supabase db push`, which keeps its own ledger
+(`supabase_migrations.schema_migrations`, version = the file name's timestamp prefix). Those are adopted into
+ours (with the file's current checksum: the Supabase ledger keeps no checksum) instead of being applied a
+second time; objects that exist with neither ledger knowing them stop the run with what to do.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -57,6 +65,7 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
             recorded: dict[str, str] = dict(
                 conn.execute("select version, checksum from public.schema_migrations").fetchall()
             )
+            recorded.update(_adopt_supabase_ledger(conn, directory, recorded))
             for migration in discover(directory):
                 if migration.version in recorded:
                     if recorded[migration.version] != migration.checksum:
@@ -65,7 +74,7 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                             "add a new migration instead of editing an applied one"
                         )
                     continue
-                with conn.transaction():
+                with conn.transaction(), _explained(migration):
                     conn.execute(migration.sql)  # type: ignore[arg-type]  # a file of trusted DDL
                     conn.execute(
                         "insert into public.schema_migrations (version, checksum) values (%s, %s)",
@@ -75,3 +84,42 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (LOCK_KEY,))
     return applied_now
+
+
+def supabase_version(migration: Migration) -> str:
+    """The version `supabase db push` records for a file: its name's timestamp prefix."""
+    return migration.version.split("_", 1)[0]
+
+
+def _adopt_supabase_ledger(
+    conn: psycopg.Connection[Any], directory: Path, recorded: dict[str, str]
+) -> dict[str, str]:
+    """Record in our ledger the files `supabase db push` applied that ours does not know yet."""
+    if conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone() == (None,):
+        return {}
+    pushed = {row[0] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
+    adopted: dict[str, str] = {}
+    for migration in discover(directory):
+        if migration.version not in recorded and supabase_version(migration) in pushed:
+            conn.execute(
+                "insert into public.schema_migrations (version, checksum) values (%s, %s)"
+                " on conflict (version) do nothing",
+                (migration.version, migration.checksum),
+            )
+            adopted[migration.version] = migration.checksum
+    return adopted
+
+
+@contextmanager
+def _explained(migration: Migration) -> Iterator[None]:
+    """A file whose objects already exist: the schema was built by something neither ledger records."""
+    try:
+        yield
+    except (psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject, psycopg.errors.DuplicateFunction):
+        raise MigrationError(
+            f"{migration.path.name}: its objects already exist, but neither public.schema_migrations nor "
+            "supabase_migrations.schema_migrations records it. If `supabase db push` (or a restore) built "
+            "this schema, record the files it applied in supabase_migrations.schema_migrations "
+            "(`supabase migration repair --status applied <version>`) and run `isp-billing migrate` again; "
+            "otherwise migrate an empty database."
+        ) from None
