@@ -124,7 +124,7 @@ def seed_demo_auth_users(conn: psycopg.Connection[Any]) -> int:
             "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data,"
             " raw_user_meta_data, created_at, updated_at)"
             " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s,"
-            " '{\"provider\": \"email\", \"providers\": [\"email\"]}', '{}', now(), now())"
+            ' \'{"provider": "email", "providers": ["email"]}\', \'{}\', now(), now())'
             " on conflict do nothing",
             (auth_id, email),
         )

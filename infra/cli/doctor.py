@@ -1,4 +1,4 @@
-"""`isp-billing doctor`: check a database the way the functions see it; one line per check, non-zero on a finding.
+"""`isp-billing doctor`: check a database as the functions see it; a line per check, non-zero on a finding.
 
 Run it with the URL the functions use (the runtime role's). It checks: every migration applied and unedited;
 every table our migrations create present with RLS enabled and every policy they create present; the
@@ -81,7 +81,9 @@ def check_migrations(conn: Connection) -> Check:
         }
     files = {migration.version: migration.checksum for migration in discover(MIGRATIONS_DIR)}
     missing = sorted(set(files) - set(recorded))
-    edited = sorted(version for version in files if version in recorded and recorded[version] != files[version])
+    edited = sorted(
+        version for version in files if version in recorded and recorded[version] != files[version]
+    )
     unknown = sorted(set(recorded) - set(files))
     problems = [
         *(f"not applied: {v}" for v in missing),
@@ -115,7 +117,8 @@ def check_supabase_roles(conn: Connection) -> Check:
     roles = {
         row["rolname"]: row
         for row in conn.execute(
-            "select rolname, rolbypassrls, rolsuper from pg_roles where rolname = any(%s)", (list(SUPABASE_ROLES),)
+            "select rolname, rolbypassrls, rolsuper from pg_roles where rolname = any(%s)",
+            (list(SUPABASE_ROLES),),
         )
     }
     problems = [f"missing role: {r}" for r in SUPABASE_ROLES if r not in roles]
@@ -124,7 +127,9 @@ def check_supabase_roles(conn: Connection) -> Check:
     problems += [
         f"{r} bypasses RLS" for r in ("anon", "authenticated") if r in roles and roles[r]["rolbypassrls"]
     ]
-    return Check("supabase_roles", not problems, "; ".join(problems) or ", ".join(SUPABASE_ROLES) + " present")
+    return Check(
+        "supabase_roles", not problems, "; ".join(problems) or ", ".join(SUPABASE_ROLES) + " present"
+    )
 
 
 def check_runtime_role(conn: Connection) -> Check:
@@ -170,7 +175,8 @@ def _guard_problems(conn: Connection) -> list[str]:
         enabled = {
             row["tgname"]: row["tgenabled"]
             for row in conn.execute(
-                "select tgname, tgenabled from pg_trigger where tgrelid = to_regclass(%s)", (f"public.{table}",)
+                "select tgname, tgenabled from pg_trigger where tgrelid = to_regclass(%s)",
+                (f"public.{table}",),
             )
         }
         problems += [f"guard trigger {t} missing" for t in triggers if t not in enabled]
@@ -227,9 +233,10 @@ def check_pooler(url: str) -> Check:
             probe_refused = True  # e.g. Supavisor with txn_mode_leak_action = reject
         with psycopg.connect(url, autocommit=True, prepare_threshold=None, row_factory=dict_row) as second:
             other_pid = second.execute("select pg_backend_pid() as pid").fetchone()["pid"]  # type: ignore[index]
-            leaked = second.execute(
+            probe = second.execute(
                 "select current_setting('isp_billing.doctor_probe', true) as probe"
-            ).fetchone()["probe"] == token  # type: ignore[index]
+            ).fetchone()
+            leaked = probe is not None and probe["probe"] == token  # type: ignore[index]
             second.execute("reset isp_billing.doctor_probe")
         if not probe_refused:
             first.execute("reset isp_billing.doctor_probe")
@@ -240,8 +247,10 @@ def check_pooler(url: str) -> Check:
         mode = f"a pooler or proxy in session mode (port {url_port} reaches a server on {server_port})"
     else:
         mode = "a direct connection (or a session-mode pooler on the server's own port)"
-    state = "refused (the pooler rejects session state)" if probe_refused else (
-        "leaks to other clients" if leaked else "does not leak to other clients"
+    state = (
+        "refused (the pooler rejects session state)"
+        if probe_refused
+        else ("leaks to other clients" if leaked else "does not leak to other clients")
     )
     return Check("pooler", True, f"{mode}; session state {state}; the code keeps none")
 

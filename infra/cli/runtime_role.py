@@ -48,7 +48,9 @@ def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
 def runtime_role_statements(name: str = RUNTIME_ROLE, password: str | None = None) -> list[sql.Composed]:
     """The SQL that creates (or brings back to shape) the runtime role; also what the README prints."""
     role = sql.Identifier(name)
-    secret = sql.SQL(" password {}").format(sql.Literal(scram_verifier(password))) if password else sql.SQL("")
+    secret = (
+        sql.SQL(" password {}").format(sql.Literal(scram_verifier(password))) if password else sql.SQL("")
+    )
     return [
         sql.SQL(
             """
@@ -68,9 +70,7 @@ begin
 end
 $runtime_role$
 """
-        ).format(
-            name=sql.Literal(name), role=role, secret=secret, has_secret=sql.Literal(bool(password))
-        ),
+        ).format(name=sql.Literal(name), role=role, secret=secret, has_secret=sql.Literal(bool(password))),
         sql.SQL("grant {} to {}").format(sql.SQL(", ").join(map(sql.Identifier, SWITCH_ROLES)), role),
     ]
 

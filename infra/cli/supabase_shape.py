@@ -52,7 +52,9 @@ def create_database(admin_url: str, name: str) -> str:
     ensure_roles(admin_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("grant all on database {} to {}").format(sql.Identifier(name), sql.Identifier(OWNER)))
+        conn.execute(
+            sql.SQL("grant all on database {} to {}").format(sql.Identifier(name), sql.Identifier(OWNER))
+        )
     with psycopg.connect(_with(admin_url, dbname=name), autocommit=True) as conn:
         conn.execute((SHAPE_DIR / "database.sql").read_text(encoding="utf-8"))  # type: ignore[arg-type]
     return _with(admin_url, dbname=name, user=OWNER, password=None)

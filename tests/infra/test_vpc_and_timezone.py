@@ -19,14 +19,14 @@ SECURITY_GROUPS = "sg-0cccccccccccccccc"
 
 
 def _resolve(node: Any, parameters: dict[str, Any]) -> Any:
-    """Evaluate the few intrinsics the VPC wiring uses (Ref, Join, Equals, Not, And, If) for given parameters."""
+    """Evaluate the intrinsics the VPC wiring uses (Ref, Join, Equals, Not, And, If) for given parameters."""
     if isinstance(node, list):
         return [_resolve(item, parameters) for item in node]
     if not isinstance(node, dict):
         return node
     if len(node) != 1:
         return {key: _resolve(value, parameters) for key, value in node.items()}
-    (name, value), = node.items()
+    ((name, value),) = node.items()
     if name == "Ref":
         return parameters.get(value, {"Ref": value})
     if name == "Join":

@@ -47,7 +47,11 @@ def test_the_command_prints_a_line_per_check_and_json_for_machines(clean_db):
     environment = {"DATABASE_URL": clean_db, "STAGE": "local", "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-m", "isp_billing_cli.main", "doctor", "--json"],
-        capture_output=True, text=True, env=environment, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(result.stdout)
@@ -70,7 +74,8 @@ def test_the_command_prints_a_line_per_check_and_json_for_machines(clean_db):
             "missing policy: customers_select_own on customers",
         ),
         (
-            f"create table public.doctor_probe (id int); alter table public.doctor_probe owner to {RUNTIME_ROLE}",
+            "create table public.doctor_probe (id int);"
+            f" alter table public.doctor_probe owner to {RUNTIME_ROLE}",
             "drop table public.doctor_probe",
             "runtime_role",
             "owns 1 relations",
@@ -95,8 +100,14 @@ def test_the_command_prints_a_line_per_check_and_json_for_machines(clean_db):
             "edited after it was applied",
         ),
     ],
-    ids=["rls_disabled", "policy_missing", "runtime_owns_a_table", "truncate_granted", "trigger_disabled",
-         "migration_edited"],
+    ids=[
+        "rls_disabled",
+        "policy_missing",
+        "runtime_owns_a_table",
+        "truncate_granted",
+        "trigger_disabled",
+        "migration_edited",
+    ],
 )
 def test_a_broken_database_fails_with_the_named_finding(clean_db, conn, break_it, repair, check, finding):
     from isp_billing_cli.migrate import discover

@@ -331,7 +331,9 @@ def _linked(conn: psycopg.Connection) -> int:
     ]
 
 
-def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db, admin_database_url):
+def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(
+    conn, clean_db, admin_database_url
+):
     import os
     import signal
     import subprocess

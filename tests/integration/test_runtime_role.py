@@ -68,10 +68,7 @@ def history(conn) -> Iterator[dict[str, list[dict]]]:
 
 def _snapshot(conn) -> dict[str, list[dict]]:
     return {
-        table: [
-            dict(row)
-            for row in conn.execute(f"select * from {table} order by id").fetchall()  # noqa: S608
-        ]
+        table: [dict(row) for row in conn.execute(f"select * from {table} order by id").fetchall()]
         for table in TARGETS
     }
 
@@ -157,9 +154,8 @@ def test_the_runtime_role_owns_nothing_and_holds_no_privilege_of_its_own(clean_d
     ).fetchone()["n"]
     assert owned == 0
     # And as itself (NOINHERIT) it can read no table: privileges come only from a per-transaction switch
-    with psycopg.connect(clean_db) as runtime:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            runtime.execute("select count(*) from customers")
+    with psycopg.connect(clean_db) as runtime, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        runtime.execute("select count(*) from customers")
     # And it is nothing but a login that may switch to the two API roles
     role = conn.execute(
         "select rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication, rolcanlogin,"

@@ -48,7 +48,7 @@ def _supabase_db_push(owner_url: str, count: int | None = None) -> list[str]:
 
 
 def test_the_shape_is_supabases(shaped):
-    owner_url, admin_url = shaped
+    _, admin_url = shaped
     with psycopg.connect(admin_url, row_factory=dict_row) as conn:
         # Given the shaped database / Then its owner is no superuser but may create roles and bypass RLS
         owner = conn.execute(
@@ -80,7 +80,8 @@ def test_the_migrations_apply_as_the_non_superuser_owner_and_link_to_auth_users(
     # And customers reference auth.users there
     with psycopg.connect(admin_url) as conn:
         fkey = conn.execute(
-            "select confrelid::regclass::text from pg_constraint where conname = 'customers_auth_user_id_fkey'"
+            "select confrelid::regclass::text from pg_constraint"
+            " where conname = 'customers_auth_user_id_fkey'"
         ).fetchone()
         assert fkey == ("auth.users",)
 
