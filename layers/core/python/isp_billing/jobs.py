@@ -17,7 +17,7 @@ from uuid import UUID
 from isp_billing import auth, db
 from isp_billing.clock import sast_today
 from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed, problem_body
-from isp_billing.observability import log_failure, logger, metrics, traced
+from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import admins, cron_log
 from isp_billing.settings import get_settings
 
@@ -69,7 +69,7 @@ def run_job(
         run_id = cron_log.start_run(
             lock_conn, job_name, trigger, triggered_by, sast_today(), {"options": options}
         )
-        logger.append_keys(job_name=job_name, job_run_id=str(run_id))
+        bind(job_name=job_name, job_run_id=str(run_id))
         logger.info("job started", extra={"trigger": trigger})
         try:
             outcome = work(JobRun(run_id, job_name, trigger, options))
@@ -150,7 +150,7 @@ def _handle_http(
     job_name: str, work: JobWork, event: dict[str, Any], parse_options: OptionsParser | None = None
 ) -> dict[str, Any]:
     request_id = (event.get("requestContext") or {}).get("requestId")
-    logger.set_correlation_id(request_id)
+    bind(correlation_id=request_id)
     try:
         actor = _manual_trigger_actor(event)
         try:
@@ -179,7 +179,7 @@ def job_handler(
     """
     get_settings()  # fail the cold start, naming the variable, when configuration is missing
 
-    @logger.inject_lambda_context(clear_state=True)
+    @per_request_log_context
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from isp_billing import auth, idempotent_routes
 from isp_billing.db import Connection, customer_session, service_session
 from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
-from isp_billing.observability import log_failure, logger, metrics, traced
+from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
@@ -155,8 +155,7 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
     @app.middleware("http")
     async def correlate(request: Request, call_next: Callable[[Request], Any]) -> Any:
         request.state.request_id = _request_id(request)
-        logger.set_correlation_id(request.state.request_id)
-        logger.append_keys(path=request.url.path, method=request.method)
+        bind(correlation_id=request.state.request_id, path=request.url.path, method=request.method)
         response = await call_next(request)
         response.headers["X-Request-Id"] = request.state.request_id
         _allow_origin(request, response.headers)
@@ -203,7 +202,7 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     # problem+json must stay text: Mangum base64-encodes unknown types, and API Gateway would pass that on.
     adapter = Mangum(app, lifespan="off", text_mime_types=["application/json", PROBLEM_JSON, "text/"])
 
-    @logger.inject_lambda_context(clear_state=True)
+    @per_request_log_context
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -250,7 +249,7 @@ async def _customer_context(
         if customer_id is None:
             raise Forbidden("This user has no customer account.")
         principal = auth.CustomerPrincipal(customer_id=customer_id, auth_user_id=uuid.UUID(claims["sub"]))
-        logger.append_keys(customer_id=str(customer_id))
+        bind(customer_id=str(customer_id))
         yield CustomerContext(principal, conn, request.state.request_id)
 
 
@@ -277,7 +276,7 @@ async def _admin_context(
             email=row["email"],
             full_name=row["full_name"],
         )
-        logger.append_keys(admin_id=str(principal.admin_id))
+        bind(admin_id=str(principal.admin_id))
         yield AdminContext(principal, conn, request.state.request_id)
 
 
