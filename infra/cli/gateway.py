@@ -83,7 +83,7 @@ def _preflight(request: Request, methods: list[str]) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-# Swagger UI's own files from a pinned package (swagger-ui-py, dev dependency), not a CDN: /docs works offline.
+# Swagger UI's files from a pinned package (swagger-ui-py, dev dependency), not a CDN: /docs works offline.
 DOCS_ASSETS = "/docs/assets"
 
 
