@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 
-.PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
+.PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
 	compare-openapi cfn-lint check clean
 
 $(STAMP): pyproject.toml
@@ -37,6 +37,8 @@ e2e: install
 	$(BIN)/pytest tests/e2e
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
+	$(BIN)/python infra/mutation/run.py $(MODULES)
 
 lint: install
 	$(BIN)/ruff check .
