@@ -168,6 +168,8 @@ ServiceId = Annotated[uuid.UUID, Path(description="The service's id (a customer_
 PaymentMethodId = Annotated[uuid.UUID, Path(description="The payment method's id.")]
 ReviewItemId = Annotated[uuid.UUID, Path(description="The migration review queue item's id.")]
 ValidationErrorId = Annotated[uuid.UUID, Path(description="The validation error's id.")]
+CustomerId = Annotated[uuid.UUID, Path(description="The customer's id.")]
+ChargeId = Annotated[uuid.UUID, Path(description="The once-off charge's id.")]
 
 BearerHeader = Annotated[
     str | None,

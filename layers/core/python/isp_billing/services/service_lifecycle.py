@@ -27,7 +27,7 @@ from uuid import UUID
 from isp_billing import db
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing_periods import days_in_period, period_containing
-from isp_billing.clock import sast_today
+from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import NotFound, ProviderError, ValidationFailed
 from isp_billing.models.admin_services import (
@@ -367,16 +367,14 @@ def _sync_columns(outcome: ProviderOutcome) -> dict[str, Any]:
             "provider_sync_not_before": None,
             "provider_sync_attempts": 1,
             "provider_sync_error": outcome.details.get("code"),
-            "provider_sync_requested_at": datetime.now().astimezone(),
+            "provider_sync_requested_at": sast_now(),
         }
     return {
         "provider_sync_status": "in_sync",
         "provider_sync_not_before": None,
         "provider_sync_attempts": 0,
         "provider_sync_error": None,
-        "provider_synced_at": datetime.now().astimezone()
-        if outcome.details.get("outcome") == "applied"
-        else None,
+        "provider_synced_at": sast_now() if outcome.details.get("outcome") == "applied" else None,
     }
 
 
@@ -394,7 +392,7 @@ def _cancellation_sync(before: dict[str, Any], effective: date) -> dict[str, Any
     return {
         "provider_sync_status": "pending_disable",
         "provider_sync_not_before": effective + timedelta(days=1),
-        "provider_sync_requested_at": datetime.now().astimezone(),
+        "provider_sync_requested_at": sast_now(),
     }
 
 
