@@ -63,3 +63,15 @@ def test_every_suspension_type_has_a_rule_and_super_admin_may_impose_each():
         "other",
     }
     assert all(may("super_admin", "suspend", kind) for kind in SUSPENSION_TYPES)
+
+
+def test_an_action_name_built_at_run_time_is_matched_by_value():
+    # Given "reactivate" as a string built at run time (as one parsed from a request is, not interned)
+    action = "".join(["re", "activate"])
+    # When asked about a suspension without a record / Then it is the reactivate rule that answers
+    assert may("support", action, None) is True  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("action", ["delete", "archive", "activate_all"])
+def test_an_unknown_action_on_a_suspension_without_a_record_is_never_allowed(action):
+    assert may("super_admin", action, None) is False  # type: ignore[arg-type]
