@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
+.PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
 	compare-openapi cfn-lint check clean test-pooled test-supabase
 
 $(STAMP): pyproject.toml
@@ -40,6 +40,8 @@ test-pooled: install ## integration + function suites through a real PgBouncer (
 	infra/pgbouncer/run-pooled.sh $(BIN)/pytest tests/integration tests/functions -q -p no:randomly
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
+	$(BIN)/python infra/mutation/run.py $(MODULES)
 
 # The integration suite on a database shaped like a Supabase project's (infra/supabase_shape: Supabase's
 # roles, GoTrue's auth.users, migrations applied by a non-superuser owner, the code as the runtime role),
