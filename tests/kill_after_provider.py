@@ -1,6 +1,6 @@
 """Run one API request in this process and SIGKILL the process the moment the provider has answered.
 
-    python -m tests.kill_after_provider <interstellio|netcash> <FunctionId> <METHOD> <path> <token> <json body>
+    python -m tests.kill_after_provider <interstellio|netcash> <FunctionId> <METHOD> <path> <token> <body>
 
 The environment (DATABASE_URL, provider URLs, JWT secret) comes from the parent test. The real provider
 client is wrapped: its call goes through to the fake provider and succeeds, then the process is killed

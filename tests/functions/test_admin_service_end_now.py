@@ -22,7 +22,11 @@ def fake(conn) -> Iterator[fake_interstellio.FakeInterstellio]:
 
 def _cancel(service_id: str, token: str, body: dict):
     return call_api(
-        "AdminServiceCancelFunction", "POST", f"/api/admin/services/{service_id}/cancel", token=token, body=body
+        "AdminServiceCancelFunction",
+        "POST",
+        f"/api/admin/services/{service_id}/cancel",
+        token=token,
+        body=body,
     )
 
 
@@ -95,7 +99,7 @@ def test_end_now_on_an_active_service_cancels_it_today(conn, fake):
 
 def test_end_now_on_a_suspended_service_does_not_call_interstellio_again(conn, fake):
     _, token = admin_with_token(conn, role="super_admin")
-    service_id, subscriber = service_with_line(conn, fake, status="suspended", activation_date="2025-01-01")
+    service_id, _ = service_with_line(conn, fake, status="suspended", activation_date="2025-01-01")
     status, _, body = _end_now(service_id, token)
     assert status == 200, body
     assert [call for call in fake.requests if call.method == "PATCH"] == []

@@ -179,7 +179,7 @@ def test_a_process_killed_after_interstellio_answered_is_reconciled_by_the_retry
         capture_output=True,
         timeout=60,
     )
-    # Then it really died by SIGKILL, after Interstellio disabled the line, and nothing but the intent committed
+    # Then it died by SIGKILL after Interstellio disabled the line, and nothing but the intent committed
     assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
     assert fake.subscribers[subscriber]["enabled"] is False
     assert service_row(conn, service_id)["status"] == "active"
@@ -217,7 +217,6 @@ def test_a_refusal_settles_the_intent_with_the_provider_failed_audit_row(conn, f
 
 def test_an_intent_whose_admin_transaction_still_runs_is_left_alone(conn, fake):
     # Given an unsettled intent whose service row another transaction holds (an admin's call in flight)
-    _, token = admin_with_token(conn, role="billing_admin")
     service_id, subscriber = service_with_line(conn, fake)
     customer_id = service_row(conn, service_id)["customer_id"]
     conn.execute(

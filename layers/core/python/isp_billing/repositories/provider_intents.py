@@ -1,4 +1,4 @@
-"""SQL for service_provider_intents: the Interstellio flag an admin action is about to ask for, committed first.
+"""SQL for service_provider_intents: the Interstellio flag an admin action is about to ask for.
 
 An intent is inserted (on a connection of its own, committed) before the call and settled in the admin's
 transaction, together with the lifecycle change, or with the provider_failed audit row of a refusal. One left

@@ -17,20 +17,18 @@ which subscriber) is committed. Only then is Interstellio called:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from isp_billing import db
 from isp_billing.auth import AdminPrincipal
 from isp_billing.db import Connection
 from isp_billing.errors import ProviderError
 from isp_billing.observability import logger
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.repositories import admin_services, provider_intents, service_actions
+from isp_billing.services import side_connection
 
 # Provider error codes after which the PATCH may have been applied: the change commits as pending.
 MAYBE_APPLIED_CODES = frozenset({"timeout", "unreachable", "unavailable", "malformed"})
@@ -70,9 +68,8 @@ def set_enabled(
     subscriber_id = attempt.before["interstellio_subscriber_id"]
     if not subscriber_id:
         return ProviderOutcome("in_sync", False, {"outcome": "no_subscriber"})
-    with _side_connection() as side:
-        with side.transaction():
-            side.execute("select set_config('role', 'service_role', true)")
+    with side_connection.opened() as side:
+        with side_connection.service_transaction(side):
             intent_id = provider_intents.insert(
                 side,
                 service_id=attempt.before["id"],
@@ -96,8 +93,9 @@ def set_enabled(
                 details = {"outcome": "uncertain", "enabled": enabled, **facts}
                 return ProviderOutcome(pending_status, True, details, intent_id)
             attempt_id = _record_refusal(side, attempt, enabled, facts, intent_id)
+            verb = "enable" if enabled else "disable"
             raise ProviderError(
-                f"Interstellio refused to {'enable' if enabled else 'disable'} the line; nothing was changed.",
+                f"Interstellio refused to {verb} the line; nothing was changed.",
                 current_status=attempt.before["status"],
                 action_id=str(attempt_id),
                 **facts,
@@ -143,23 +141,13 @@ def snapshot(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in admin_services.SNAPSHOT_COLUMNS if key in row}
 
 
-@contextmanager
-def _side_connection() -> Iterator[Connection]:
-    side = db.connect()
-    try:
-        yield side
-    finally:
-        side.close()
-
-
 def _record_refusal(
     side: Connection, attempt: Attempt, enabled: bool, facts: dict[str, Any], intent_id: UUID
 ) -> UUID:
     """The refused attempt's audit row and the intent's settlement, committed on the side connection while the
     admin's transaction still holds the row lock (it rolls back next). The audit row only references the
     locked service row by foreign key, which FOR NO KEY UPDATE lets through."""
-    with side.transaction():
-        side.execute("select set_config('role', 'service_role', true)")
+    with side_connection.service_transaction(side):
         details = {
             "outcome": "provider_failed",
             "intent_id": str(intent_id),
@@ -170,9 +158,7 @@ def _record_refusal(
         return entry_id
 
 
-def _insert_audit(
-    conn: Connection, attempt: Attempt, after: dict[str, Any], details: dict[str, Any]
-) -> UUID:
+def _insert_audit(conn: Connection, attempt: Attempt, after: dict[str, Any], details: dict[str, Any]) -> UUID:
     return service_actions.insert(
         conn,
         service_id=attempt.before["id"],

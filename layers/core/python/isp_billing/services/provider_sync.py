@@ -88,7 +88,8 @@ def reconcile_interrupted_intents(run: JobRun, today: date, limit: int) -> int:
     for candidate in intents:
         with db.service_session() as conn:
             intent = provider_intents.lock_unsettled(conn, candidate["id"])
-            before = admin_services.lock_service_skip_locked(conn, candidate["service_id"]) if intent else None
+            service_id = candidate["service_id"]
+            before = admin_services.lock_service_skip_locked(conn, service_id) if intent else None
             if intent is None or before is None:
                 continue  # settled meanwhile, or the admin's transaction is still running
             owed = line_enabled_for(before, today)

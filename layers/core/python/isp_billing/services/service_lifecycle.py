@@ -1,4 +1,4 @@
-"""Admin service lifecycle: activate, suspend, reactivate, cancel, end now, with the audit log and Interstellio.
+"""Admin service lifecycle: activate, suspend, reactivate, cancel, end now; the audit log; Interstellio.
 
 Each action, in the admin's transaction:
 
@@ -223,7 +223,7 @@ def cancel(
     before = _lock(conn, service_id)
     new_status = next_status("cancel", before["status"])
     billing_day = billing_lookups.billing_day(conn, before["customer_id"]) or 1
-    current_start, current_end = period_containing(today, billing_day)
+    _, current_end = period_containing(today, billing_day)
     activation_date: date | None = before["activation_date"]
     # Never billed (pending): nothing paid to run out, so it ends today unless told otherwise.
     effective = request.effective_date or (current_end if activation_date is not None else today)
