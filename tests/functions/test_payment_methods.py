@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
@@ -206,14 +207,23 @@ def test_a_netcash_failure_is_502_and_nothing_is_half_created(
     netcash.fail_next(fault, seconds=2.0) if fault == "timeout" else netcash.fail_next(fault)
     # When the customer adds a debit order with an idempotency key
     status, headers, body = _add(token, debit_order(), key="retry-after-502")
-    # Then 502 problem+json, and no method and no stored key exist
+    # Then 502 problem+json, no stored key, and no method the customer can see or be collected from
     assert status == 502 and headers["content-type"] == "application/problem+json"
     assert body["provider"] == "netcash"
-    assert _rows(conn, customer_id) == []
     assert conn.execute("select count(*) as n from idempotency_keys").fetchone()["n"] == 0
+    assert [row for row in _rows(conn, customer_id) if row["is_active"]] == []
+    if method == "AddMandate":
+        # And the intent committed before AddMandate remains: failed when NetCash refused with its own code,
+        # still requesting (for sync-mandate-statuses to settle) when its answer could not be read
+        [intent] = _rows(conn, customer_id)
+        expected = "failed" if fault == "error_code" else "requesting"
+        assert intent["mandate_status"] == expected and intent["is_primary"] is False
+    else:
+        assert _rows(conn, customer_id) == []
     # And a retry with the same key succeeds once NetCash is back
     status, _, body = _add(token, debit_order(), key="retry-after-502")
-    assert status == 201 and len(_rows(conn, customer_id)) == 1
+    assert status == 201
+    assert [row["id"] for row in _rows(conn, customer_id) if row["is_active"]] == [UUID(body["id"])]
 
 
 def test_a_customer_with_nothing_to_pay_for_cannot_size_a_mandate(conn, netcash):
