@@ -121,7 +121,7 @@ def test_a_process_killed_after_addmandate_answered_is_adopted_by_the_sync(conn,
 
 def test_a_request_netcash_never_heard_of_fails_after_the_grace_period(conn, netcash, customer):
     # Given two requesting rows NetCash does not know: one 20 minutes old, one just made
-    customer_id, token = customer
+    customer_id, _ = customer
     ids = []
     for minutes in (20, 0):
         ids.append(
