@@ -418,10 +418,10 @@ def test_patching_a_removed_method_is_404(conn, netcash, customer):
 # --- DELETE -----------------------------------------------------------------------------------------------
 
 
-def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_other(conn, netcash, customer):
+def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_collectable(conn, netcash, customer):
     customer_id, token = customer
     _, _, first = _add(token, debit_order())
-    _, _, older = _add(token, {"method_type": "eft"})
+    _, _, older = _add(token, card(provider_token="tok_live_older_card"))
     _, _, newest = _add(token, card())
     status, _, _ = call_api(*_delete(first["id"]), token=token)
     assert status == 204
@@ -430,6 +430,40 @@ def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_other(conn,
     assert rows[newest["id"]]["is_primary"] is True and rows[older["id"]]["is_primary"] is False
     # And deleting again changes nothing
     assert call_api(*_delete(first["id"]), token=token)[0] == 204
+
+
+def test_deleting_the_primary_promotes_only_a_collectable_method(conn, netcash, customer):
+    # Given a primary card, an older accepted debit order, and a newer debit order whose mandate was declined
+    customer_id, token = customer
+    _, _, primary = _add(token, card())
+    _, _, accepted = _add(token, debit_order())
+    _, _, declined = _add(token, debit_order(account_number="62099998888"))
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'accepted' where id = %s", (accepted["id"],)
+    )
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'declined' where id = %s", (declined["id"],)
+    )
+    # When the primary card is deleted
+    assert call_api(*_delete(primary["id"]), token=token)[0] == 204
+    # Then the accepted debit order is promoted, not the newer declined one (set-primary refuses those)
+    rows = {str(row["id"]): row for row in _rows(conn, customer_id)}
+    assert rows[accepted["id"]]["is_primary"] is True and rows[declined["id"]]["is_primary"] is False
+
+
+def test_deleting_the_primary_promotes_nothing_when_no_other_method_is_collectable(conn, netcash, customer):
+    # Given a primary card and only a declined debit order and an EFT method besides it
+    customer_id, token = customer
+    _, _, primary = _add(token, card())
+    _, _, declined = _add(token, debit_order())
+    _add(token, {"method_type": "eft"})
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'declined' where id = %s", (declined["id"],)
+    )
+    # When the primary card is deleted
+    assert call_api(*_delete(primary["id"]), token=token)[0] == 204
+    # Then no method is primary: nothing left can be collected
+    assert [row for row in _rows(conn, customer_id) if row["is_primary"]] == []
 
 
 def test_deleting_the_only_method_leaves_no_primary(conn, netcash, customer):

@@ -113,14 +113,25 @@ def deactivate(conn: Connection, customer_id: UUID, method_id: UUID) -> dict[str
     ).fetchone()
 
 
+# Collectable now, as models.payment_methods.is_collectable says: an accepted mandate, or an unexpired card
+# (expiry month compared in SAST). EFT is never collected.
+_COLLECTABLE = """
+    is_active and (
+      (method_type = 'debit_order' and mandate_status = 'accepted')
+      or (method_type = 'card' and (card_expiry_year, card_expiry_month) >= (
+            extract(year from now() at time zone 'Africa/Johannesburg')::int,
+            extract(month from now() at time zone 'Africa/Johannesburg')::int)))
+"""
+
+
 def promote_latest(conn: Connection, customer_id: UUID) -> UUID | None:
-    """Make the most recently added active method primary (none when no active method is left)."""
+    """Make the most recently added collectable method primary (none when no collectable one is left)."""
     try:
         row = conn.execute(
-            """
+            f"""
             update customer_payment_methods set is_primary = true
              where id = (select id from customer_payment_methods
-                          where customer_id = %s and is_active
+                          where customer_id = %s and {_COLLECTABLE}
                           order by created_at desc, id desc limit 1)
                and customer_id = %s
             returning id
