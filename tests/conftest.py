@@ -35,7 +35,8 @@ from tests.environment import settings_environment
 TEST_CRON_SECRET = "test-cron-secret-0123456789"
 # Reference data the migrations seed: kept between tests.
 REFERENCE_TABLES = {"schema_migrations", "vat_rates", "unpaid_reason_codes"}
-# "supabase": the database is built by infra/supabase_shape (Supabase's roles, auth.users, a non-superuser owner).
+# "supabase": the database is built by infra/supabase_shape (Supabase's roles, auth.users, a
+# non-superuser owner).
 DATABASE_SHAPE = os.environ.get("ISP_BILLING_TEST_SHAPE", "plain")
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
