@@ -3,7 +3,7 @@
 Run it with the URL the functions use (the runtime role's). It checks: every migration applied and unedited;
 every table our migrations create present with RLS enabled and every policy they create present; the
 Supabase roles; the login role's privileges exactly as designed (owns nothing, no attribute, a NOINHERIT
-member of authenticated and service_role only, and neither it nor those roles able to bypass the audit log's,
+member of runtime_role.SWITCH_ROLES only, and neither it nor those roles able to bypass the audit log's,
 invoices' and payments' guards); the statement timeout in force on a request transaction opened by db.py;
 and whether the URL goes through a pooler, in which mode it behaves, and whether session state leaks.
 """
@@ -24,8 +24,7 @@ from psycopg.rows import dict_row
 
 from isp_billing.errors import DomainError
 from isp_billing_cli.migrate import MIGRATIONS_DIR, discover
-
-SWITCH_ROLES = ("authenticated", "service_role")
+from isp_billing_cli.runtime_role import SWITCH_ROLES
 SUPABASE_ROLES = ("anon", "authenticated", "service_role")
 # Triggers that keep history: present and enabled ('O': fires in origin mode) or the guards are gone.
 GUARD_TRIGGERS = {
