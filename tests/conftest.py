@@ -65,8 +65,16 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def code_server_url() -> Iterator[str]:
+    """The server as the code under test reaches it (DATABASE_URL: directly, or through a pooler)."""
     yield from _server_url()
+
+
+@pytest.fixture(scope="session")
+def server_url(code_server_url: str) -> str:
+    """The server as the fixtures reach it to create, migrate and clean databases: ADMIN_DATABASE_URL when
+    set (a pooled pass: session-level statements such as replica mode must not go through the pooler)."""
+    return os.environ.get("ADMIN_DATABASE_URL") or code_server_url
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +110,10 @@ def owner_database_url(test_database: tuple[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(test_database: tuple[str, str]) -> Iterator[str]:
+def database_url(test_database: tuple[str, str], code_server_url: str) -> Iterator[str]:
     """The run's database as the code under test connects: the runtime role. The process's settings use it."""
-    url = runtime_url(test_database[0])
+    name = psycopg.conninfo.conninfo_to_dict(test_database[0])["dbname"]
+    url = runtime_url(_with_database(code_server_url, str(name)))
     environment = {
         "DATABASE_URL": url,
         "JWT_SECRET": LOCAL_DEV_JWT_SECRET,
