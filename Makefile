@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
-	compare-openapi cfn-lint check clean test-supabase
+.PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
+	compare-openapi cfn-lint check clean test-pooled test-supabase
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -36,8 +36,12 @@ infra: install
 	$(BIN)/pytest tests/infra
 e2e: install
 	$(BIN)/pytest tests/e2e
+test-pooled: install ## integration + function suites through a real PgBouncer (transaction mode) on :6432
+	infra/pgbouncer/run-pooled.sh $(BIN)/pytest tests/integration tests/functions -q -p no:randomly
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
+	$(BIN)/python infra/mutation/run.py $(MODULES)
 
 # The integration suite on a database shaped like a Supabase project's (infra/supabase_shape: Supabase's
 # roles, GoTrue's auth.users, migrations applied by a non-superuser owner, the code as the runtime role),
@@ -60,6 +64,7 @@ cfn-lint: install
 	$(BIN)/cfn-lint template.yaml
 openapi: install
 	$(BIN)/isp-billing openapi
+	$(BIN)/isp-billing job-schedules
 compare-openapi: install
 	$(BIN)/isp-billing openapi --check
 

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from isp_billing_cli.migrate import migrate
 
     started = time.perf_counter()
+    if args.today is not None:
+        from isp_billing import clock
+
+        clock.move_to_date(args.today)
+        print(f"clock moved to {clock.sast_now():%Y-%m-%d %H:%M} SAST")
     url = _local_environment()
     migrate(url)
     base = f"http://{args.host}:{args.port}"
@@ -207,6 +213,22 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_job_schedules(args: argparse.Namespace) -> int:
+    from isp_billing_cli import job_schedules
+
+    if args.check:
+        if not job_schedules.is_current():
+            print(
+                "isp_billing/job_schedules.py is out of date: run `isp-billing job-schedules`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    job_schedules.write()
+    print(f"wrote {job_schedules.OUTPUT}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isp-billing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--demo", action="store_true", help="load demo data and print ready-to-use tokens")
+    serve.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="move the clock to this SAST date (every today/now reads it; the demo bills customers due then)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="invoke one function with an event")
@@ -259,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", help="default infra/openapi.json")
     openapi.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
     openapi.set_defaults(run=cmd_openapi)
+
+    schedules = commands.add_parser(
+        "job-schedules", help="write isp_billing/job_schedules.py (the jobs' schedules) from template.yaml"
+    )
+    schedules.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
+    schedules.set_defaults(run=cmd_job_schedules)
     return parser
 
 

@@ -1,7 +1,13 @@
 """Apply infra/migrations/*.sql in filename order, each once, each in one transaction.
 
 Every applied file is recorded with its SHA-256 in `schema_migrations`; a file edited after it was applied
-is refused (write a new migration instead). An advisory lock serialises concurrent migrators.
+is refused (write a new migration instead).
+
+Concurrent migrators are serialised without session state, so `migrate` also works through a transaction
+pooler (PgBouncer/Supavisor in transaction mode): each file's transaction first takes a transaction-level
+advisory lock, then re-reads the ledger for that file inside the lock, so a file another migrator applied
+meanwhile is skipped rather than applied twice. (A direct connection or session mode is still the
+recommended way to run migrations: long DDL through a pooler holds a pooled server connection.)
 
 The same files may have been applied by `supabase db push`, which keeps its own ledger
 (`supabase_migrations.schema_migrations`, version = the file name's timestamp prefix). Those are adopted into
@@ -50,8 +56,8 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply what is pending; returns the versions applied now. Idempotent."""
     applied_now: list[str] = []
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
-        try:
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             conn.execute(
                 """
                 create table if not exists public.schema_migrations (
@@ -62,27 +68,27 @@ def migrate(url: str, directory: Path = MIGRATIONS_DIR) -> list[str]:
                 """
             )
             conn.execute("alter table public.schema_migrations enable row level security")
-            recorded: dict[str, str] = dict(
-                conn.execute("select version, checksum from public.schema_migrations").fetchall()
-            )
-            recorded.update(_adopt_supabase_ledger(conn, directory, recorded))
-            for migration in discover(directory):
-                if migration.version in recorded:
-                    if recorded[migration.version] != migration.checksum:
+            _adopt_supabase_ledger(conn, directory)
+        for migration in discover(directory):
+            with conn.transaction():
+                conn.execute("select pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                recorded = conn.execute(
+                    "select checksum from public.schema_migrations where version = %s", (migration.version,)
+                ).fetchone()
+                if recorded is not None:
+                    if recorded[0] != migration.checksum:
                         raise MigrationError(
                             f"{migration.path.name} was changed after it was applied; "
                             "add a new migration instead of editing an applied one"
                         )
                     continue
-                with conn.transaction(), _explained(migration):
+                with _explained(migration):
                     conn.execute(migration.sql)  # type: ignore[arg-type]  # a file of trusted DDL
-                    conn.execute(
-                        "insert into public.schema_migrations (version, checksum) values (%s, %s)",
-                        (migration.version, migration.checksum),
-                    )
-                applied_now.append(migration.version)
-        finally:
-            conn.execute("select pg_advisory_unlock(%s)", (LOCK_KEY,))
+                conn.execute(
+                    "insert into public.schema_migrations (version, checksum) values (%s, %s)",
+                    (migration.version, migration.checksum),
+                )
+            applied_now.append(migration.version)
     return applied_now
 
 
@@ -91,23 +97,19 @@ def supabase_version(migration: Migration) -> str:
     return migration.version.split("_", 1)[0]
 
 
-def _adopt_supabase_ledger(
-    conn: psycopg.Connection[Any], directory: Path, recorded: dict[str, str]
-) -> dict[str, str]:
-    """Record in our ledger the files `supabase db push` applied that ours does not know yet."""
+def _adopt_supabase_ledger(conn: psycopg.Connection[Any], directory: Path) -> None:
+    """Record in our ledger the files `supabase db push` applied that ours does not know yet (inside the
+    caller's locked transaction)."""
     if conn.execute("select to_regclass('supabase_migrations.schema_migrations')").fetchone() == (None,):
-        return {}
+        return
     pushed = {row[0] for row in conn.execute("select version from supabase_migrations.schema_migrations")}
-    adopted: dict[str, str] = {}
     for migration in discover(directory):
-        if migration.version not in recorded and supabase_version(migration) in pushed:
+        if supabase_version(migration) in pushed:
             conn.execute(
                 "insert into public.schema_migrations (version, checksum) values (%s, %s)"
                 " on conflict (version) do nothing",
                 (migration.version, migration.checksum),
             )
-            adopted[migration.version] = migration.checksum
-    return adopted
 
 
 @contextmanager
