@@ -21,7 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from isp_billing import auth, idempotent_routes
 from isp_billing.db import Connection, customer_session, service_session
-from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
+from isp_billing.errors import (
+    ConfigurationError,
+    DomainError,
+    Forbidden,
+    UnexpectedError,
+    from_database_error,
+    problem_body,
+)
 from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
@@ -168,7 +175,9 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
 
 class ApiRoute(APIRoute):
     """Every route of our apps: the bearer token is checked before the body is read (so a caller without a
-    valid token gets 401 whatever it sent), and every POST honours `Idempotency-Key` (idempotent_routes)."""
+    valid token gets 401 whatever it sent); every POST honours `Idempotency-Key` (idempotent_routes); any
+    exception becomes a DomainError inside the route (a unique violation 409, a statement timeout 503,
+    anything else 500), so every answer goes through the one mapping."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
@@ -178,14 +187,26 @@ class ApiRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if not _depends_on(self.dependant, _claims):
-            return handler
+        authenticates = _depends_on(self.dependant, _claims)
 
-        async def authenticate_first(request: Request) -> Response:
-            request.state.claims = auth.verify_token(auth.bearer_token(request.headers.get("authorization")))
-            return await handler(request)
+        async def answer(request: Request) -> Response:
+            try:
+                if authenticates:
+                    authorization = request.headers.get("authorization")
+                    request.state.claims = auth.verify_token(auth.bearer_token(authorization))
+                return await handler(request)
+            except (DomainError, StarletteHTTPException, RequestValidationError, ConfigurationError):
+                raise
+            except Exception as error:
+                # Inside the route, so the answer goes through the one mapping (problem+json, request id)
+                # and the exception never reaches the server's own logging, which would write its text.
+                translated = from_database_error(error)
+                log_failure("database error" if translated else "unhandled error", error)
+                if translated is None:
+                    raise UnexpectedError("Something went wrong on our side.") from None
+                raise translated from None
 
-        return authenticate_first
+        return answer
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
