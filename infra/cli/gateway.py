@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.resources
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount
 from starlette.routing import Route as StarletteRoute
+from starlette.staticfiles import StaticFiles
 
 from isp_billing.errors import problem_body
 from isp_billing.settings import get_settings
@@ -97,6 +100,14 @@ def _preflight(request: Request, methods: list[str]) -> Response:
     return Response(status_code=204, headers=headers)
 
 
+# Swagger UI's files from a pinned package (swagger-ui-py, dev dependency), not a CDN: /docs works offline.
+DOCS_ASSETS = "/docs/assets"
+
+
+def _swagger_ui_folder() -> str:
+    return str(importlib.resources.files("swagger_ui") / "static")
+
+
 def create_gateway() -> Starlette:
     table = RouteTable()
     workers = ThreadPoolExecutor(
@@ -110,7 +121,15 @@ def create_gateway() -> Starlette:
         return JSONResponse(spec)
 
     async def docs(_: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ISP billing API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ISP billing API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            # Swagger UI would otherwise ask an online validator about the spec.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     async def dispatch(request: Request) -> Response:
         if request.method == "OPTIONS" and table.allowed_methods(request.url.path):
@@ -137,6 +156,7 @@ def create_gateway() -> Starlette:
         routes=[
             StarletteRoute("/openapi.json", openapi, methods=["GET"]),
             StarletteRoute("/docs", docs, methods=["GET"]),
+            Mount(DOCS_ASSETS, app=StaticFiles(directory=_swagger_ui_folder()), name="docs-assets"),
             StarletteRoute("/{path:path}", dispatch, methods=methods),
         ]
     )

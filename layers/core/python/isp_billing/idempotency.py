@@ -10,7 +10,9 @@
   with the response after it, and both commit (or roll back) together. A concurrent duplicate blocks on the
   unique index until the first commits, then replays its response: never a second effect. If the effect
   fails (any error), the key goes with the rollback and a retry runs afresh.
-- Scope = route template + the caller's id, so keys of different endpoints and customers never meet. The
+- Scope = route template + the caller's id, so keys of different endpoints and customers never meet; the
+  database functions behind `repositories.idempotency` refuse a customer session another customer's scope
+  and refuse every role but the API's own (a customer's JWT through Supabase's Data API cannot call them). The
   request fingerprint covers the concrete path and the body; it is a salted scrypt hash, because a body can
   carry a bank account number (a plain SHA-256 of a few known fields and 10^11 account numbers is
   brute-forceable; scrypt at this cost is not).

@@ -9,12 +9,13 @@ from uuid import UUID
 from pydantic import Field, StrictBool, model_validator
 
 from isp_billing.models.common import ApiModel, RequestModel
+from isp_billing.models.jobs import JobOptions
 from isp_billing.models.text import NoteText
 
 ReviewStatus = Literal["open", "resolved", "dismissed"]
 
 
-class BackfillOptions(RequestModel):
+class BackfillOptions(JobOptions):
     """The job's options (the JSON body of POST /api/admin/backfill/orders, or the CLI's flags)."""
 
     dry_run: StrictBool = Field(default=False, description="Report what a run would do; write nothing.")
