@@ -230,7 +230,8 @@ class ApiRoute(APIRoute):
 
 def _answers_it_can_give(route: APIRoute, methods: set[str]) -> dict[int, str]:
     """The error statuses the mapping can give this route whatever its service does (documented in the
-    OpenAPI next to the route's own: tests/infra checks them, schemathesis checks real answers against them)."""
+    OpenAPI next to the route's own: tests/infra checks them; schemathesis checks real answers against
+    them)."""
     answers = {
         422: "Invalid request: a parameter or body field (the problem lists each, never echoing the input)",
         500: "An unexpected failure (quote the request id)",
