@@ -50,8 +50,8 @@ def encode_cursor(*key: Any) -> str:
 def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:
     """The sort key a cursor carries, each part through its parser (e.g. datetime.fromisoformat, UUID).
 
-    A cursor comes from the client, so anything may be in it: every part must be a string or an integer
-    (what `encode_cursor` writes), and whatever a parser raises on a forged one (ValueError, TypeError,
+    A cursor comes from the client, so anything may be in it: every part must be a string, an integer or
+    null (what `encode_cursor` writes), and whatever a parser raises on a forged one (ValueError, TypeError,
     AttributeError, OverflowError ...) is the same 422, never a 500.
     """
     try:
@@ -59,7 +59,9 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...
         parts = json.loads(raw)
         if not isinstance(parts, list) or len(parts) != len(parsers):
             raise ValueError("wrong shape")
-        if not all(isinstance(part, str | int) and not isinstance(part, bool) for part in parts):
+        if not all(
+            part is None or (isinstance(part, str | int) and not isinstance(part, bool)) for part in parts
+        ):
             raise ValueError("wrong part types")
         return tuple(parse(part) for parse, part in zip(parsers, parts, strict=True))
     except Exception:
