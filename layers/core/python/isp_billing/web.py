@@ -6,6 +6,7 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -197,7 +198,11 @@ class ApiRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
-        if "POST" in methods and not idempotent_routes.declares_key_itself(endpoint):
+        if (
+            "POST" in methods
+            and _takes_caller_context(endpoint)
+            and not idempotent_routes.declares_key_itself(endpoint)
+        ):
             endpoint = idempotent_routes.idempotent(endpoint, lambda: self)
         super().__init__(path, endpoint, **kwargs)
         for status, description in _answers_it_can_give(self, methods).items():
@@ -226,6 +231,17 @@ class ApiRoute(APIRoute):
                 raise translated from None
 
         return answer
+
+
+def _takes_caller_context(endpoint: Callable[..., Any]) -> bool:
+    """Whether the endpoint takes the signed-in caller's transaction (CurrentCustomer / CurrentAdmin), which
+    the idempotency key is stored in; a provider webhook does not."""
+    names = {"CurrentCustomer", "CurrentAdmin"}
+    return any(
+        (isinstance(param.annotation, str) and param.annotation in names)
+        or any(param.annotation == context for context in (CurrentCustomer, CurrentAdmin))
+        for param in inspect.signature(endpoint).parameters.values()
+    )
 
 
 def _answers_it_can_give(route: APIRoute, methods: set[str]) -> dict[int, str]:
