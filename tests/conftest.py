@@ -1,6 +1,11 @@
 """Shared fixtures: a real PostgreSQL (embedded by default, DATABASE_URL when set), migrated once per run.
 
 Each run gets a fresh database of its own on that server; each database test starts from empty tables.
+Roles, as in a deployment: the migrations run as the owner (the server's superuser, or with
+ISP_BILLING_TEST_SHAPE=supabase the non-superuser owner of a Supabase-shaped database); the code under
+test connects as the runtime login role `isp_billing_runtime`, which owns nothing (DATABASE_URL of the
+process and the `database_url`/`clean_db` fixtures); the `conn` fixture is a superuser connection that only
+arranges and asserts.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from psycopg import sql
 
 from isp_billing import db
 from isp_billing.settings import LOCAL_DEV_JWT_SECRET
+from isp_billing_cli import supabase_shape
 from isp_billing_cli.migrate import migrate
+from isp_billing_cli.runtime_role import create_runtime_role, runtime_url
 from tests.environment import settings_environment
 
 TEST_CRON_SECRET = "test-cron-secret-0123456789"
 # Reference data the migrations seed: kept between tests.
 REFERENCE_TABLES = {"schema_migrations", "vat_rates", "unpaid_reason_codes"}
+# "supabase": the database is built by infra/supabase_shape (Supabase's roles, auth.users, a non-superuser owner).
+DATABASE_SHAPE = os.environ.get("ISP_BILLING_TEST_SHAPE", "plain")
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -60,13 +69,41 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> Iterator[str]:
-    """A fresh, migrated database for this test run; the process's settings point at it."""
+def test_database(server_url: str) -> Iterator[tuple[str, str]]:
+    """A fresh database for this run, migrated by its owner: (superuser URL, owner URL)."""
     name = f"isp_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = _with_database(server_url, name)
-    migrate(url)
+    if DATABASE_SHAPE == "supabase":
+        owner_url = supabase_shape.create_database(server_url, name)
+    else:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        owner_url = _with_database(server_url, name)
+    try:
+        migrate(owner_url)
+        create_runtime_role(owner_url)
+        yield _with_database(server_url, name), owner_url
+    finally:
+        db.reset_connection()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def admin_database_url(test_database: tuple[str, str]) -> str:
+    """The run's database as the superuser: arranging, asserting, clean-up."""
+    return test_database[0]
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(test_database: tuple[str, str]) -> str:
+    """The run's database as the owner of its schema (who ran the migrations)."""
+    return test_database[1]
+
+
+@pytest.fixture(scope="session")
+def database_url(test_database: tuple[str, str]) -> Iterator[str]:
+    """The run's database as the code under test connects: the runtime role. The process's settings use it."""
+    url = runtime_url(test_database[0])
     environment = {
         "DATABASE_URL": url,
         "JWT_SECRET": LOCAL_DEV_JWT_SECRET,
@@ -79,8 +116,6 @@ def database_url(server_url: str) -> Iterator[str]:
             yield url
     finally:
         db.reset_connection()
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 def _truncate_all(url: str) -> None:
@@ -102,18 +137,18 @@ def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture
-def clean_db(database_url: str) -> Iterator[str]:
-    """Empty tables (reference data kept) before the test: every database test starts from the same place."""
+def clean_db(database_url: str, admin_database_url: str) -> Iterator[str]:
+    """Empty tables (reference data kept) before the test; yields the code's (runtime role's) URL."""
     db.reset_connection()
-    _truncate_all(database_url)
+    _truncate_all(admin_database_url)
     yield database_url
     db.reset_connection()
 
 
 @pytest.fixture
-def conn(clean_db: str) -> Iterator[psycopg.Connection]:
+def conn(clean_db: str, admin_database_url: str) -> Iterator[psycopg.Connection]:
     """A superuser connection for arranging and asserting (not the code under test's connection)."""
     from psycopg.rows import dict_row
 
-    with psycopg.connect(clean_db, autocommit=True, row_factory=dict_row) as connection:
+    with psycopg.connect(admin_database_url, autocommit=True, row_factory=dict_row) as connection:
         yield connection

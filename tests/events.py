@@ -39,3 +39,24 @@ def _route_for(function: Any, method: str, path: str) -> tuple[str, dict[str, st
         if found and route.method == method.upper():
             return route.path, found.groupdict()
     raise AssertionError(f"{function.logical_id} has no route {method} {path} in template.yaml")
+
+
+def sqs_event_from_messages(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """The SQS event Lambda's event source mapping builds from received messages (receive_message with
+    AttributeNames=["All"]): the same record shape, the real ApproximateReceiveCount."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": dict(message.get("Attributes") or {}),
+                "messageAttributes": {},
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+            for message in messages
+        ]
+    }

@@ -35,6 +35,19 @@ def insert_package(
     return _insert(conn, "service_packages", values)
 
 
+def ensure_auth_users(conn: psycopg.Connection, auth_user_ids: list[Any]) -> None:
+    """Where auth.users exists (a Supabase-shaped database), give these ids their GoTrue rows, as signing up
+    would: customers and admin_users reference auth.users there."""
+    ids = [str(value) for value in auth_user_ids if value is not None]
+    present = "select 1 from pg_class where oid = to_regclass('auth.users')"
+    if ids and conn.execute(present).fetchone() is not None:
+        conn.execute(
+            "insert into auth.users (id, aud, role) select distinct id, 'authenticated', 'authenticated'"
+            " from unnest(%s::uuid[]) as t(id) on conflict (id) do nothing",
+            (ids,),
+        )
+
+
 def insert_customer(
     conn: psycopg.Connection, *, auth_user_id: str | None = None, email: str | None = None, **extra: Any
 ) -> str:
@@ -48,6 +61,7 @@ def insert_customer(
         "customer_type": "consumer",
         **extra,
     }
+    ensure_auth_users(conn, [values["auth_user_id"]])
     return _insert(conn, "customers", values)
 
 
@@ -90,6 +104,7 @@ def insert_admin(
     """Returns (admin id, auth user id)."""
     auth_id = auth_user_id or _new_id()
     tag = uuid.uuid4().hex[:8]
+    ensure_auth_users(conn, [auth_id])
     admin_id = _insert(
         conn,
         "admin_users",

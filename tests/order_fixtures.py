@@ -17,6 +17,8 @@ from typing import Any
 
 import psycopg
 
+from tests.factories import ensure_auth_users
+
 PACKAGES = [
     # id, name, type, price, active
     ("10000000-0000-4000-8000-00000000a001", "Fibre 25/25", "fibre", "499.00", True),
@@ -377,6 +379,10 @@ def load(conn: psycopg.Connection, data: Dataset) -> None:
             " monthly_price, is_active) values (%s, %s, %s, 10, 10, %s, %s) on conflict (id) do nothing",
             (pkg_id, name, kind, price, active),
         )
+    # A Supabase-shaped database: every auth user the data names exists in auth.users, as after sign-up.
+    ensure_auth_users(
+        conn, [row["auth_user_id"] for row in [*data.customers, *data.orders] if row["auth_user_id"]]
+    )
     with conn.cursor() as cursor:
         with cursor.copy(
             "copy customers (id, auth_user_id, first_name, last_name, email, phone) from stdin"

@@ -17,7 +17,9 @@ app = build_app("Admin migration review dismissal")
         409: {"description": "The item is not open (with its current status)"},
     },
 )
-def dismiss_review_item(item_id: ReviewItemId, body: DismissReviewRequest, ctx: CurrentAdmin) -> ReviewItem:
+async def dismiss_review_item(
+    item_id: ReviewItemId, body: DismissReviewRequest, ctx: CurrentAdmin
+) -> ReviewItem:
     """Records who dismissed it, when, and why, in one transaction; the backfill skips the order for good."""
     return migration_review.dismiss(ctx.conn, ctx.admin, item_id, body)
 

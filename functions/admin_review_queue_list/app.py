@@ -18,7 +18,7 @@ app = build_app("Admin migration review queue")
     tags=["admin"],
     responses={403: {"description": "Not an admin"}},
 )
-def list_review_queue(
+async def list_review_queue(
     ctx: CurrentAdmin,
     status: Annotated[ReviewStatus, Query(description="Default: open items.")] = "open",
     limit: PageSize = DEFAULT_PAGE_SIZE,

@@ -17,7 +17,7 @@ app = build_app("Admin migration review decision")
         409: {"description": "Already decided, or the order cannot be linked that way"},
     },
 )
-def resolve_review_item(
+async def resolve_review_item(
     item_id: ReviewItemId, body: ResolveReviewRequest, ctx: CurrentAdmin
 ) -> ResolvedReview:
     """Applies the decision in the same transaction as recording who took it."""

@@ -17,7 +17,7 @@ app = build_app("Admin service activate")
         409: {"description": "Illegal transition (carries current_status)"},
     },
 )
-def activate(
+async def activate(
     service_id: ServiceId, ctx: CurrentAdmin, body: ActivateRequest | None = None
 ) -> ServiceActionResult:
     """Every admin role. Does not call Interstellio."""

@@ -14,7 +14,7 @@ app = build_app("Admin service audit log")
     tags=["admin"],
     responses={404: {"description": "No such service"}},
 )
-def audit_log(
+async def audit_log(
     service_id: ServiceId, ctx: CurrentAdmin, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Page[AuditEntry]:
     """Any active admin; each entry names the admin (null for the system); keyset pagination."""

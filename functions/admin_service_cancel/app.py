@@ -18,7 +18,7 @@ app = build_app("Admin service cancel")
         422: {"description": "Effective date in the past, before activation, or beyond the bound"},
     },
 )
-def cancel(service_id: ServiceId, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:
+async def cancel(service_id: ServiceId, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:
     """billing_admin and super_admin. Effective date default: the end of the current billing period."""
     return service_lifecycle.cancel(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
 

@@ -13,7 +13,7 @@ app = build_app("Admin service")
     tags=["admin"],
     responses={404: {"description": "No such service"}},
 )
-def get_service(service_id: ServiceId, ctx: CurrentAdmin) -> AdminServiceDetail:
+async def get_service(service_id: ServiceId, ctx: CurrentAdmin) -> AdminServiceDetail:
     """Any active admin."""
     return service_lifecycle.get_service(ctx.conn, service_id)
 

@@ -22,7 +22,7 @@ app = build_app("Admin service reactivate")
         502: {"description": "Interstellio refused; nothing changed"},
     },
 )
-def reactivate(
+async def reactivate(
     service_id: ServiceId, ctx: CurrentAdmin, response: Response, body: ReactivateRequest | None = None
 ) -> ServiceActionResult:
     """Any admin role that could have imposed the open suspension's type."""

@@ -22,7 +22,7 @@ app = build_app("Admin service suspend")
         502: {"description": "Interstellio refused; nothing changed"},
     },
 )
-def suspend(
+async def suspend(
     service_id: ServiceId, body: SuspendRequest, ctx: CurrentAdmin, response: Response
 ) -> ServiceActionResult:
     """support: technical, customer_request; billing_admin also non_payment, policy_violation, other;

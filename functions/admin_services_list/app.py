@@ -15,7 +15,7 @@ app = build_app("Admin services")
 
 
 @app.get("/api/admin/services", response_model=Page[AdminService], tags=["admin"])
-def list_services(
+async def list_services(
     ctx: CurrentAdmin,
     status: Annotated[ServiceStatus | None, Query(description="Only services in this status.")] = None,
     customer_id: Annotated[UUID | None, Query(description="Only this customer's services.")] = None,

@@ -17,7 +17,7 @@ app = build_app("Admin validation error resolution")
         409: {"description": "Already resolved (with when and by whom)"},
     },
 )
-def resolve_validation_error(
+async def resolve_validation_error(
     error_id: ValidationErrorId, body: ResolveValidationErrorRequest, ctx: CurrentAdmin
 ) -> ValidationErrorItem:
     """Records who resolved it, when, and their note, in one transaction."""

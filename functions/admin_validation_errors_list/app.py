@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Query
 
 from isp_billing.models.backfill import ValidationErrorItem
+from isp_billing.models.text import FilterText
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
 from isp_billing.services import migration_review
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
@@ -18,9 +19,9 @@ app = build_app("Admin validation errors")
     tags=["admin"],
     responses={403: {"description": "Not an admin"}},
 )
-def list_validation_errors(
+async def list_validation_errors(
     ctx: CurrentAdmin,
-    source: Annotated[str | None, Query(max_length=64, description="e.g. order_backfill")] = None,
+    source: Annotated[FilterText | None, Query(description="e.g. order_backfill")] = None,
     resolved: Annotated[bool | None, Query(description="Only resolved (true) or unresolved (false).")] = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,

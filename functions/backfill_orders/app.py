@@ -5,6 +5,7 @@ POST /api/admin/backfill/orders (super_admin, billing_admin or the cron secret) 
 """
 
 from isp_billing.jobs import job_handler
+from isp_billing.models.backfill import BackfillOptions
 from isp_billing.services import order_backfill
 
-handler = job_handler(order_backfill.JOB_NAME, order_backfill.run, parse_options=order_backfill.parse_options)
+handler = job_handler(order_backfill.JOB_NAME, order_backfill.run, options_model=BackfillOptions)

@@ -16,7 +16,7 @@ app = build_app("Customer billing settings")
         404: {"description": "No billing settings"},
     },
 )
-def get_billing(ctx: CurrentCustomer) -> BillingSettings:
+async def get_billing(ctx: CurrentCustomer) -> BillingSettings:
     """Billing day, payment terms, invoice email, auto-pay, debit day and credit balance."""
     return customer_account.get_billing_settings(ctx.conn, ctx.customer)
 

@@ -36,7 +36,7 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
         },
     },
 )
-def add_payment_method(
+async def add_payment_method(
     ctx: CurrentCustomer,
     _no_card_data: NoCardData,
     body: PaymentMethodCreate,

@@ -23,7 +23,7 @@ app = build_app("Remove a payment method")
         },
     },
 )
-def delete_payment_method(payment_method_id: PaymentMethodId, ctx: CurrentCustomer) -> Response:
+async def delete_payment_method(payment_method_id: PaymentMethodId, ctx: CurrentCustomer) -> Response:
     """Deleting the primary promotes the most recently added other active method, if any."""
     payment_methods.deactivate(ctx.conn, ctx.customer, payment_method_id)
     return Response(status_code=204)

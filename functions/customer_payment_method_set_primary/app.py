@@ -22,7 +22,7 @@ app = build_app("Set the primary payment method")
         },
     },
 )
-def set_primary(
+async def set_primary(
     payment_method_id: PaymentMethodId,
     ctx: CurrentCustomer,
     idempotency_key: idempotency.IdempotencyKey = None,

@@ -21,7 +21,7 @@ app = build_app("Update a payment method")
         },
     },
 )
-def update_payment_method(
+async def update_payment_method(
     payment_method_id: PaymentMethodId,
     ctx: CurrentCustomer,
     _no_card_data: NoCardData,

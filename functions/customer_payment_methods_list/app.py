@@ -8,7 +8,7 @@ app = build_app("Customer payment methods")
 
 
 @app.get("/api/customer/payment-methods", response_model=list[PaymentMethod], tags=["customer"])
-def list_payment_methods(ctx: CurrentCustomer) -> list[PaymentMethod]:
+async def list_payment_methods(ctx: CurrentCustomer) -> list[PaymentMethod]:
     """Active methods, primary first, then newest; masked details only."""
     return payment_methods.list_active(ctx.conn, ctx.customer)
 

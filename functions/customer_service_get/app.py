@@ -13,7 +13,7 @@ app = build_app("Customer service")
     tags=["customer"],
     responses={404: {"description": "No such service for this customer"}},
 )
-def get_service(service_id: ServiceId, ctx: CurrentCustomer) -> CustomerService:
+async def get_service(service_id: ServiceId, ctx: CurrentCustomer) -> CustomerService:
     """One service; another customer's id answers 404."""
     return customer_account.get_service(ctx.conn, ctx.customer, service_id)
 

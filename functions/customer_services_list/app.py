@@ -8,7 +8,7 @@ app = build_app("Customer services")
 
 
 @app.get("/api/customer/services", response_model=list[CustomerService], tags=["customer"])
-def list_services(ctx: CurrentCustomer) -> list[CustomerService]:
+async def list_services(ctx: CurrentCustomer) -> list[CustomerService]:
     """The services of the signed-in customer, oldest first."""
     return customer_account.list_services(ctx.conn, ctx.customer)
 

@@ -6,6 +6,7 @@ from fastapi import Query
 
 from isp_billing.form_body import FormFields
 from isp_billing.models.payment_methods import MandateWebhookReceipt
+from isp_billing.models.text import TokenText
 from isp_billing.providers.registry import netcash_for_requests
 from isp_billing.services import netcash_mandates
 from isp_billing.web import PROBLEM_JSON, build_app, lambda_handler
@@ -48,10 +49,11 @@ _FORM = {
         503: {"description": "NetCash does not confirm the outcome yet; deliver again later", **_PROBLEM},
     },
 )
-def mandate_postback(
+async def mandate_postback(
     form: FormFields,
     token: Annotated[
-        str | None, Query(description="The webhook secret (NETCASH_WEBHOOK_SECRET) configured at NetCash.")
+        TokenText | None,
+        Query(description="The webhook secret (NETCASH_WEBHOOK_SECRET) configured at NetCash."),
     ] = None,
 ) -> MandateWebhookReceipt:
     """Authenticated by the URL's secret; confirmed with NetCash; applied once per delivery."""

@@ -1,6 +1,6 @@
 """Job sync-mandate-statuses: hourly, applies NetCash's mandate statuses (the backstop for lost postbacks)."""
 
-from isp_billing.jobs import JobOutcome, JobRun, job_handler
+from isp_billing.jobs import JobOutcome, JobRun, NoOptions, job_handler
 from isp_billing.providers import registry
 from isp_billing.services import mandate_status
 
@@ -9,4 +9,4 @@ def _sync(run: JobRun) -> JobOutcome:
     return mandate_status.sync_mandate_statuses(run, registry.netcash_for_jobs())
 
 
-handler = job_handler("sync-mandate-statuses", _sync)
+handler = job_handler("sync-mandate-statuses", _sync, options_model=NoOptions)

@@ -116,7 +116,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_backfill_orders(args: argparse.Namespace) -> int:
     from isp_billing.errors import DomainError
+    from isp_billing.job_http import parse_options
     from isp_billing.jobs import run_job
+    from isp_billing.models.backfill import BackfillOptions
     from isp_billing.services import order_backfill
 
     _local_environment()
@@ -124,7 +126,7 @@ def cmd_backfill_orders(args: argparse.Namespace) -> int:
     if args.since:
         options["since"] = args.since
     try:
-        options = order_backfill.parse_options(options)
+        options = parse_options(BackfillOptions, options)
         row = run_job(order_backfill.JOB_NAME, order_backfill.run, trigger="manual", options=options)
     except DomainError as error:
         print(f"isp-billing backfill-orders: {error.detail}", file=sys.stderr)

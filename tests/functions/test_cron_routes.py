@@ -39,12 +39,24 @@ def test_the_cron_secret_starts_a_manual_run(conn):
 
 
 def test_a_billing_admin_starts_a_manual_run_and_is_recorded(conn):
+    # Given a billing admin / When they start the job with an empty options object
     admin_id, token = admin_with_token(conn, role="billing_admin")
-    status, _, _ = call_api(*PURGE, token=token, body={"reason": "test"})
+    status, _, _ = call_api(*PURGE, token=token, body={})
+    # Then it runs, recorded with who started it and the (declared, here none) options
     assert status == 200
     row = conn.execute("select triggered_by, details from cron_execution_log").fetchone()
     assert str(row["triggered_by"]) == admin_id
-    assert row["details"]["options"] == {"reason": "test"}
+    assert row["details"]["options"] == {}
+
+
+def test_an_undeclared_option_is_422_and_nothing_is_stored(conn):
+    # Given a job that declares no options / When a body carries one
+    _, token = admin_with_token(conn, role="billing_admin")
+    status, headers, body = call_api(*PURGE, token=token, body={"reason": "test"})
+    # Then it is refused as problem+json naming the field, and no run is logged
+    assert status == 422 and headers["content-type"] == "application/problem+json"
+    assert body["errors"][0]["loc"] == ["reason"] and headers["x-request-id"] == body["request_id"]
+    assert conn.execute("select count(*) as n from cron_execution_log").fetchone()["n"] == 0
 
 
 def test_support_admins_and_customers_may_not_start_jobs(conn):

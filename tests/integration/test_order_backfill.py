@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
+import subprocess
+import sys
 import threading
 from datetime import date
 from typing import Any
@@ -282,14 +285,14 @@ def test_a_second_run_after_a_complete_run_changes_nothing(conn, dataset):
     }
 
 
-def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db):
+def test_a_run_killed_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db, admin_database_url):
     # Given a clean run's result on a data set, in batches of 500
     data = order_fixtures.generate(3_000, seed=7)
     order_fixtures.load(conn, data)
     backfill_in_batches(500)
     clean = snapshot(conn)
     # And the same data set loaded again into empty tables
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
 
     # When a run dies inside its fourth batch (after that batch's writes, before its commit)
@@ -331,7 +334,9 @@ def _linked(conn: psycopg.Connection) -> int:
     ]
 
 
-def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(conn, clean_db):
+def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_run(
+    conn, clean_db, admin_database_url
+):
     import os
     import signal
     import subprocess
@@ -343,11 +348,12 @@ def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_r
     order_fixtures.load(conn, data)
     backfill_in_batches(500)
     clean = snapshot(conn)
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
 
     # When a backfill process is killed (SIGKILL: no clean-up of any kind) inside its second batch
-    env = {**os.environ, "DATABASE_URL": clean_db}
+    # (a short job lease: the dead run blocks the next one only that long)
+    env = {**os.environ, "DATABASE_URL": clean_db, "JOB_LEASE_SECONDS": "3"}
     process = subprocess.Popen(
         [sys.executable, "-c", _KILLABLE_RUN], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -367,8 +373,8 @@ def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_r
     assert _linked(conn) == committed
     assert conn.execute("select status from cron_execution_log").fetchone()["status"] == "running"
 
-    # When the backfill runs again (once the server has noticed the dead session and released its lock)
-    for _ in range(100):
+    # When the backfill runs again: refused while the dead run's lease lasts, then it takes over
+    for _ in range(200):
         try:
             rerun = backfill_in_batches(700)
             break
@@ -383,21 +389,32 @@ def test_a_process_killed_with_sigkill_half_way_and_re_run_ends_like_one_clean_r
     assert log[0]["status"] == "failed" and "abandoned" in log[0]["error_message"]
 
 
-def test_the_result_does_not_depend_on_the_batch_size(conn, clean_db):
+def test_the_result_does_not_depend_on_the_batch_size(conn, clean_db, admin_database_url):
     # Given a data set where people order several times, backfilled in one batch
     data = order_fixtures.generate(1_500, seed=11)
     order_fixtures.load(conn, data)
     backfill_in_batches(10_000)
     one_batch = snapshot(conn)
     # When the same data set is backfilled one order at a time... in batches of 37
-    _truncate_all(clean_db)
+    _truncate_all(admin_database_url)
     order_fixtures.load(conn, data)
     backfill_in_batches(37)
     # Then the result is identical
     assert snapshot(conn) == one_batch
 
 
-def test_a_second_run_at_the_same_time_is_refused(conn):
+_SECOND_RUN = """
+from isp_billing.errors import JobAlreadyRunning
+from isp_billing.jobs import run_job
+from isp_billing.services import order_backfill
+try:
+    run_job(order_backfill.JOB_NAME, order_backfill.run, trigger="manual")
+except JobAlreadyRunning as error:
+    print("JobAlreadyRunning:", error.detail.split(" try")[0])
+"""
+
+
+def test_a_second_run_at_the_same_time_is_refused(conn, clean_db):
     # Given a backfill that is in the middle of a batch
     data = order_fixtures.generate(200, seed=3)
     order_fixtures.load(conn, data)
@@ -411,10 +428,17 @@ def test_a_second_run_at_the_same_time_is_refused(conn):
     first.start()
     assert inside.wait(20)
     try:
-        # When a second backfill starts
+        # When a second backfill starts (in a process of its own, as a second Lambda or the CLI would:
+        # this process's one connection is inside the first run's batch transaction)
+        second = subprocess.run(
+            [sys.executable, "-c", _SECOND_RUN],
+            env={**os.environ, "DATABASE_URL": clean_db},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         # Then it is refused with a clear message
-        with pytest.raises(JobAlreadyRunning, match="backfill-orders job is already running"):
-            backfill()
+        assert second.stdout.strip() == "JobAlreadyRunning: The backfill-orders job is already running;"
     finally:
         release.set()
         first.join(30)

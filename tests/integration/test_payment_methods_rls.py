@@ -146,11 +146,14 @@ def _own_customer_session(url: str, auth_user_id: str) -> Iterator[tuple[db.Conn
     conn = db.connect(url)
     try:
         with conn.transaction():
+            conn.execute(
+                "select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
+                (json.dumps(_claims(auth_user_id)),),
+            )
+            # A statement of its own: privileges are checked as the role in force when it starts.
             row = conn.execute(
-                "select set_config('request.jwt.claims', %s, true),"
-                " set_config('role', 'authenticated', true),"
-                " (select id from customers where auth_user_id = %s::uuid) as customer_id",
-                (json.dumps(_claims(auth_user_id)), auth_user_id),
+                "select (select id from customers where auth_user_id = %s::uuid) as customer_id",
+                (auth_user_id,),
             ).fetchone()
             assert row is not None
             yield conn, row["customer_id"]

@@ -30,9 +30,10 @@ STATEMENTS = {
 
 @pytest.mark.parametrize("statement", list(STATEMENTS))
 @pytest.mark.parametrize("role", ["service_role", "authenticated", "anon"])
-def test_no_role_may_update_or_delete_the_audit_log(clean_db, conn, logged_action, statement, role):
-    # Given an audit row, and a connection acting as `role`
-    with psycopg.connect(clean_db, row_factory=dict_row) as other:
+def test_no_role_may_update_or_delete_the_audit_log(admin_database_url, conn, logged_action, statement, role):
+    # Given an audit row, and a connection acting as `role` (switched to from the superuser: the runtime
+    # role may not become anon)
+    with psycopg.connect(admin_database_url, row_factory=dict_row) as other:
         other.execute(f"set role {role}")
         # When it tries to change or remove the row / Then it is refused (privileges; the trigger behind them)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

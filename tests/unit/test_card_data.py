@@ -56,3 +56,38 @@ def test_request_fingerprints_differ_by_body_and_by_key_and_hide_the_input():
     assert a != fingerprint("POST /x:1", "k", "/x", {"account_number": "62012345679"})
     assert a != fingerprint("POST /x:1", "k2", "/x", {"account_number": "62012345678"})
     assert "62012345678" not in a and a.startswith("scrypt$")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111.1111.1111.1111",
+        "4111/1111/1111/1111",
+        "4111_1111_1111_1111",
+        "4111  1111  1111  1111",  # double spaces
+        "4111 1111-1111.1111",  # mixed separators
+        "card: 4111,1111,1111,1111.",
+        "ref 1234 4111 1111 1111 1111",  # the card's groups inside a longer run
+        "\uff14" + "\uff11" * 15,  # full-width digits
+    ],
+)
+def test_card_numbers_are_found_whatever_separates_their_digits(text):
+    # Given a card number spelled with punctuation or spacing / Then it is found
+    assert contains_card_number(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111111111111111x",  # glued to a letter: a token or reference, not a number on its own
+        "tok4111111111111111",
+        "4111   1111 1111 1111",  # three spaces end a run
+        "Called on 2026-12-01 at 10:00",
+    ],
+)
+def test_runs_glued_to_letters_or_far_apart_are_not_card_numbers(text):
+    assert not contains_card_number(text)
+
+
+def test_a_punctuated_card_number_in_a_body_is_named_by_its_field():
+    assert card_data_fields({"display_name": "4111.1111.1111.1111", "bank_name": "FNB"}) == ["display_name"]

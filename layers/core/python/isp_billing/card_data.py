@@ -1,9 +1,12 @@
 """Card data is never accepted (PCI DSS): a request body carrying a card number or a security code is refused.
 
-A card number is any run of 13 to 19 digits (single spaces or dashes allowed between digits) that passes the
-Luhn check, in any string or number anywhere in the body, whatever the field. Bank account numbers are at
-most 11 digits, branch codes 6, so neither can trip it. Keys that name card data (cvv, cvc, pan,
-card_number, ...) are refused whatever their value. Messages name the field, never the value.
+A card number is any run of 13 to 19 digits that passes the Luhn check, the digits separated by nothing or by
+up to two characters of punctuation or spacing each (`4111 1111 1111 1111`, `4111.1111.1111.1111`,
+`4111/1111/1111/1111`, `4111_1111_1111_1111`, double spaces, mixed), in any string or number anywhere in the
+body, whatever the field. Letters end a run, so tokens and references glued to letters are not mistaken.
+Bank account numbers are at most 11 digits, branch codes 6, so neither can trip it. Keys that name card
+data (cvv, cvc, pan, card_number, ...) are refused whatever their value.
+Messages name the field, never the value.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from fastapi import Depends, Request
 
 from isp_billing.errors import ValidationFailed
 
-_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
+# A run of digit groups, each separator any non-alphanumeric character (`[\W_]`: punctuation, spacing,
+# symbols), at most two in a row; atomic, so a run glued to a letter is not shortened into a match.
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])(?>\d(?:[\W_]{0,2}\d)*)(?![0-9A-Za-z])")
+_SEPARATORS = re.compile(r"[\W_]+")
 _FORBIDDEN_KEYS = frozenset(
     {
         "cvv",
@@ -55,10 +61,18 @@ def luhn_valid(digits: str) -> bool:
 
 
 def contains_card_number(text: str) -> bool:
-    for match in _CANDIDATE.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
+    """Whether `text` holds a Luhn-valid 13-19 digit number: a whole run of digit groups, or consecutive
+    groups inside a longer run (`ref 1234 4111 1111 1111 1111`)."""
+    for match in _DIGIT_RUN.finditer(text):
+        groups = _SEPARATORS.split(match.group())
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first:]:
+                digits += group
+                if len(digits) > 19:
+                    break
+                if len(digits) >= 13 and luhn_valid(digits):
+                    return True
     return False
 
 

@@ -4,6 +4,11 @@ Customer work runs as role `authenticated` with `request.jwt.claims` set for the
 like Supabase's PostgREST, so Row Level Security is a second wall behind every WHERE clause. Admin and job
 work runs as `service_role`. `prepare_threshold=None` keeps psycopg off server-side prepared statements,
 which transaction-pooling proxies (RDS Proxy, Supavisor, PgBouncer) cannot share between clients.
+
+No session state: a transaction pooler hands each transaction to whichever server connection is free, so
+everything a unit of work needs (role, claims, statement/lock/idle timeouts) is set with
+`set_config(..., true)` inside the transaction, in the same round trip as its BEGIN, and dies with it.
+Nothing is sent as a startup parameter (PgBouncer refuses `options`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -28,6 +34,8 @@ _connection: Connection | None = None
 # Lambda runs one request at a time per environment; the lock keeps the local server (threads) honest too.
 # A plain Lock, not an RLock: FastAPI may enter and leave a session on different worker threads.
 _lock = threading.Lock()
+# Set while a job's work runs (jobs.run_job): its sessions get the batch statement timeout.
+_batch_work: ContextVar[bool] = ContextVar("isp_billing_batch_work", default=False)
 
 
 def _database_url() -> str:
@@ -66,7 +74,6 @@ def connect(url: str | None = None) -> Connection:
             prepare_threshold=None,
             row_factory=dict_row,
             connect_timeout=settings.db_connect_timeout_seconds,
-            options=f"-c statement_timeout={settings.db_statement_timeout_ms}",
             application_name="isp-billing",
         )
     except psycopg.OperationalError as error:
@@ -92,18 +99,49 @@ def reset_connection() -> None:
 
 
 @contextmanager
-def _unit_of_work(setup: sql.Composable) -> Iterator[tuple[Connection, dict[str, Any]]]:
-    """One transaction, opened together with its session setup in a single round trip.
+def batch_work() -> Iterator[None]:
+    """Sessions opened inside (in this thread or task) are batch work: the batch statement timeout applies."""
+    token = _batch_work.set(True)
+    try:
+        yield
+    finally:
+        _batch_work.reset(token)
 
-    `begin; <setup>` goes as one simple-query message (values are quoted literals, so no parameters),
-    instead of psycopg's separate BEGIN. Code inside may still use `conn.transaction()`: psycopg sees the
-    open transaction and makes it a savepoint.
+
+def _timeouts(batch: bool | None) -> sql.Composable:
+    """The transaction's timeouts as select-list items (transaction-local: pooler-safe)."""
+    settings = get_settings()
+    is_batch = _batch_work.get() if batch is None else batch
+    statement_ms = settings.db_batch_statement_timeout_ms if is_batch else settings.db_statement_timeout_ms
+    return sql.SQL(
+        "set_config('statement_timeout', {statement}, true) as statement_timeout,"
+        " set_config('lock_timeout', {lock}, true) as lock_timeout,"
+        " set_config('idle_in_transaction_session_timeout', {idle}, true) as idle_timeout"
+    ).format(
+        statement=sql.Literal(f"{statement_ms}ms"),
+        lock=sql.Literal(f"{settings.db_lock_timeout_ms}ms"),
+        idle=sql.Literal(f"{settings.db_idle_in_transaction_timeout_ms}ms"),
+    )
+
+
+@contextmanager
+def _unit_of_work(
+    setup: sql.Composable, *, batch: bool | None = None
+) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """One transaction, opened together with its settings in a single round trip.
+
+    `begin; select <timeouts>, <setup>` goes as one simple-query message (values are quoted literals, so
+    no parameters), instead of psycopg's separate BEGIN. Code inside may still use `conn.transaction()`:
+    psycopg sees the open transaction and makes it a savepoint.
     """
     with _lock:
         conn = get_connection()
         try:
-            cursor = conn.execute(sql.Composed([sql.SQL("begin; "), setup]))
-            cursor.nextset()  # past BEGIN's result to the setup's row
+            cursor = conn.execute(
+                sql.Composed([sql.SQL("begin; select "), _timeouts(batch), sql.SQL(", "), setup])
+            )
+            while cursor.nextset():  # past BEGIN's (and any earlier setup statement's) result to the last row
+                pass
             row = cursor.fetchone() or {}
             try:
                 yield conn, row
@@ -120,9 +158,12 @@ def _unit_of_work(setup: sql.Composable) -> Iterator[tuple[Connection, dict[str,
 
 
 @contextmanager
-def service_session() -> Iterator[Connection]:
-    """A transaction as `service_role` (bypasses RLS): admin and job work, which checks roles in code."""
-    with _unit_of_work(sql.SQL("select set_config('role', 'service_role', true)")) as (conn, _):
+def service_session(*, batch: bool | None = None) -> Iterator[Connection]:
+    """A transaction as `service_role` (bypasses RLS): admin and job work, which checks roles in code.
+
+    `batch` picks the batch statement timeout; by default it applies inside a job's work (`batch_work`).
+    """
+    with _unit_of_work(sql.SQL("set_config('role', 'service_role', true) as role"), batch=batch) as (conn, _):
         yield conn
 
 
@@ -130,13 +171,15 @@ def service_session() -> Iterator[Connection]:
 def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]:
     """A transaction as `authenticated` with the caller's claims; yields (conn, the caller's customer id).
 
-    One round trip opens the transaction, sets the role and the claims, and finds the caller's customer row
-    (None when unlinked).
+    One round trip opens the transaction, sets the timeouts, the role and the claims, and finds the
+    caller's customer row (None when unlinked). The lookup is a statement of its own: privileges are checked
+    when a statement starts, so in the same SELECT as the role switch it would be checked against the login
+    role, which (the runtime role, owning nothing) may read no table.
     """
     setup = sql.SQL(
-        "select set_config('request.jwt.claims', {claims}, true) as claims,"
-        " set_config('role', 'authenticated', true) as role,"
-        " (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
+        "set_config('request.jwt.claims', {claims}, true) as claims,"
+        " set_config('role', 'authenticated', true) as role;"
+        " select (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
     ).format(claims=sql.Literal(json.dumps(claims)), sub=sql.Literal(str(claims["sub"])))
-    with _unit_of_work(setup) as (conn, row):
+    with _unit_of_work(setup, batch=False) as (conn, row):
         yield conn, row.get("customer_id")

@@ -80,6 +80,27 @@ class JobAlreadyRunning(Conflict):
     type_slug = "job-already-running"
 
 
+class JobLeaseLost(Conflict):
+    """A run's lease expired and another run took over: the first one must stop writing."""
+
+    title = "Job lease lost"
+    type_slug = "job-lease-lost"
+
+
+class JobFailed(DomainError):
+    """A job run could do none of its work (e.g. every chunk failed); the run is logged as failed."""
+
+    status = 500
+    title = "Job failed"
+    type_slug = "job-failed"
+
+
+class RequestTooLarge(DomainError):
+    status = 413
+    title = "Request too large"
+    type_slug = "request-too-large"
+
+
 class ProviderError(DomainError):
     """A provider (NetCash, Interstellio) failed, timed out or answered something we cannot read."""
 

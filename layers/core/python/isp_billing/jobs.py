@@ -1,27 +1,49 @@
-"""The job runner: one `cron_execution_log` row per run, one run of a job at a time, Lambda entry points.
+"""The job runner: one `cron_execution_log` row per run, one live run of a job at a time, Lambda entry points.
 
-A run holds a PostgreSQL session advisory lock named after the job on a connection of its own. A second
-run (another Lambda, a manual trigger, the CLI) cannot take it and is refused with JobAlreadyRunning. The
-lock dies with its connection, so a crashed run never blocks the next one; the next run marks the dead
-run's `running` row as failed.
+Single run without session state (a transaction pooler would leave a session lock on whichever server
+connection took it): starting a run is ONE transaction that takes a transaction-level advisory lock named
+after the job, closes a `running` row whose lease has passed as failed (abandoned), and inserts the new
+`running` row with a lease (`lease_expires_at`). The partial unique index on running rows per job refuses a
+second live run: JobAlreadyRunning (409). The lease is at least the function's timeout (`job_lease_seconds`),
+so a run Lambda is still executing never loses it; work that can outlast it (the CLI, fan-out parents whose
+chunks run later) renews it with `JobRun.renew_lease()` between batches. A crashed run blocks the next one
+for at most its lease. Every write goes through the normal service sessions; nothing holds a connection.
+
+Jobs declare their options as a pydantic model (`options_model`): only declared options are stored and
+echoed. The HTTP side (authentication first, body limits, problem+json) is in `job_http`; the SQS fan-out
+of big runs into chunks is in `jobs_fanout` (`chunked_job_handler`, re-exported here).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from isp_billing import auth, db
+from pydantic import BaseModel
+
+from isp_billing import db, job_http
 from isp_billing.clock import sast_today
-from isp_billing.errors import DomainError, Forbidden, JobAlreadyRunning, ValidationFailed, problem_body
+from isp_billing.db import Connection
+from isp_billing.errors import DomainError, JobAlreadyRunning, JobLeaseLost
+from isp_billing.models.jobs import NoOptions
 from isp_billing.observability import log_failure, logger, metrics, traced
-from isp_billing.repositories import admins, cron_log
+from isp_billing.repositories import cron_log
 from isp_billing.settings import get_settings
 
-JOB_ADMIN_ROLES = ("super_admin", "billing_admin")
+__all__ = [
+    "ChunkPlanner",
+    "ChunkWork",
+    "JobOutcome",
+    "JobRun",
+    "JobWork",
+    "NoOptions",
+    "chunked_job_handler",
+    "job_handler",
+    "run_job",
+    "split_into_chunks",
+]
 
 
 @dataclass
@@ -30,6 +52,28 @@ class JobRun:
     job_name: str
     trigger: str
     options: dict[str, Any]
+    # How many work items a chunk holds (chunked jobs: the planner splits its items by it).
+    chunk_size: int = 0
+
+    def renew_lease(self, conn: Connection | None = None) -> None:
+        """Extend this run's lease (call it between batches). Raises JobLeaseLost when the run was taken
+        over (its lease had expired and another run closed it): the work must stop.
+
+        Pass `conn` when calling inside one of the work's own sessions (the renewal then commits with it);
+        keep that transaction short: the run's row stays locked until it ends, and a second run's start
+        waits on that lock.
+        """
+        seconds = get_settings().job_lease_seconds
+        if conn is not None:
+            renewed = cron_log.renew_lease(conn, self.id, seconds)
+        else:
+            with db.service_session() as session:
+                renewed = cron_log.renew_lease(session, self.id, seconds)
+        if not renewed:
+            raise JobLeaseLost(
+                f"The {self.job_name} run lost its lease (another run took over); it stops here.",
+                job_name=self.job_name,
+            )
 
 
 @dataclass
@@ -38,11 +82,35 @@ class JobOutcome:
     failed: int = 0
     skipped: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    # The run goes on elsewhere (its chunks are queued): its row stays `running`; the chunks close it.
+    continues: bool = False
 
 
 JobWork = Callable[[JobRun], JobOutcome]
-# Validates (and may normalise) a run's options before anything is written; raises ValidationFailed.
-OptionsParser = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def start_run(
+    job_name: str, trigger: str, triggered_by: UUID | None, options: dict[str, Any], chunk_size: int = 0
+) -> JobRun:
+    """Insert the run's `running` row with a lease, in one transaction, or raise JobAlreadyRunning."""
+    settings = get_settings()
+    with db.service_session() as conn:
+        cron_log.lock_job(conn, job_name)
+        cron_log.close_expired_runs(conn, job_name)
+        run_id = cron_log.start_run(
+            conn,
+            job_name,
+            trigger,
+            triggered_by,
+            sast_today(),
+            {"options": options},
+            settings.job_lease_seconds,
+        )
+    if run_id is None:
+        raise JobAlreadyRunning(
+            f"The {job_name} job is already running; try again when it has finished.", job_name=job_name
+        )
+    return JobRun(run_id, job_name, trigger, options, chunk_size)
 
 
 def run_job(
@@ -52,58 +120,44 @@ def run_job(
     trigger: str = "schedule",
     triggered_by: UUID | None = None,
     options: dict[str, Any] | None = None,
+    chunk_size: int = 0,
 ) -> dict[str, Any]:
-    """Run `work` once under the job's lock and log it; returns the finished log row."""
-    options = options or {}
-    lock_conn = db.connect()
+    """Run `work` once as the job's live run and log it; returns the run's log row."""
+    run = start_run(job_name, trigger, triggered_by, options or {}, chunk_size)
+    logger.append_keys(job_name=job_name, job_run_id=str(run.id))
+    logger.info("job started", extra={"trigger": trigger})
     try:
-        lock_conn.execute("set role service_role")
-        locked = lock_conn.execute(
-            "select pg_try_advisory_lock(hashtext('isp_billing.job'), hashtext(%s)) as locked", (job_name,)
-        ).fetchone()
-        if not locked or not locked["locked"]:
-            raise JobAlreadyRunning(
-                f"The {job_name} job is already running; try again when it has finished.", job_name=job_name
-            )
-        cron_log.close_abandoned_runs(lock_conn, job_name)
-        run_id = cron_log.start_run(
-            lock_conn, job_name, trigger, triggered_by, sast_today(), {"options": options}
-        )
-        logger.append_keys(job_name=job_name, job_run_id=str(run_id))
-        logger.info("job started", extra={"trigger": trigger})
-        try:
-            outcome = work(JobRun(run_id, job_name, trigger, options))
-        except Exception as error:
-            # Only the class and a domain error's own message: other messages can carry row data.
-            message = error.detail if isinstance(error, DomainError) else type(error).__name__
-            cron_log.finish_run(lock_conn, run_id, "failed", 0, 0, 0, {}, message[:1000])
-            log_failure("job failed", error)
-            metrics.add_metric(name=f"{job_name}-failed", unit="Count", value=1)
-            raise
-        status = "partial" if outcome.failed else "completed"
-        row = cron_log.finish_run(
-            lock_conn,
-            run_id,
-            status,
-            outcome.processed,
-            outcome.failed,
-            outcome.skipped,
-            outcome.details,
-            None,
-        )
-        logger.info(
-            "job finished",
-            extra={
-                "status": status,
-                "processed": outcome.processed,
-                "failed": outcome.failed,
-                "skipped": outcome.skipped,
-            },
-        )
-        metrics.add_metric(name=f"{job_name}-processed", unit="Count", value=outcome.processed)
+        with db.batch_work():
+            outcome = work(run)
+    except Exception as error:
+        # Only the class and a domain error's own message: other messages can carry row data.
+        message = error.detail if isinstance(error, DomainError) else type(error).__name__
+        with db.service_session() as conn:
+            cron_log.finish_run(conn, run.id, "failed", 0, 0, 0, {}, message[:1000])
+        log_failure("job failed", error)
+        metrics.add_metric(name=f"{job_name}-failed", unit="Count", value=1)
+        raise
+    if outcome.continues:
+        with db.service_session() as conn:
+            row = cron_log.merge_details(conn, run.id, outcome.details)
+        logger.info("job fanned out", extra={"chunks": outcome.details.get("chunks")})
         return row
-    finally:
-        lock_conn.close()  # also releases the advisory lock
+    status = "partial" if outcome.failed else "completed"
+    with db.service_session() as conn:
+        row = cron_log.finish_run(
+            conn, run.id, status, outcome.processed, outcome.failed, outcome.skipped, outcome.details, None
+        )
+    logger.info(
+        "job finished",
+        extra={
+            "status": status,
+            "processed": outcome.processed,
+            "failed": outcome.failed,
+            "skipped": outcome.skipped,
+        },
+    )
+    metrics.add_metric(name=f"{job_name}-processed", unit="Count", value=outcome.processed)
+    return row
 
 
 # --- Lambda entry points ---------------------------------------------------------------------------------
@@ -117,80 +171,52 @@ def _is_scheduled_event(event: dict[str, Any]) -> bool:
     )
 
 
-def _is_http_event(event: dict[str, Any]) -> bool:
-    return "httpMethod" in event or "routeKey" in event
-
-
-def _manual_trigger_actor(event: dict[str, Any]) -> UUID | None:
-    """Who may start a job by hand: the cron secret (None: no admin) or an admin of a job role."""
-    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    token = auth.bearer_token(headers.get("authorization"))
-    if auth.is_cron_secret(token):
-        return None
-    claims = auth.verify_token(token)
-    with db.service_session() as conn:
-        row = admins.find_active_by_auth_user(conn, claims["sub"])
-    if row is None:
-        raise Forbidden("This user is not an active admin.")
-    if row["role"] not in JOB_ADMIN_ROLES:
-        raise Forbidden(f"The {row['role']} role may not start jobs.")
-    return UUID(str(row["id"]))
-
-
-def _http_response(status: int, body: dict[str, Any], request_id: str | None) -> dict[str, Any]:
-    content_type = "application/json" if status < 400 else "application/problem+json"
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": content_type, "X-Request-Id": request_id or ""},
-        "body": json.dumps(body, default=str),
-    }
-
-
-def _handle_http(
-    job_name: str, work: JobWork, event: dict[str, Any], parse_options: OptionsParser | None = None
+def run_from_event(
+    job_name: str,
+    work: JobWork,
+    options_model: type[BaseModel],
+    event: dict[str, Any],
+    chunk_size: int = 0,
 ) -> dict[str, Any]:
-    request_id = (event.get("requestContext") or {}).get("requestId")
-    logger.set_correlation_id(request_id)
-    try:
-        actor = _manual_trigger_actor(event)
-        try:
-            options = json.loads(event.get("body") or "{}")
-        except json.JSONDecodeError:
-            options = None
-        if not isinstance(options, dict):
-            raise ValidationFailed("The body must be a JSON object of job options.")
-        if parse_options is not None:
-            options = parse_options(options)
-        row = run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
-        return _http_response(200, row, request_id)
-    except DomainError as error:
-        members = {"request_id": request_id, **error.extra}
-        body = problem_body(error.status, error.title, error.detail, error.type_slug, members)
-        return _http_response(error.status, body, request_id)
+    """A schedule event (its `detail` holds the options) or a direct invoke (the event is the options, or
+    its `detail`). Invalid options raise ValidationFailed before anything is written."""
+    detail = event.get("detail") if "detail" in event else event
+    options = job_http.parse_options(options_model, detail if isinstance(detail, dict) else {})
+    trigger = "schedule" if _is_scheduled_event(event) else "manual"
+    return run_job(job_name, work, trigger=trigger, options=options, chunk_size=chunk_size)
 
 
 def job_handler(
-    job_name: str, work: JobWork, *, parse_options: OptionsParser | None = None
+    job_name: str, work: JobWork, *, options_model: type[BaseModel] = NoOptions
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """A job's Lambda handler: an EventBridge Scheduler event, a direct invoke, or POST /api/cron/<job>.
 
-    `parse_options`, when given, validates the options first: invalid ones are refused (422 over HTTP)
-    before the run is logged or started.
+    `options_model` declares the job's options (extra="forbid", strict types; `NoOptions` when it has
+    none): invalid ones are refused (422 over HTTP) before the run is logged or started.
     """
     get_settings()  # fail the cold start, naming the variable, when configuration is missing
+
+    def start(options: dict[str, Any], actor: UUID | None) -> dict[str, Any]:
+        return run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
 
     @logger.inject_lambda_context(clear_state=True)
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         event = event or {}
-        if _is_http_event(event):
-            return _handle_http(job_name, work, event, parse_options)
-        detail = event.get("detail")
-        options: dict[str, Any] = detail if isinstance(detail, dict) else {}
-        if parse_options is not None:
-            options = parse_options(options)
-        trigger = "schedule" if _is_scheduled_event(event) else "manual"
-        return run_job(job_name, work, trigger=trigger, options=options)
+        if job_http.is_http_event(event):
+            return job_http.handle(event, options_model, start)
+        return run_from_event(job_name, work, options_model, event)
 
+    handler.job_name = job_name  # type: ignore[attr-defined]  # read by the OpenAPI export
+    handler.options_model = options_model  # type: ignore[attr-defined]
     return handler
+
+
+def split_into_chunks(items: list[str], size: int) -> list[list[str]]:
+    """Items in order, `size` per chunk (the last may be shorter); no chunk when there are no items."""
+    step = max(1, size)
+    return [items[start : start + step] for start in range(0, len(items), step)]
+
+
+from isp_billing.jobs_fanout import ChunkPlanner, ChunkWork, chunked_job_handler  # noqa: E402  (re-export)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from isp_billing.errors import ValidationFailed
 
@@ -24,7 +24,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")]
+# URL-safe base64 only: anything else (NUL, control characters, padding) is a 422 before decoding.
+CursorText = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$")]
+Cursor = Annotated[CursorText | None, Query(description="`next_cursor` of the previous page.")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -27,7 +27,21 @@ class Settings(BaseSettings):
     # One Secrets Manager secret (JSON) holding JWT_SECRET, CRON_SECRET, provider keys and passwords.
     app_secrets_arn: str | None = None
     db_connect_timeout_seconds: int = Field(default=5, ge=1, le=60)
+    # Every unit of work sets these for its own transaction (set_config(..., true)): pooler-safe.
     db_statement_timeout_ms: int = Field(default=25_000, ge=100)
+    # Job work (inside jobs.run_job) scans and writes in bulk: a larger bound than a request's.
+    db_batch_statement_timeout_ms: int = Field(default=240_000, ge=100)
+    db_lock_timeout_ms: int = Field(default=10_000, ge=10)
+    # A transaction left idle (a frozen Lambda, a stuck provider call) is ended by the server, locks freed.
+    db_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=1_000)
+
+    # Jobs: a run's lease on its `running` row (>= the job functions' Timeout, 300 s, so a live invocation
+    # never loses it; longer work renews it), and the SQS fan-out of big runs into chunks.
+    job_lease_seconds: int = Field(default=360, ge=1)
+    job_chunk_size: int = Field(default=500, ge=1)
+    job_chunk_queue_url: str | None = None
+    # The chunk queue's RedrivePolicy maxReceiveCount: on that receive a failing chunk is marked failed.
+    job_chunk_max_receives: int = Field(default=3, ge=1)
 
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
@@ -61,6 +75,9 @@ class Settings(BaseSettings):
     # periods. Ending service earlier than a cancellation's date is the end-now action.
     cancellation_max_days_ahead: int = Field(default=93, ge=0, le=3660)
 
+    # The billing run: how many days a run catches up at most (customers per chunk: job_chunk_size).
+    billing_catchup_days: int = Field(default=35, ge=1, le=62)
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 
@@ -68,6 +85,7 @@ class Settings(BaseSettings):
         "database_url",
         "database_secret_arn",
         "app_secrets_arn",
+        "job_chunk_queue_url",
         "jwt_secret",
         "jwt_jwks_url",
         "jwt_issuer",

@@ -7,7 +7,7 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -146,6 +146,8 @@ ServiceId = Annotated[uuid.UUID, Path(description="The service's id (a customer_
 PaymentMethodId = Annotated[uuid.UUID, Path(description="The payment method's id.")]
 ReviewItemId = Annotated[uuid.UUID, Path(description="The migration review queue item's id.")]
 ValidationErrorId = Annotated[uuid.UUID, Path(description="The validation error's id.")]
+CustomerId = Annotated[uuid.UUID, Path(description="The customer's id.")]
+ChargeId = Annotated[uuid.UUID, Path(description="The once-off charge's id.")]
 
 BearerHeader = Annotated[
     str | None,
@@ -155,7 +157,7 @@ BearerHeader = Annotated[
 ]
 
 
-def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
+async def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
     return auth.verify_token(auth.bearer_token(authorization))
 
 
@@ -168,9 +170,9 @@ class CustomerContext:
     request_id: str
 
 
-def _customer_context(
+async def _customer_context(
     request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
-) -> Iterator[CustomerContext]:
+) -> AsyncIterator[CustomerContext]:
     with customer_session(claims) as (conn, customer_id):
         if customer_id is None:
             raise Forbidden("This user has no customer account.")
@@ -188,9 +190,9 @@ class AdminContext:
     request_id: str
 
 
-def _admin_context(
+async def _admin_context(
     request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
-) -> Iterator[AdminContext]:
+) -> AsyncIterator[AdminContext]:
     with service_session() as conn:
         row = admins.find_active_by_auth_user(conn, claims["sub"])
         if row is None:

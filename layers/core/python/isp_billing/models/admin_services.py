@@ -10,25 +10,26 @@ from pydantic import Field
 
 from isp_billing.models.common import ApiModel, RequestModel, ServiceStatus, ServiceType
 from isp_billing.models.lifecycle import SuspensionType
+from isp_billing.models.text import NotesText, ReasonText
 from isp_billing.money import Money
 
 ProviderSyncStatus = Literal["in_sync", "pending_disable", "pending_enable"]
 
-Reason = Field(min_length=1, max_length=500, description="Why; kept in the audit log.")
-Notes = Field(default=None, max_length=2000, description="Free text for colleagues; kept in the audit log.")
+Reason = Field(description="Why; kept in the audit log.")
+Notes = Field(default=None, description="Free text for colleagues; kept in the audit log.")
 
 
 class ActivateRequest(RequestModel):
-    reason: str | None = Field(default=None, min_length=1, max_length=500, description="Optional.")
-    notes: str | None = Notes
+    reason: ReasonText | None = Field(default=None, description="Optional.")
+    notes: NotesText | None = Notes
     activation_date: date | None = Field(
         default=None, description="The day the line went live (SAST); not in the future. Default: today."
     )
 
 
 class SuspendRequest(RequestModel):
-    reason: str = Reason
-    notes: str | None = Notes
+    reason: ReasonText = Reason
+    notes: NotesText | None = Notes
     suspension_type: SuspensionType = Field(
         description="Decides who may suspend and whether billing pauses (only customer_request pauses it)."
     )
@@ -38,13 +39,13 @@ class SuspendRequest(RequestModel):
 
 
 class ReactivateRequest(RequestModel):
-    reason: str | None = Field(default=None, min_length=1, max_length=500, description="Optional.")
-    notes: str | None = Notes
+    reason: ReasonText | None = Field(default=None, description="Optional.")
+    notes: NotesText | None = Notes
 
 
 class CancelRequest(RequestModel):
-    reason: str = Reason
-    notes: str | None = Notes
+    reason: ReasonText = Reason
+    notes: NotesText | None = Notes
     effective_date: date | None = Field(
         default=None,
         description="The last day of service (SAST), today or later and at most CANCELLATION_MAX_DAYS_AHEAD"
@@ -56,8 +57,8 @@ class CancelRequest(RequestModel):
 class EndNowRequest(RequestModel):
     """End the service today and disable its line now, cancelled already or not."""
 
-    reason: str = Reason
-    notes: str | None = Notes
+    reason: ReasonText = Reason
+    notes: NotesText | None = Notes
 
 
 class Suspension(ApiModel):

@@ -9,11 +9,13 @@ from uuid import UUID
 from pydantic import Field, StrictBool, model_validator
 
 from isp_billing.models.common import ApiModel, RequestModel
+from isp_billing.models.jobs import JobOptions
+from isp_billing.models.text import NoteText
 
 ReviewStatus = Literal["open", "resolved", "dismissed"]
 
 
-class BackfillOptions(RequestModel):
+class BackfillOptions(JobOptions):
     """The job's options (the JSON body of POST /api/admin/backfill/orders, or the CLI's flags)."""
 
     dry_run: StrictBool = Field(default=False, description="Report what a run would do; write nothing.")
@@ -112,8 +114,8 @@ NOTE_MAX_LENGTH = 500
 class AdminNoteRequest(RequestModel):
     """A person's note on closing a backfill leftover (kept with the record; no card or bank numbers)."""
 
-    note: str = Field(
-        min_length=1, max_length=NOTE_MAX_LENGTH, description="Required, non-blank, at most 500 characters."
+    note: NoteText = Field(
+        description="Required, non-blank, at most 500 characters; line breaks and tabs allowed."
     )
 
 

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, StrictInt, field_validator, model_validator
 
 from isp_billing.clock import sast_today
 from isp_billing.models.common import ApiModel, RequestModel
+from isp_billing.models.text import BankNameText, DisplayNameText, PersonNameText
 from isp_billing.money import Money
 
 MethodType = Literal["debit_order", "card", "eft"]
@@ -18,8 +19,7 @@ MandateStatusValue = Literal["pending", "accepted", "declined", "cancelled", "ex
 CardBrand = Literal["visa", "mastercard", "amex", "diners", "discover", "maestro", "other"]
 
 DisplayName = Annotated[
-    str | None,
-    Field(default=None, min_length=1, max_length=60, description="The customer's own label for this method."),
+    DisplayNameText | None, Field(default=None, description="The customer's own label for this method.")
 ]
 
 
@@ -33,7 +33,7 @@ class DebitOrderCreate(RequestModel):
 
     method_type: Literal["debit_order"] = Field(description="debit_order: collect from a bank account.")
     display_name: DisplayName = None
-    bank_name: str = Field(min_length=2, max_length=60, description="e.g. FNB, Capitec, Standard Bank.")
+    bank_name: BankNameText = Field(description="e.g. FNB, Capitec, Standard Bank.")
     branch_code: str = Field(
         pattern=r"^[0-9]{6}$", description="6 digits; the bank's universal branch code is best."
     )
@@ -43,7 +43,7 @@ class DebitOrderCreate(RequestModel):
         "and shown only masked (****1234); never logged or returned.",
         json_schema_extra={"pattern": "^[0-9 ]{7,14}$"},
     )
-    account_holder: str = Field(min_length=2, max_length=100, description="The account holder's name.")
+    account_holder: PersonNameText = Field(description="The account holder's name.")
 
     @field_validator("account_number")
     @classmethod
@@ -70,8 +70,8 @@ class CardCreate(RequestModel):
     card_last4: str = Field(
         pattern=r"^[0-9]{4}$", description="The card number's last 4 digits only, e.g. 4242."
     )
-    card_expiry_month: int = Field(ge=1, le=12, description="Expiry month, 1-12.")
-    card_expiry_year: int = Field(
+    card_expiry_month: StrictInt = Field(ge=1, le=12, description="Expiry month, 1-12.")
+    card_expiry_year: StrictInt = Field(
         ge=2000, le=2200, description="Expiry year, four digits; the card must not have expired."
     )
 
@@ -102,8 +102,8 @@ class PaymentMethodUpdate(RequestModel):
     """Only these may change; any other field (customer_id, is_primary, is_active, mandate ...) is a 422."""
 
     display_name: DisplayName = None
-    card_expiry_month: int | None = Field(default=None, ge=1, le=12, description="Cards only.")
-    card_expiry_year: int | None = Field(default=None, ge=2000, le=2200, description="Cards only.")
+    card_expiry_month: StrictInt | None = Field(default=None, ge=1, le=12, description="Cards only.")
+    card_expiry_year: StrictInt | None = Field(default=None, ge=2000, le=2200, description="Cards only.")
 
     @model_validator(mode="after")
     def _something_to_change(self) -> PaymentMethodUpdate:

@@ -62,8 +62,10 @@ ERROR_TEXTS: dict[str, tuple[str, str]] = {
         "Add the customer's email address to the order, or link the auth user to a customer.",
     ),
     "inconsistent_auth_user_id": (
-        "The customer this order matches belongs to a different auth user than the order.",
-        "Check which user placed the order; correct the order's auth_user_id or the customer's.",
+        "The order's auth user does not fit: no such auth user exists, or the customer the order matches"
+        " belongs to a different auth user.",
+        "Check which user placed the order; correct the order's auth_user_id (it must name an existing"
+        " auth user) or the customer's.",
     ),
     "missing_email_for_new_customer": (
         "No customer matches the order and a new customer needs an email address, which the order lacks.",
@@ -194,6 +196,12 @@ def load_batch(
            group by 1
         ),
         picked as ({picked}),
+        -- ids naming no auth.users row (Supabase): a customer cannot be created for them (its foreign key)
+        unknown_auth as (
+          select u.id from public.unknown_auth_user_ids(
+            array(select auth_user_id from picked where customer_id is null and auth_user_id is not null)
+          ) as u(id)
+        ),
         classified as materialized (
           select o.id, o.order_number, coalesce(o.order_number, o.id::text) as ref,
                  o.customer_id as linked_customer_id, o.auth_user_id,
@@ -208,9 +216,11 @@ def load_batch(
                  o.package_name as order_package_name,
                  coalesce(o.service_package_id,
                           case when pn.n = 1 or pn.n_active = 1 then pn.first_id end) as package_id,
-                 coalesce(pn.n, 0) as package_name_matches
+                 coalesce(pn.n, 0) as package_name_matches,
+                 ua.id is not null as auth_user_unknown
             from picked o
             left join packages_by_name pn on pn.name_key = lower(btrim(o.package_name))
+            left join unknown_auth ua on ua.id = o.auth_user_id
         )
         select row_number() over (order by c.id) as seq, c.*,
                p.name as package_name, p.service_type,
@@ -233,6 +243,7 @@ def load_batch(
                    and c.auth_user_id is null then 'missing_contact'
               when c.linked_customer_id is null and c.has_email and c.email_key is null then 'invalid_email'
               when c.linked_customer_id is null and c.has_phone and c.phone_key is null then 'invalid_phone'
+              when c.linked_customer_id is null and c.auth_user_unknown then 'inconsistent_auth_user_id'
               when c.action in ('service_active', 'service_suspended') and c.package_id is null
                    and c.package_name_matches > 1 then 'ambiguous_package'
               when c.action in ('service_active', 'service_suspended') and c.package_id is null
@@ -552,7 +563,9 @@ def write_validation_errors(conn: Connection) -> None:
                  'status', case when b.error_code = 'unknown_status' then b.status end,
                  'package_name', case when b.error_code in ('unknown_package', 'ambiguous_package')
                                       then b.order_package_name end,
-                 'package_price', case when b.error_code = 'invalid_price' then b.price::text end))
+                 'package_price', case when b.error_code = 'invalid_price' then b.price::text end,
+                 'auth_user_missing', case when b.error_code = 'inconsistent_auth_user_id'
+                                           and b.auth_user_unknown then true end))
           from bf_batch b
           join unnest(%(codes)s::text[], %(messages)s::text[], %(fixes)s::text[])
                as t(code, message, suggested_fix) on t.code = b.error_code

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from isp_billing.clock import sast_now
 from isp_billing.db import Connection
 
 _COLUMNS = """
@@ -35,11 +36,11 @@ def open_suspension(
     row = conn.execute(
         f"""
         insert into service_suspensions (service_id, customer_id, suspension_type, reason, notes, planned_end,
-                                         suspended_by)
-        values (%s, %s, %s, %s, %s, %s, %s)
+                                         suspended_by, suspended_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s)
         returning {_COLUMNS}
         """,
-        (service_id, customer_id, suspension_type, reason, notes, planned_end, suspended_by),
+        (service_id, customer_id, suspension_type, reason, notes, planned_end, suspended_by, sast_now()),
     ).fetchone()
     assert row is not None
     return row
@@ -48,11 +49,11 @@ def open_suspension(
 def close_suspension(conn: Connection, suspension_id: UUID, reactivated_by: UUID | None) -> dict[str, Any]:
     row = conn.execute(
         f"""
-        update service_suspensions set reactivated_at = greatest(now(), suspended_at), reactivated_by = %s
+        update service_suspensions set reactivated_at = greatest(%s, suspended_at), reactivated_by = %s
          where id = %s and reactivated_at is null
         returning {_COLUMNS}
         """,
-        (reactivated_by, suspension_id),
+        (sast_now(), reactivated_by, suspension_id),
     ).fetchone()
     assert row is not None
     return row

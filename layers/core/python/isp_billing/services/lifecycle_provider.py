@@ -18,11 +18,11 @@ which subscriber) is committed. Only then is Interstellio called:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
+from isp_billing.clock import sast_now
 from isp_billing.db import Connection
 from isp_billing.errors import ProviderError
 from isp_billing.observability import logger
@@ -110,7 +110,7 @@ def settle(conn: Connection, outcome: ProviderOutcome) -> None:
 
 
 def sync_columns(outcome: ProviderOutcome) -> dict[str, Any]:
-    now = datetime.now().astimezone()
+    now = sast_now()
     if outcome.pending:
         return {
             "provider_sync_status": outcome.sync_status,

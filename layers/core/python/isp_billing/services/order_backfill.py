@@ -19,11 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
-
-from isp_billing import db
+from isp_billing import db, job_http
 from isp_billing.clock import sast_today
-from isp_billing.errors import ValidationFailed
 from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.backfill import BackfillOptions
 from isp_billing.observability import logger
@@ -39,18 +36,7 @@ BatchHook = Callable[[int], None]
 
 def parse_options(options: dict[str, Any]) -> dict[str, Any]:
     """Validate the job's options: `dry_run` (bool) and `since` (ISO date); anything else is refused."""
-    try:
-        parsed = BackfillOptions.model_validate(options)
-    except ValidationError as error:
-        problems = [
-            {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
-            for item in error.errors()
-        ]
-        raise ValidationFailed(
-            "The backfill options are not valid: dry_run (true/false) and since (YYYY-MM-DD) only.",
-            errors=problems,
-        ) from None
-    return parsed.model_dump(mode="json")
+    return job_http.parse_options(BackfillOptions, options)
 
 
 @dataclass
@@ -142,7 +128,7 @@ def run(
     run: JobRun, *, batch_size: int = DEFAULT_BATCH_SIZE, after_batch: BatchHook | None = None
 ) -> JobOutcome:
     """The backfill-orders job (see the module's docstring)."""
-    options = BackfillOptions.model_validate(parse_options(run.options))
+    options = BackfillOptions.of(parse_options(run.options))
     summary = Summary(dry_run=options.dry_run, since=options.since)
     today = sast_today()
     with db.service_session() as conn:
@@ -161,6 +147,9 @@ def run(
                 after = repo.last_id(conn) or after
     else:
         while True:
+            # Between batches, in a transaction of its own (a run row locked for a whole batch would make
+            # a second run's start wait on it): a run that lost its lease stops before its next batch.
+            run.renew_lease()
             with db.service_session() as conn:
                 repo.tune_session(conn)
                 repo.create_work_tables(conn)

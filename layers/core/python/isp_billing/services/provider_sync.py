@@ -14,12 +14,12 @@ status in the database means.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from isp_billing import db
-from isp_billing.clock import sast_today
+from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import ProviderError
 from isp_billing.jobs import JobOutcome, JobRun
@@ -106,7 +106,7 @@ def reconcile_interrupted_intents(run: JobRun, today: date, limit: int) -> int:
                         "provider_sync_status": "pending_enable" if owed else "pending_disable",
                         "provider_sync_not_before": None,
                         "provider_sync_attempts": 0,
-                        "provider_sync_requested_at": datetime.now().astimezone(),
+                        "provider_sync_requested_at": sast_now(),
                     },
                 )
             provider_intents.settle(conn, intent["id"], "reconciled")
@@ -135,7 +135,7 @@ def _sync_one(
         return "skipped"  # an admin holds it, or it was settled meanwhile
     enabled = desired_enabled(before, today)
     attempt = int(before["provider_sync_attempts"]) + 1
-    now = datetime.now().astimezone()
+    now = sast_now()
     try:
         provider.set_subscriber_enabled(before["interstellio_subscriber_id"], enabled)
     except ProviderError as error:

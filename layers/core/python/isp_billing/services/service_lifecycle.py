@@ -28,7 +28,7 @@ from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing_periods import days_in_period, period_containing
-from isp_billing.clock import sast_today
+from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import InvalidState, NotFound, ValidationFailed
 from isp_billing.models.admin_services import (
@@ -370,7 +370,7 @@ def _cancellation_sync(before: dict[str, Any], effective: date) -> dict[str, Any
     return {
         "provider_sync_status": "pending_disable",
         "provider_sync_not_before": effective + timedelta(days=1),
-        "provider_sync_requested_at": datetime.now().astimezone(),
+        "provider_sync_requested_at": sast_now(),
     }
 
 

@@ -1,0 +1,21 @@
+"""POST /api/admin/billing/preview: what a billing run on a date would invoice; writes nothing."""
+
+from isp_billing.models.billing import PreviewRequest, PreviewResponse
+from isp_billing.services import billing_preview
+from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+
+app = build_app("Admin billing preview")
+
+
+@app.post(
+    "/api/admin/billing/preview",
+    response_model=PreviewResponse,
+    tags=["admin"],
+    responses={403: {"description": "Not a super_admin or billing_admin"}},
+)
+async def preview_billing(body: PreviewRequest, ctx: CurrentAdmin) -> PreviewResponse:
+    """The same plan and rules as the run (lines with their sources), computed and written nowhere."""
+    return billing_preview.preview(ctx.conn, ctx.admin, body)
+
+
+handler = lambda_handler(app)

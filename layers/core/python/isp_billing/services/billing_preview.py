@@ -1,0 +1,71 @@
+"""POST /api/admin/billing/preview: the invoices a run on a date would write, through the run's own plan and
+chunk computation (`billing_run.plan_items`, `billing_run.compute`), with nothing written and nothing
+locked."""
+
+from __future__ import annotations
+
+from isp_billing.auth import AdminPrincipal
+from isp_billing.db import Connection
+from isp_billing.models.billing import (
+    PreviewInvoice,
+    PreviewLine,
+    PreviewProblem,
+    PreviewRequest,
+    PreviewResponse,
+)
+from isp_billing.models.billing_facts import InvoiceDraft
+from isp_billing.services import billing_run
+from isp_billing.services.billing_inputs import require_billing_role
+
+
+def preview(conn: Connection, admin: AdminPrincipal, request: PreviewRequest) -> PreviewResponse:
+    require_billing_role(admin)
+    window = billing_run.billing_window(conn, request.run_date)
+    invoices: list[PreviewInvoice] = []
+    problems: list[PreviewProblem] = []
+    nothing = 0
+    for chunk in billing_run.plan_items(conn, request.run_date, request.customer_id):
+        for billing_date, customer_ids in sorted(billing_run.parse_items(chunk).items()):
+            result = billing_run.compute(conn, billing_date, customer_ids, lock=False)
+            invoices.extend(_invoice(draft) for draft in result.invoices)
+            problems.extend(
+                PreviewProblem(customer_id=p.customer_id, error_code=p.error_code, message=p.message)
+                for p in result.problems
+            )
+            nothing += len(result.nothing_to_bill)
+    return PreviewResponse(
+        run_date=request.run_date,
+        billed_from=window[0] if window else None,
+        billed_through=window[1] if window else None,
+        invoices=invoices,
+        problems=problems,
+        nothing_to_bill=nothing,
+    )
+
+
+def _invoice(draft: InvoiceDraft) -> PreviewInvoice:
+    return PreviewInvoice(
+        customer_id=draft.customer_id,
+        invoice_date=draft.invoice_date,
+        due_date=draft.due_date,
+        period_start=draft.period_start,
+        period_end=draft.period_end,
+        vat_rate=draft.vat_rate,
+        subtotal=draft.subtotal,
+        vat_amount=draft.vat_amount,
+        total_amount=draft.total_amount,
+        credit_applied=draft.credit_applied,
+        credit_added=draft.credit_added,
+        lines=[
+            PreviewLine(
+                kind=line.kind,
+                description=line.description,
+                amount=line.amount,
+                service_id=line.service_id,
+                period_start=line.period_start,
+                period_end=line.period_end,
+                source=line.source,
+            )
+            for line in draft.lines
+        ],
+    )

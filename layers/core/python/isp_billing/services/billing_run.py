@@ -1,0 +1,298 @@
+"""The billing run (job generate-invoices): which billing dates, which customers, and one chunk's work.
+
+- Run date: the SAST date (or the option `run_date`). Catch-up: every billing date from the day after the
+  last completed run's `billed_through` up to the run date, at most `billing_catchup_days` days; the first
+  run ever bills the run date only.
+- `plan(run)`: the work items `YYYY-MM-DD:<customer id>`, one chunk per billing date (so a chunk is one
+  period and one invoice-number year), in date order.
+- `bill_chunk(run, items)`: one transaction. Lock the customers' billing rows (the per-customer mutex),
+  read the facts (a fixed handful of statements), apply the rules, and write cycles, invoices, lines,
+  charges, credit balances and validation errors with one statement each. A re-delivered chunk or a second
+  run finds the periods invoiced and changes nothing; unique keys in the schema back this up.
+- Dry run and preview: the same reads and rules, no writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from isp_billing import db
+from isp_billing.billing_periods import period_containing
+from isp_billing.clock import sast_today
+from isp_billing.db import Connection
+from isp_billing.errors import ValidationFailed
+from isp_billing.jobs import JobOutcome, JobRun
+from isp_billing.models.billing_facts import ChunkResult, CustomerProblem, InvoiceDraft
+from isp_billing.observability import logger
+from isp_billing.repositories import billing_run as sql
+from isp_billing.services import billing_run_facts, billing_run_rules
+from isp_billing.settings import get_settings
+
+JOB_NAME = "generate-invoices"
+
+
+class GenerateInvoicesOptions(BaseModel):
+    """Options of a run: both optional; any other field is refused (422) before anything is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_date: date | None = Field(default=None, description="The SAST date to bill up to (default: today).")
+    dry_run: bool = Field(default=False, description="Compute and count, write no invoice.")
+
+
+def parse_options(options: dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = GenerateInvoicesOptions.model_validate(options)
+    except PydanticValidationError as error:  # name the first field, never echo the value
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
+    return parsed.model_dump(mode="json", exclude_none=True)
+
+
+# --- which dates, which customers --------------------------------------------------------------------
+
+
+def billing_window(conn: Connection, run_date: date) -> tuple[date, date] | None:
+    """[first, last] billing dates this run bills, or None when a completed run already covered them."""
+    catchup_days = get_settings().billing_catchup_days
+    through = sql.last_completed_through(conn, JOB_NAME)
+    earliest = run_date - timedelta(days=catchup_days - 1)
+    first = run_date if through is None else max(through + timedelta(days=1), earliest)
+    return None if first > run_date else (first, run_date)
+
+
+def run_date_of(options: dict[str, Any]) -> date:
+    value = options.get("run_date")
+    return date.fromisoformat(value) if isinstance(value, str) else sast_today()
+
+
+def plan_items(conn: Connection, run_date: date, customer_id: UUID | None = None) -> list[list[str]]:
+    """Chunks of `YYYY-MM-DD:<customer id>` items: one billing date per chunk, at most the chunk size."""
+    window = billing_window(conn, run_date)
+    if window is None:
+        return []
+    size = get_settings().job_chunk_size
+    by_date: dict[date, list[str]] = defaultdict(list)
+    for row in sql.due_customers(conn, *window):
+        if customer_id is None or row["customer_id"] == customer_id:
+            by_date[row["billing_date"]].append(f"{row['billing_date']}:{row['customer_id']}")
+    return [
+        items[i : i + size]
+        for day in sorted(by_date)
+        for items in [by_date[day]]
+        for i in range(0, len(items), size)
+    ]
+
+
+def plan(run: JobRun) -> list[list[str]]:
+    with db.service_session() as conn:
+        return plan_items(conn, run_date_of(run.options))
+
+
+def parse_items(items: list[str]) -> dict[date, list[UUID]]:
+    grouped: dict[date, list[UUID]] = defaultdict(list)
+    for item in items:
+        day, customer = item.split(":", 1)
+        grouped[date.fromisoformat(day)].append(UUID(customer))
+    return grouped
+
+
+# --- one chunk ---------------------------------------------------------------------------------------
+
+
+def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, lock: bool) -> ChunkResult:
+    """The invoices (drafts) the rules give for these customers' period starting `billing_date`."""
+    facts_list, _ = billing_run_facts.load(conn, billing_date, customer_ids, lock=lock)
+    result = ChunkResult()
+    vat_rate = sql.vat_rate_on(conn, billing_date)
+    billable = []
+    for facts in facts_list:
+        found = billing_run_rules.problems(facts)
+        if not found and facts.billing_day is not None:
+            start = period_containing(billing_date, facts.billing_day)[0]
+            if start != billing_date:
+                continue  # not this customer's billing date (a billing day changed since planning)
+        if found:
+            result.problems.extend(found)
+        else:
+            billable.append(facts)
+    if vat_rate is None:
+        result.problems.extend(
+            CustomerProblem(
+                f.customer_id,
+                "no_vat_rate",
+                "No VAT rate is in force on the invoice date.",
+                "Add a vat_rates row effective on or before the invoice date.",
+            )
+            for f in billable
+        )
+        return result
+    candidates = {
+        f.customer_id: billing_run_rules.invoice_lines(f, billing_date, _end(f, billing_date))
+        for f in billable
+    }
+    given = billing_run_facts.existing_keys(
+        conn, [line.line_key for lines in candidates.values() for line in lines]
+    )
+    for facts in billable:
+        lines = [line for line in candidates[facts.customer_id] if line.line_key not in given]
+        invoice = billing_run_rules.bill_customer(
+            replace(facts, given_keys=frozenset(given)), billing_date, vat_rate, lines
+        )
+        if invoice is None:
+            result.nothing_to_bill.append((facts.customer_id, billing_date, _end(facts, billing_date)))
+        else:
+            result.invoices.append(invoice)
+    return result
+
+
+def _end(facts: Any, billing_date: date) -> date:
+    return period_containing(billing_date, facts.billing_day)[1]
+
+
+def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str, int]:
+    """One statement per table for the whole chunk."""
+    cycles = [(inv.customer_id, inv.period_start, inv.period_end, "open") for inv in result.invoices]
+    cycles += [(customer, start, end, "skipped") for customer, start, end in result.nothing_to_bill]
+    cycle_ids = sql.open_cycles(conn, cycles)
+    invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
+    numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
+    invoice_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    for invoice, number in zip(invoices, numbers, strict=True):
+        invoice_id = uuid.uuid4()
+        invoice_rows.append(_invoice_row(invoice, invoice_id, number, cycle_ids[invoice.customer_id]))
+        line_rows.extend(
+            {
+                "invoice_id": invoice_id,
+                "service_id": line.service_id,
+                "kind": line.kind,
+                "description": line.description,
+                "amount": line.amount,
+                "period_start": line.period_start,
+                "period_end": line.period_end,
+                "source": sql.dumps(line.source),
+                "line_key": line.line_key,
+            }
+            for line in invoice.lines
+        )
+    if invoice_rows:
+        sql.insert_invoices(conn, invoice_rows)
+        sql.insert_lines(conn, line_rows)
+        sql.mark_cycles_invoiced(conn, [(row["billing_cycle_id"], row["id"]) for row in invoice_rows])
+        sql.mark_charges_invoiced(
+            conn,
+            [
+                (charge, row["id"])
+                for row, inv in zip(invoice_rows, invoices, strict=True)
+                for charge in inv.charge_ids
+            ],
+        )
+        sql.move_credit_balances(
+            conn,
+            [
+                (inv.customer_id, inv.credit_added - inv.credit_applied)
+                for inv in invoices
+                if inv.credit_added or inv.credit_applied
+            ],
+        )
+    sql.record_problems(
+        conn,
+        [
+            {
+                "customer_id": p.customer_id,
+                "error_code": p.error_code,
+                "message": p.message,
+                "suggested_fix": p.suggested_fix,
+                "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
+            }
+            for p in result.problems
+        ],
+    )
+    return {
+        "invoices": len(invoice_rows),
+        "lines": len(line_rows),
+        "skipped_cycles": len(cycles) - len(invoices),
+    }
+
+
+def _invoice_row(invoice: InvoiceDraft, invoice_id: UUID, number: str, cycle_id: UUID) -> dict[str, Any]:
+    return {
+        "id": invoice_id,
+        "customer_id": invoice.customer_id,
+        "invoice_number": number,
+        "invoice_date": invoice.invoice_date,
+        "due_date": invoice.due_date,
+        "period_start": invoice.period_start,
+        "period_end": invoice.period_end,
+        "subtotal": invoice.subtotal,
+        "vat_rate": invoice.vat_rate,
+        "vat_amount": invoice.vat_amount,
+        "total_amount": invoice.total_amount,
+        "billing_cycle_id": cycle_id,
+    }
+
+
+def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
+    """Bill one chunk in one transaction (idempotent: a re-delivery finds everything invoiced)."""
+    dry_run = bool(run.options.get("dry_run"))
+    outcome = JobOutcome(details={"invoices": 0, "lines": 0, "total_amount": "0.00", "dry_run": dry_run})
+    total = Decimal("0.00")
+    for billing_date, customer_ids in sorted(parse_items(items).items()):
+        with db.service_session() as conn:
+            conn.execute("set local jit = off")
+            result = compute(conn, billing_date, customer_ids, lock=not dry_run)
+            written = (
+                {"invoices": len(result.invoices), "lines": sum(len(i.lines) for i in result.invoices)}
+                if dry_run
+                else write(conn, result, billing_date)
+            )
+        outcome.processed += written["invoices"]
+        outcome.failed += len({p.customer_id for p in result.problems})
+        outcome.skipped += (
+            len(customer_ids) - written["invoices"] - len({p.customer_id for p in result.problems})
+        )
+        outcome.details["invoices"] += written["invoices"]
+        outcome.details["lines"] += written["lines"]
+        total += sum((i.total_amount for i in result.invoices), Decimal("0.00"))
+    outcome.details["total_amount"] = f"{total:.2f}"
+    return outcome
+
+
+def generate_invoices(run: JobRun) -> JobOutcome:
+    """The whole run inline: plan, then every chunk through the same chunk path the fan-out uses."""
+    run_date = run_date_of(run.options)
+    with db.service_session() as conn:
+        window = billing_window(conn, run_date)
+        chunks = plan_items(conn, run_date)
+    total = JobOutcome(details={"invoices": 0, "lines": 0, "chunks": len(chunks)})
+    money = Decimal("0.00")
+    for chunk in chunks:
+        part = bill_chunk(run, chunk)
+        total.processed += part.processed
+        total.failed += part.failed
+        total.skipped += part.skipped
+        total.details["invoices"] += part.details["invoices"]
+        total.details["lines"] += part.details["lines"]
+        money += Decimal(part.details["total_amount"])
+    total.details.update(
+        {
+            "run_date": str(run_date),
+            "billed_from": str(window[0]) if window else None,
+            "billed_through": str(window[1]) if window else str(run_date),
+            "dry_run": bool(run.options.get("dry_run")),
+            "total_amount": f"{money:.2f}",
+        }
+    )
+    logger.info("billing run planned and billed", extra={"chunks": len(chunks), "invoices": total.processed})
+    return total

@@ -1,0 +1,111 @@
+"""The billing run's facts for a chunk of customers and one billing date: a fixed handful of statements
+whatever the chunk's size, turned into `CustomerFacts` for the rules."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from isp_billing.billing_periods import period_containing
+from isp_billing.db import Connection
+from isp_billing.models.billing_facts import (
+    BilledLineFacts,
+    ChargeFacts,
+    CustomerFacts,
+    PriceChangeFacts,
+    ServiceFacts,
+    SuspensionFacts,
+)
+from isp_billing.repositories import billing_run as sql
+
+ZERO = Decimal("0.00")
+
+
+def previous_period_start(billing_date: date, billing_day: int) -> date:
+    return period_containing(billing_date - timedelta(days=1), billing_day)[0]
+
+
+def load(
+    conn: Connection, billing_date: date, customer_ids: list[UUID], *, lock: bool
+) -> tuple[list[CustomerFacts], set[UUID]]:
+    """Facts of the chunk's customers still to bill for the period starting `billing_date`, and the ids
+    already billed for it (skipped). With `lock`, the customers' billing rows stay locked until commit."""
+    customer_rows = sql.customers(conn, customer_ids, lock)
+    billed = sql.already_billed(conn, customer_ids, billing_date)
+    todo = [row for row in customer_rows if row["customer_id"] not in billed]
+    ids = [row["customer_id"] for row in todo]
+    if not ids:
+        return [], billed
+    suspensions: dict[UUID, list[SuspensionFacts]] = defaultdict(list)
+    for row in sql.suspensions(conn, ids, billing_date):
+        suspensions[row["service_id"]].append(
+            SuspensionFacts(row["id"], row["start_day"], row["end_day"], row["pauses_billing"])
+        )
+    changes: dict[UUID, list[PriceChangeFacts]] = defaultdict(list)
+    for row in sql.price_changes(conn, ids, billing_date):
+        changes[row["service_id"]].append(
+            PriceChangeFacts(row["id"], row["effective_date"], row["old_price"], row["new_price"])
+        )
+    charges: dict[UUID, list[ChargeFacts]] = defaultdict(list)
+    for row in sql.pending_charges(conn, ids, billing_date):
+        charges[row["customer_id"]].append(
+            ChargeFacts(row["id"], row["kind"], row["description"], row["amount"], row["due_date"])
+        )
+    billing_days = {row["customer_id"]: row["billing_day"] for row in todo}
+    service_rows = sql.services(conn, ids, billing_date)
+    previous_keys = {
+        row[
+            "id"
+        ]: f"charge:{row['id']}:{previous_period_start(billing_date, billing_days[row['customer_id']])}"
+        for row in service_rows
+        if _valid_day(billing_days[row["customer_id"]])
+    }
+    previous = {row["line_key"]: row for row in sql.lines_by_key(conn, list(previous_keys.values()))}
+    services: dict[UUID, list[ServiceFacts]] = defaultdict(list)
+    for row in service_rows:
+        line = previous.get(previous_keys.get(row["id"], ""))
+        services[row["customer_id"]].append(
+            ServiceFacts(
+                id=row["id"],
+                name=row["package_name"],
+                status=row["status"],
+                monthly_price=row["monthly_price"],
+                activation_date=row["activation_date"],
+                cancellation_effective_date=row["cancellation_effective_date"],
+                suspensions=tuple(suspensions.get(row["id"], ())),
+                price_changes=tuple(changes.get(row["id"], ())),
+                previous_line=_billed_line(line) if line else None,
+            )
+        )
+    facts = [
+        CustomerFacts(
+            customer_id=row["customer_id"],
+            billing_day=row["billing_day"],
+            payment_terms_days=row["payment_terms_days"] if row["payment_terms_days"] is not None else 7,
+            credit_balance=row["credit_balance"] if row["credit_balance"] is not None else ZERO,
+            services=tuple(services.get(row["customer_id"], ())),
+            charges=tuple(charges.get(row["customer_id"], ())),
+        )
+        for row in todo
+    ]
+    return facts, billed
+
+
+def existing_keys(conn: Connection, keys: list[str]) -> set[str]:
+    return {row["line_key"] for row in sql.lines_by_key(conn, keys)} if keys else set()
+
+
+def _valid_day(billing_day: Any) -> bool:
+    return isinstance(billing_day, int) and 1 <= billing_day <= 31
+
+
+def _billed_line(row: dict[str, Any]) -> BilledLineFacts:
+    return BilledLineFacts(
+        kind=row["kind"],
+        start=row["period_start"],
+        end=row["period_end"],
+        monthly_price=Decimal(row["monthly_price"] or "0"),
+    )
