@@ -1,8 +1,10 @@
 """SQL for customer_payment_methods (and the customer facts a mandate request needs).
 
-Customer functions run as `authenticated`: RLS and the explicit customer filter are two walls, and the
-guard trigger limits which columns a customer's update may touch. The mandate functions at the end run as
-the service role: NetCash's webhook and the mandate jobs (status sync, expiry) act for no customer.
+Customer functions run as `api_customer` (db.customer_session), the role that holds the customer write
+grants and policies; Supabase's Data API (PostgREST, as `authenticated`) can only read. RLS and the explicit
+customer filter are two walls, and the guard trigger limits which columns a customer's update may touch.
+The mandate functions at the end run as the service role: NetCash's webhook and the mandate jobs (status
+sync, expiry) act for no customer.
 """
 
 from __future__ import annotations
