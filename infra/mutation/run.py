@@ -5,8 +5,8 @@ secrets decide, each module's mutants run against the tests that exercise that m
 
 Per module: a cosmic-ray session in .mutation/<module>.sqlite (resumable: an interrupted run goes on where it
 stopped; --fresh starts again), equivalent mutants marked skipped before anything runs, the mutants
-executed one at a time (cosmic-ray mutates the file in place and restores it), then the score: killed / (killed
-+ survived), with every survivor listed. Exits 1 when a module is below the threshold.
+executed one at a time (cosmic-ray mutates the file in place and restores it), then the score:
+killed / (killed + survived), with every survivor listed. Exits 1 when a module is below the threshold.
 
 Equivalent mutants (no behaviour change) are skipped two ways, both listed in docs/mutation.md:
 - automatically: a mutation inside a function's parameter or return annotation in a module with
@@ -118,7 +118,7 @@ def _source(path: Path) -> tuple[list[str], ast.Module]:
 
 def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Source spans of function annotations that are never evaluated (see the module docstring)."""
-    lines, tree = _source(path)
+    _, tree = _source(path)
     postponed = any(
         isinstance(node, ast.ImportFrom)
         and node.module == "__future__"
@@ -134,15 +134,20 @@ def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]
         for arg in node.args
         if isinstance(arg, ast.Name)
     }
-    spans = []
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name in inspected:
             continue
         arguments = node.args
         annotations = [
             arg.annotation
-            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            + [arguments.vararg, arguments.kwarg]
+            for arg in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                arguments.vararg,
+                arguments.kwarg,
+            ]
             if arg is not None and arg.annotation is not None
         ]
         if node.returns is not None:
@@ -154,7 +159,9 @@ def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]
     return spans
 
 
-def _within(start: tuple[int, int], end: tuple[int, int], span: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+def _within(
+    start: tuple[int, int], end: tuple[int, int], span: tuple[tuple[int, int], tuple[int, int]]
+) -> bool:
     return span[0] <= tuple(start) and tuple(end) <= span[1]
 
 
@@ -187,7 +194,9 @@ def _run_module(module: Module, fresh: bool) -> tuple[Score, list[str]]:
         session.unlink()
     cosmic_ray = str(Path(sys.executable).parent / "cosmic-ray")
     if not session.exists():
-        baseline = subprocess.run(_test_command(module).split(), cwd=ROOT, capture_output=True, text=True)
+        baseline = subprocess.run(
+            _test_command(module).split(), cwd=ROOT, capture_output=True, text=True, check=False
+        )
         if baseline.returncode != 0:
             raise SystemExit(f"{module.name}: the tests fail without any mutant:\n{baseline.stdout[-2000:]}")
         subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=ROOT, check=True)
@@ -245,8 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or below
         report.append(
             f"{module.name:16s} {score.ratio:6.1%} killed {score.killed}, survived {score.survived},"
-            f" equivalent {score.skipped}, incompetent {score.incompetent} (operator not used: {score.not_used})"
-            + (f"  BELOW {threshold:.0%}" if below else "")
+            f" equivalent {score.skipped}, incompetent {score.incompetent}"
+            f" (operator not used: {score.not_used})" + (f"  BELOW {threshold:.0%}" if below else "")
         )
         report.extend(survivors)
     print("\nmutation score per module (killed / behaviour-changing mutants):")
