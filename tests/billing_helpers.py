@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from isp_billing.jobs import run_job
-from isp_billing.services.billing_run import JOB_NAME, generate_invoices
+from isp_billing_cli.events import LambdaContext
+from isp_billing_cli.template import function_by_id
 from tests.factories import insert_customer, insert_service
 
 
@@ -33,10 +33,12 @@ def billed_customer(
 
 
 def run_billing(run_date: date | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """A direct invoke of GenerateInvoicesFunction (the CLI's `invoke`): the job's own plan and chunk path."""
     options: dict[str, Any] = {"dry_run": dry_run} if dry_run else {}
     if run_date is not None:
         options["run_date"] = run_date.isoformat()
-    return run_job(JOB_NAME, generate_invoices, trigger="manual", options=options)
+    handler = function_by_id("GenerateInvoicesFunction").load_handler()
+    return handler(options, LambdaContext("GenerateInvoicesFunction"))
 
 
 def invoices_of(conn: psycopg.Connection, customer_id: str) -> list[dict[str, Any]]:

@@ -1,6 +1,9 @@
-"""Job generate-invoices: daily 02:00 SAST, POST /api/cron/generate-invoices, `isp-billing invoke`."""
+"""Job generate-invoices: daily 02:00 SAST, POST /api/cron/generate-invoices, `isp-billing invoke`, and its
+own SQS chunk messages (the run fans out above one chunk when the queue is configured)."""
 
-from isp_billing.jobs import job_handler
-from isp_billing.services.billing_run import JOB_NAME, generate_invoices, parse_options
+from isp_billing.jobs import chunked_job_handler
+from isp_billing.services.billing_run import JOB_NAME, GenerateInvoicesOptions, bill_chunk, plan
 
-handler = job_handler(JOB_NAME, generate_invoices, parse_options=parse_options)
+handler = chunked_job_handler(
+    JOB_NAME, plan=plan, process_chunk=bill_chunk, options_model=GenerateInvoicesOptions
+)

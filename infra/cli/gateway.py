@@ -8,6 +8,7 @@ import asyncio
 import base64
 import importlib.resources
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +20,7 @@ from starlette.routing import Mount
 from starlette.routing import Route as StarletteRoute
 from starlette.staticfiles import StaticFiles
 
+from isp_billing.errors import problem_body
 from isp_billing.settings import get_settings
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.openapi import build_openapi
@@ -65,6 +67,21 @@ def _to_response(result: dict[str, Any]) -> Response:
     headers.pop("content-length", None)
     headers.pop("Content-Length", None)
     return Response(content=content, status_code=int(result.get("statusCode", 200)), headers=headers)
+
+
+def _no_route(request: Request, allowed: list[str]) -> Response:
+    """API Gateway's own 404/405, in the API's problem+json with a request id (and Allow for a 405)."""
+    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    headers = {"X-Request-Id": request_id}
+    if allowed:
+        status, title, slug = 405, "Method not allowed", "method-not-allowed"
+        detail = "This path does not accept this method; see the Allow header."
+        headers["Allow"] = ", ".join(allowed)
+    else:
+        status, title, slug = 404, "Not found", "not-found"
+        detail = "There is nothing at this path."
+    body = problem_body(status, title, detail, slug, {"request_id": request_id})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
 CORS_ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key,X-Request-Id"
@@ -119,18 +136,7 @@ def create_gateway() -> Starlette:
             return _preflight(request, table.allowed_methods(request.url.path))
         matched = table.match(request.method, request.url.path)
         if matched is None:
-            allowed = table.allowed_methods(request.url.path)
-            status, title = (405, "Method not allowed") if allowed else (404, "Not found")
-            return JSONResponse(
-                {
-                    "type": "about:blank",
-                    "title": title,
-                    "status": status,
-                    "detail": f"No route for {request.method} {request.url.path}",
-                },
-                status_code=status,
-                media_type="application/problem+json",
-            )
+            return _no_route(request, table.allowed_methods(request.url.path))
         route, function, params = matched
         body = await request.body()
         event = api_gateway_event(

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,58 @@ def _local_environment() -> str:
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "IspBilling")
     reset_settings_cache()
     return url
+
+
+def _serve_as_runtime_role(owner_url: str) -> str:
+    """The URL the local server's handlers use: RUNTIME_DATABASE_URL when set, else the runtime role on the
+    same server, created here (no password: local trust authentication). Falls back to the owner's URL with
+    a warning when the role cannot be created or cannot log in without a password."""
+    import psycopg
+
+    from isp_billing.settings import reset_settings_cache
+    from isp_billing_cli.runtime_role import create_runtime_role, runtime_url
+
+    url = os.environ.get("RUNTIME_DATABASE_URL")
+    if not url:
+        url = runtime_url(owner_url)
+        try:
+            create_runtime_role(owner_url)
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as error:
+            print(
+                f"warning: serving as the migrating user: the runtime role is not usable here"
+                f" ({type(error).__name__}); set RUNTIME_DATABASE_URL (see README, Deployment)",
+                file=sys.stderr,
+            )
+            return owner_url
+    os.environ["DATABASE_URL"] = url
+    reset_settings_cache()
+    return url
+
+
+def cmd_create_runtime_role(args: argparse.Namespace) -> int:
+    from isp_billing_cli.runtime_role import create_runtime_role, render_sql
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    if args.password_env and not password:
+        print(f"isp-billing create-runtime-role: {args.password_env} is empty", file=sys.stderr)
+        return 2
+    if args.print_sql:
+        print(render_sql(args.name, password), end="")
+        return 0
+    create_runtime_role(_local_environment(), args.name, password)
+    print(f"runtime role {args.name} ready: it owns nothing and switches to authenticated / service_role")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from isp_billing_cli.doctor import run_doctor
+
+    embedded = not os.environ.get("DATABASE_URL")
+    url = _local_environment()
+    if embedded:  # check what the local server's handlers would use
+        url = _serve_as_runtime_role(url)
+    return run_doctor(url, as_json=args.json)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -73,6 +126,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from isp_billing_cli.migrate import migrate
 
     started = time.perf_counter()
+    if args.today is not None:
+        from isp_billing import clock
+
+        clock.move_to_date(args.today)
+        print(f"clock moved to {clock.sast_now():%Y-%m-%d %H:%M} SAST")
     url = _local_environment()
     migrate(url)
     base = f"http://{args.host}:{args.port}"
@@ -83,6 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         providers = start_demo_providers(base)
         print(f"fake NetCash on {providers.netcash.url}, fake Interstellio on {providers.interstellio.url}")
         _print_demo_tokens()
+    runtime = _serve_as_runtime_role(url)
+    if runtime != url:
+        print("handlers connect as the runtime role isp_billing_runtime (owns nothing)")
     reset_settings_cache()
     app = create_gateway()
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
@@ -152,6 +213,22 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_job_schedules(args: argparse.Namespace) -> int:
+    from isp_billing_cli import job_schedules
+
+    if args.check:
+        if not job_schedules.is_current():
+            print(
+                "isp_billing/job_schedules.py is out of date: run `isp-billing job-schedules`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    job_schedules.write()
+    print(f"wrote {job_schedules.OUTPUT}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="isp-billing", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -166,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--demo", action="store_true", help="load demo data and print ready-to-use tokens")
+    serve.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="move the clock to this SAST date (every today/now reads it; the demo bills customers due then)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="invoke one function with an event")
@@ -182,10 +265,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(run=cmd_backfill_orders)
 
+    runtime = commands.add_parser(
+        "create-runtime-role", help="create the login role the functions connect as (run as the owner)"
+    )
+    runtime.add_argument("--name", default="isp_billing_runtime")
+    runtime.add_argument(
+        "--password-env", metavar="VAR", help="read its password from this environment variable"
+    )
+    runtime.add_argument(
+        "--print-sql", action="store_true", help="print the SQL (e.g. for Supabase's SQL editor) instead"
+    )
+    runtime.set_defaults(run=cmd_create_runtime_role)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the database as the functions see it; exit 1 on any finding"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON document instead of a line per check")
+    doctor.set_defaults(run=cmd_doctor)
+
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--output", help="default infra/openapi.json")
     openapi.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
     openapi.set_defaults(run=cmd_openapi)
+
+    schedules = commands.add_parser(
+        "job-schedules", help="write isp_billing/job_schedules.py (the jobs' schedules) from template.yaml"
+    )
+    schedules.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
+    schedules.set_defaults(run=cmd_job_schedules)
     return parser
 
 

@@ -36,7 +36,7 @@ def test_the_cron_route_takes_run_date_and_dry_run(conn):
     status, _, body = call_api(
         *ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2026-03-05", "dry_run": True}
     )
-    assert status == 200 and body["details"]["invoices"] == 1 and body["details"]["dry_run"] is True
+    assert status == 200 and body["records_processed"] == 1 and body["details"]["dry_run"] is True
     assert conn.execute("select count(*) as n from customer_invoices").fetchone()["n"] == 0
     status, _, body = call_api(*ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2026-03-05"})
     assert status == 200 and body["records_processed"] == 1

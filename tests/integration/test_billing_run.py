@@ -118,7 +118,7 @@ def test_a_dry_run_writes_nothing_but_its_log(conn):
     before = table_counts(conn)
     row = run_billing(date(2026, 3, 5), dry_run=True)
     assert table_counts(conn) == before
-    assert row["details"]["invoices"] == 1 and row["details"]["dry_run"] is True
+    assert row["records_processed"] == 1 and row["details"]["dry_run"] is True
 
 
 def test_lines_of_an_issued_invoice_still_cannot_be_added_later(conn):

@@ -32,8 +32,9 @@ if os.environ.get("PAUSE"):
         original(conn, problems)
         time.sleep(float(os.environ["PAUSE"]))
     sql.record_problems = paused
-run = JobRun(uuid.uuid4(), billing_run.JOB_NAME, "manual", {"run_date": sys.argv[1]})
-billing_run.generate_invoices(run)
+run = JobRun(uuid.uuid4(), billing_run.JOB_NAME, "manual", {"run_date": sys.argv[1]}, 20)
+for chunk in billing_run.plan_items_for(run):
+    billing_run.bill_chunk(run, chunk)
 """
 
 
@@ -95,10 +96,11 @@ def test_a_second_run_of_the_job_while_one_runs_is_refused(conn, clean_db):
     # Given a run paused inside its first chunk
     _customers(conn, 5)
     env = {**os.environ, "DATABASE_URL": clean_db, "PAUSE": "3"}
-    script = _WORKER.replace(
-        "billing_run.generate_invoices(run)",
-        "from isp_billing.jobs import run_job\n"
-        "run_job(billing_run.JOB_NAME, billing_run.generate_invoices, options={'run_date': sys.argv[1]})",
+    script = _WORKER.split("run = JobRun")[0] + (
+        "from isp_billing_cli.events import LambdaContext\n"
+        "from isp_billing_cli.template import function_by_id\n"
+        "handler = function_by_id('GenerateInvoicesFunction').load_handler()\n"
+        "handler({'run_date': sys.argv[1]}, LambdaContext('GenerateInvoicesFunction'))\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script, RUN_DATE], env=env, stderr=subprocess.PIPE)
     try:

@@ -22,41 +22,29 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import Field
 
 from isp_billing import db
 from isp_billing.billing_periods import period_containing
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
-from isp_billing.errors import ValidationFailed
 from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.billing_facts import ChunkResult, CustomerProblem, InvoiceDraft
+from isp_billing.models.jobs import JobOptions
 from isp_billing.observability import logger
 from isp_billing.repositories import billing_run as sql
+from isp_billing.repositories import cron_log
 from isp_billing.services import billing_run_facts, billing_run_rules
 from isp_billing.settings import get_settings
 
 JOB_NAME = "generate-invoices"
 
 
-class GenerateInvoicesOptions(BaseModel):
+class GenerateInvoicesOptions(JobOptions):
     """Options of a run: both optional; any other field is refused (422) before anything is written."""
-
-    model_config = ConfigDict(extra="forbid")
 
     run_date: date | None = Field(default=None, description="The SAST date to bill up to (default: today).")
     dry_run: bool = Field(default=False, description="Compute and count, write no invoice.")
-
-
-def parse_options(options: dict[str, Any]) -> dict[str, Any]:
-    try:
-        parsed = GenerateInvoicesOptions.model_validate(options)
-    except PydanticValidationError as error:  # name the first field, never echo the value
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from None
-    return parsed.model_dump(mode="json", exclude_none=True)
 
 
 # --- which dates, which customers --------------------------------------------------------------------
@@ -72,16 +60,17 @@ def billing_window(conn: Connection, run_date: date) -> tuple[date, date] | None
 
 
 def run_date_of(options: dict[str, Any]) -> date:
-    value = options.get("run_date")
-    return date.fromisoformat(value) if isinstance(value, str) else sast_today()
+    return GenerateInvoicesOptions.of(options).run_date or sast_today()
 
 
-def plan_items(conn: Connection, run_date: date, customer_id: UUID | None = None) -> list[list[str]]:
+def plan_items(
+    conn: Connection, run_date: date, customer_id: UUID | None = None, chunk_size: int = 0
+) -> list[list[str]]:
     """Chunks of `YYYY-MM-DD:<customer id>` items: one billing date per chunk, at most the chunk size."""
     window = billing_window(conn, run_date)
     if window is None:
         return []
-    size = get_settings().job_chunk_size
+    size = chunk_size or get_settings().job_chunk_size
     by_date: dict[date, list[str]] = defaultdict(list)
     for row in sql.due_customers(conn, *window):
         if customer_id is None or row["customer_id"] == customer_id:
@@ -95,8 +84,32 @@ def plan_items(conn: Connection, run_date: date, customer_id: UUID | None = None
 
 
 def plan(run: JobRun) -> list[list[str]]:
+    """The run's chunks; the billing dates it covers go into its log row (`billed_through` is where the
+    next run's catch-up starts once this one has completed)."""
+    options = GenerateInvoicesOptions.of(run.options)
+    run_date = options.run_date or sast_today()
     with db.service_session() as conn:
-        return plan_items(conn, run_date_of(run.options))
+        window = billing_window(conn, run_date)
+        chunks = plan_items(conn, run_date, chunk_size=run.chunk_size)
+        cron_log.merge_details(
+            conn,
+            run.id,
+            {
+                "run_date": str(run_date),
+                "billed_from": str(window[0]) if window else None,
+                "billed_through": str(window[1]) if window else str(run_date),
+                "dry_run": options.dry_run,
+                "customers": sum(len(chunk) for chunk in chunks),
+            },
+        )
+    logger.info("billing run planned", extra={"chunks": len(chunks), "run_date": str(run_date)})
+    return chunks
+
+
+def plan_items_for(run: JobRun) -> list[list[str]]:
+    """The chunks a run would be planned into, without recording anything (tests drive chunks with it)."""
+    with db.service_session() as conn:
+        return plan_items(conn, run_date_of(run.options), chunk_size=run.chunk_size)
 
 
 def parse_items(items: list[str]) -> dict[date, list[UUID]]:
@@ -245,7 +258,7 @@ def _invoice_row(invoice: InvoiceDraft, invoice_id: UUID, number: str, cycle_id:
 
 def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     """Bill one chunk in one transaction (idempotent: a re-delivery finds everything invoiced)."""
-    dry_run = bool(run.options.get("dry_run"))
+    dry_run = GenerateInvoicesOptions.of(run.options).dry_run
     outcome = JobOutcome(details={"invoices": 0, "lines": 0, "total_amount": "0.00", "dry_run": dry_run})
     total = Decimal("0.00")
     for billing_date, customer_ids in sorted(parse_items(items).items()):
@@ -267,32 +280,3 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
         total += sum((i.total_amount for i in result.invoices), Decimal("0.00"))
     outcome.details["total_amount"] = f"{total:.2f}"
     return outcome
-
-
-def generate_invoices(run: JobRun) -> JobOutcome:
-    """The whole run inline: plan, then every chunk through the same chunk path the fan-out uses."""
-    run_date = run_date_of(run.options)
-    with db.service_session() as conn:
-        window = billing_window(conn, run_date)
-        chunks = plan_items(conn, run_date)
-    total = JobOutcome(details={"invoices": 0, "lines": 0, "chunks": len(chunks)})
-    money = Decimal("0.00")
-    for chunk in chunks:
-        part = bill_chunk(run, chunk)
-        total.processed += part.processed
-        total.failed += part.failed
-        total.skipped += part.skipped
-        total.details["invoices"] += part.details["invoices"]
-        total.details["lines"] += part.details["lines"]
-        money += Decimal(part.details["total_amount"])
-    total.details.update(
-        {
-            "run_date": str(run_date),
-            "billed_from": str(window[0]) if window else None,
-            "billed_through": str(window[1]) if window else str(run_date),
-            "dry_run": bool(run.options.get("dry_run")),
-            "total_amount": f"{money:.2f}",
-        }
-    )
-    logger.info("billing run planned and billed", extra={"chunks": len(chunks), "invoices": total.processed})
-    return total
