@@ -12,7 +12,8 @@ Equivalent mutants (no behaviour change) are skipped two ways, both listed in do
 - automatically: a mutation inside a function's parameter or return annotation in a module with
   `from __future__ import annotations` (annotations stay strings, never evaluated), unless FastAPI inspects
   that function (it is passed to Depends);
-- by hand: equivalent.toml, each entry naming the module, the operator, the source line and the reason.
+- by hand: equivalent.toml, each entry naming the module, the operator, the source line, the column where
+  the mutated node starts (0-based, as the survivor list prints it) and the reason.
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ def _skip_equivalents(db: WorkDB, module: Module) -> None:
         elif any(_within(mutation.start_pos, mutation.end_pos, span) for span in spans):
             reason = "annotation only (postponed evaluation)"
         for entry in manual:
-            if entry["operator"] == operator and entry["line"].strip() == line:
+            same_place = entry["line"].strip() == line and int(entry["column"]) == mutation.start_pos[1]
+            if entry["operator"] == operator and same_place:
                 reason = entry["reason"]
         if reason is not None:
             db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=reason))
@@ -232,7 +234,7 @@ def _score(session: Path, module: Module) -> tuple[Score, list[str]]:
                 mutation = item.mutations[0]
                 row = mutation.start_pos[0]
                 survivors.append(
-                    f"  line {row} {mutation.operator_name.removeprefix('core/')}"
+                    f"  line {row} col {mutation.start_pos[1]} {mutation.operator_name.removeprefix('core/')}"
                     f" #{mutation.occurrence}: {lines[row - 1].strip()}"
                 )
     return score, survivors
