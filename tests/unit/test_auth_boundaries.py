@@ -5,6 +5,7 @@ import dataclasses
 import json
 import threading
 import time
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from uuid import UUID
 
@@ -78,6 +79,29 @@ def test_a_token_expired_within_the_30_second_leeway_is_still_accepted_and_beyon
     # Then the first passes (clock skew) and the second is expired
     assert verify_token(_token(exp=now - 10), settings)["sub"] == SUB
     assert _refusal(_token(exp=now - 45), settings) == "The token has expired."
+
+
+def _verify_at(monkeypatch, token, moment: float):
+    """Verify with PyJWT's clock stopped at `moment` (a POSIX timestamp)."""
+
+    class StoppedClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(moment, tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", StoppedClock)
+    return verify_token(token, _settings(jwt_secret=SECRET))
+
+
+def test_the_leeway_is_exactly_30_seconds(monkeypatch):
+    # Given a token that expires at E
+    expires = int(time.time()) + 3600
+    token = _token(iat=expires - 600, exp=expires)
+    # When verified 29.5 s after E / Then it is still accepted (within the 30 s leeway)
+    assert _verify_at(monkeypatch, token, expires + 29.5)["sub"] == SUB
+    # And 30.5 s after E it has expired
+    with pytest.raises(Unauthenticated, match="expired"):
+        _verify_at(monkeypatch, token, expires + 30.5)
 
 
 def test_the_audience_and_a_configured_issuer_must_match():
