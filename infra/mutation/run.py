@@ -5,14 +5,15 @@ secrets decide, each module's mutants run against the tests that exercise that m
 
 Per module: a cosmic-ray session in .mutation/<module>.sqlite (resumable: an interrupted run goes on where it
 stopped; --fresh starts again), equivalent mutants marked skipped before anything runs, the mutants
-executed one at a time (cosmic-ray mutates the file in place and restores it), then the score: killed / (killed
-+ survived), with every survivor listed. Exits 1 when a module is below the threshold.
+executed one at a time (cosmic-ray mutates the file in place and restores it), then the score:
+killed / (killed + survived), with every survivor listed. Exits 1 when a module is below the threshold.
 
 Equivalent mutants (no behaviour change) are skipped two ways, both listed in docs/mutation.md:
 - automatically: a mutation inside a function's parameter or return annotation in a module with
   `from __future__ import annotations` (annotations stay strings, never evaluated), unless FastAPI inspects
   that function (it is passed to Depends);
-- by hand: equivalent.toml, each entry naming the module, the operator, the source line and the reason.
+- by hand: equivalent.toml, each entry naming the module, the operator, the source line, the column where
+  the mutated node starts (0-based, as the survivor list prints it) and the reason.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _source(path: Path) -> tuple[list[str], ast.Module]:
 
 def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Source spans of function annotations that are never evaluated (see the module docstring)."""
-    lines, tree = _source(path)
+    _, tree = _source(path)
     postponed = any(
         isinstance(node, ast.ImportFrom)
         and node.module == "__future__"
@@ -134,15 +135,20 @@ def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]
         for arg in node.args
         if isinstance(arg, ast.Name)
     }
-    spans = []
+    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or node.name in inspected:
             continue
         arguments = node.args
         annotations = [
             arg.annotation
-            for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-            + [arguments.vararg, arguments.kwarg]
+            for arg in [
+                *arguments.posonlyargs,
+                *arguments.args,
+                *arguments.kwonlyargs,
+                arguments.vararg,
+                arguments.kwarg,
+            ]
             if arg is not None and arg.annotation is not None
         ]
         if node.returns is not None:
@@ -175,7 +181,8 @@ def _skip_equivalents(db: WorkDB, module: Module) -> None:
         elif any(_within(mutation.start_pos, mutation.end_pos, span) for span in spans):
             reason = "annotation only (postponed evaluation)"
         for entry in manual:
-            if entry["operator"] == operator and entry["line"].strip() == line:
+            same_place = entry["line"].strip() == line and int(entry["column"]) == mutation.start_pos[1]
+            if entry["operator"] == operator and same_place:
                 reason = entry["reason"]
         if reason is not None:
             db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=reason))
@@ -189,7 +196,9 @@ def _run_module(module: Module, fresh: bool) -> tuple[Score, list[str]]:
         session.unlink()
     cosmic_ray = str(Path(sys.executable).parent / "cosmic-ray")
     if not session.exists():
-        baseline = subprocess.run(_test_command(module).split(), cwd=ROOT, capture_output=True, text=True)
+        baseline = subprocess.run(
+            _test_command(module).split(), cwd=ROOT, capture_output=True, text=True, check=False
+        )
         if baseline.returncode != 0:
             raise SystemExit(f"{module.name}: the tests fail without any mutant:\n{baseline.stdout[-2000:]}")
         subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=ROOT, check=True)
@@ -225,7 +234,7 @@ def _score(session: Path, module: Module) -> tuple[Score, list[str]]:
                 mutation = item.mutations[0]
                 row = mutation.start_pos[0]
                 survivors.append(
-                    f"  line {row} {mutation.operator_name.removeprefix('core/')}"
+                    f"  line {row} col {mutation.start_pos[1]} {mutation.operator_name.removeprefix('core/')}"
                     f" #{mutation.occurrence}: {lines[row - 1].strip()}"
                 )
     return score, survivors
@@ -247,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = failed or below
         report.append(
             f"{module.name:16s} {score.ratio:6.1%} killed {score.killed}, survived {score.survived},"
-            f" equivalent {score.skipped}, incompetent {score.incompetent} (operator not used: {score.not_used})"
-            + (f"  BELOW {threshold:.0%}" if below else "")
+            f" equivalent {score.skipped}, incompetent {score.incompetent}"
+            f" (operator not used: {score.not_used})" + (f"  BELOW {threshold:.0%}" if below else "")
         )
         report.extend(survivors)
     print("\nmutation score per module (killed / behaviour-changing mutants):")

@@ -36,10 +36,11 @@ def test_without_a_key_every_request_runs_its_effect(clean_db):
     assert first == Outcome(201, {"n": 1}) and second == Outcome(201, {"n": 2})
 
 
-def test_a_retry_with_the_same_key_replays_the_first_response_and_runs_nothing(clean_db, conn):
+def test_a_retry_with_the_same_key_replays_the_first_response_and_runs_nothing(clean_db, conn, caplog):
     # Given a first request with a key
     effects: list[str] = []
     first = _run(_request("k-1", {"a": 1}), effects)
+    caplog.clear()
     # When the same request is retried with the same key
     retry = _run(_request("k-1", {"a": 1}), effects)
     # Then the effect ran once, the retry is the first response marked replayed, and the row is completed
@@ -48,6 +49,9 @@ def test_a_retry_with_the_same_key_replays_the_first_response_and_runs_nothing(c
     assert retry == Outcome(201, {"n": 1}, replayed=True)
     row = conn.execute("select status, response_status from idempotency_keys where key = 'k-1'").fetchone()
     assert row == {"status": "completed", "response_status": 201}
+    # And the replay is logged with the route only, not the caller's part of the scope
+    replays = [record for record in caplog.records if record.getMessage() == "idempotent replay"]
+    assert [getattr(record, "scope", None) for record in replays] == ["POST /api/admin/things"]
 
 
 def test_a_response_without_a_body_is_replayed_without_one(clean_db):

@@ -1,13 +1,19 @@
 """Token and secret checks at their edges (issue 10, section 6): unset secrets, the leeway, which refusal
 says what, the cron secret. Each test pins a rule a mutant of auth.py would break."""
 
+import dataclasses
+import json
+import threading
 import time
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import UUID
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from isp_billing.auth import AdminPrincipal, bearer_token, is_cron_secret, verify_token
+from isp_billing.auth import AdminPrincipal, CustomerPrincipal, bearer_token, is_cron_secret, verify_token
 from isp_billing.errors import ConfigurationError, Forbidden, Unauthenticated
 from isp_billing.settings import Settings
 from tests.unit.test_auth import jwks_server  # noqa: F401  (the fixture)
@@ -73,6 +79,29 @@ def test_a_token_expired_within_the_30_second_leeway_is_still_accepted_and_beyon
     # Then the first passes (clock skew) and the second is expired
     assert verify_token(_token(exp=now - 10), settings)["sub"] == SUB
     assert _refusal(_token(exp=now - 45), settings) == "The token has expired."
+
+
+def _verify_at(monkeypatch, token, moment: float):
+    """Verify with PyJWT's clock stopped at `moment` (a POSIX timestamp)."""
+
+    class StoppedClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime.fromtimestamp(moment, tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", StoppedClock)
+    return verify_token(token, _settings(jwt_secret=SECRET))
+
+
+def test_the_leeway_is_exactly_30_seconds(monkeypatch):
+    # Given a token that expires at E
+    expires = int(time.time()) + 3600
+    token = _token(iat=expires - 600, exp=expires)
+    # When verified 29.5 s after E / Then it is still accepted (within the 30 s leeway)
+    assert _verify_at(monkeypatch, token, expires + 29.5)["sub"] == SUB
+    # And 30.5 s after E it has expired
+    with pytest.raises(Unauthenticated, match="expired"):
+        _verify_at(monkeypatch, token, expires + 30.5)
 
 
 def test_the_audience_and_a_configured_issuer_must_match():
@@ -153,5 +182,54 @@ def test_an_admin_principal_requires_one_of_the_named_roles():
         full_name="A",  # type: ignore[arg-type]
     )
     admin.require("support", "super_admin")  # does not raise
-    with pytest.raises(Forbidden, match="The support role may not do this."):
+    with pytest.raises(Forbidden, match=r"The support role may not do this\."):
         admin.require("billing_admin", "super_admin")
+
+
+def test_principals_cannot_be_altered_after_authentication():
+    # Given a customer and an admin principal, as the auth dependencies build them
+    customer = CustomerPrincipal(customer_id=UUID(int=1), auth_user_id=UUID(SUB))
+    admin = AdminPrincipal(
+        admin_id=UUID(int=2), auth_user_id=UUID(SUB), role="support", email="a@example.test", full_name="A"
+    )
+    # When code tries to swap the customer or raise the role / Then it cannot
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        customer.customer_id = UUID(int=3)  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        admin.role = "super_admin"  # type: ignore[misc]
+    assert customer == CustomerPrincipal(UUID(int=1), UUID(SUB)) and hash(customer) == hash(
+        CustomerPrincipal(UUID(int=1), UUID(SUB))
+    )
+
+
+def test_the_jwks_is_fetched_once_for_many_verifications():
+    # Given a JWKS endpoint that counts its fetches (a URL no other test uses, so nothing is cached yet)
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
+    jwk.update(kid="counted-key", alg="ES256", use="sig")
+    body = json.dumps({"keys": [jwk]}).encode()
+    fetches = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            fetches.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/counted/jwks.json"
+        # When three tokens are verified, each with fresh Settings (as after a settings reload)
+        for _ in range(3):
+            token = _token(private_key, "ES256", headers={"kid": "counted-key"})
+            assert verify_token(token, _settings(jwt_jwks_url=url))["sub"] == SUB
+        # Then the key set was fetched once: the client (and its cache) is kept per URL
+        assert fetches == ["/counted/jwks.json"]
+    finally:
+        server.shutdown()

@@ -25,6 +25,25 @@ def test_without_a_key_the_request_is_scoped_but_carries_no_fingerprint():
     assert request == IdempotentRequest(f"{ROUTE}:{CUSTOMER}", None, "", CUSTOMER)
 
 
+def test_an_admin_request_is_scoped_to_the_admin_and_carries_no_customer():
+    # Given two admins using the same key on the same route
+    admin, other = UUID(int=1), UUID(int=2)
+    mine = IdempotentRequest.for_admin(route=ROUTE, path=PATH, body=BODY, key="k", admin_id=admin)
+    theirs = IdempotentRequest.for_admin(route=ROUTE, path=PATH, body=BODY, key="k", admin_id=other)
+    # When their requests are built / Then the scopes differ (their keys never meet) and no customer is named
+    assert mine.scope == f"{ROUTE}:admin:{admin}" and theirs.scope == f"{ROUTE}:admin:{other}"
+    assert mine.customer_id is None and mine.request_hash != theirs.request_hash
+    assert mine.request_hash == fingerprint(mine.scope, "k", PATH, BODY)
+
+
+def test_an_admin_request_without_a_key_carries_no_fingerprint_and_a_bad_key_is_refused():
+    admin = UUID(int=1)
+    request = IdempotentRequest.for_admin(route=ROUTE, path=PATH, body=BODY, key=None, admin_id=admin)
+    assert request == IdempotentRequest(f"{ROUTE}:admin:{admin}", None, "", None)
+    with pytest.raises(ValidationFailed):
+        IdempotentRequest.for_admin(route=ROUTE, path=PATH, body=BODY, key="bad key", admin_id=admin)
+
+
 @pytest.mark.parametrize("key", ["k", "!", "~", "k" * 255, "550e8400-e29b-41d4-a716-446655440000", "a!b~c{}"])
 def test_keys_of_1_to_255_visible_ascii_characters_are_accepted(key):
     request = _request(key)

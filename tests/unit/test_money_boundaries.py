@@ -82,3 +82,10 @@ def test_money_stays_a_decimal_in_python_and_is_a_string_only_in_json():
     assert line.model_dump(mode="json")["amount"] == "12.50"
     schema = Line.model_json_schema()["properties"]["amount"]
     assert schema["pattern"] == r"^-?\d+\.\d{2}$"
+
+
+def test_a_one_day_period_is_priced_like_any_other():
+    # Given a period of a single day (the smallest there is)
+    # When it is fully used or not at all / Then the full price or nothing
+    assert pro_rata(Decimal("30.00"), 1, 1) == Decimal("30.00")
+    assert pro_rata(Decimal("30.00"), 0, 1) == Decimal("0.00")
