@@ -81,13 +81,15 @@ def _floor(conn, invoices: int, lines: int) -> float:
         """
         with inv as (
           insert into bare_invoices
-          select gen_random_uuid(), gen_random_uuid(), 'INV-2026-' || lpad(g::text, 6, '0'), date '2026-03-05',
+          select gen_random_uuid(), gen_random_uuid(), 'INV-2026-' || lpad(g::text, 6, '0'),
+                 date '2026-03-05',
                  date '2026-03-12', date '2026-03-05', date '2026-04-04', 607.83, 15.00, 91.17, 699.00
             from generate_series(1, %(invoices)s) g
           returning id
         )
         insert into bare_lines
-        select (select id from inv limit 1), gen_random_uuid(), 'recurring', 'Fibre 50/50, 05 Mar 2026 to 04 Apr 2026',
+        select (select id from inv limit 1), gen_random_uuid(), 'recurring',
+               'Fibre 50/50, 05 Mar 2026 to 04 Apr 2026',
                699.00, date '2026-03-05', date '2026-04-04',
                '{"rule": "recurring", "monthly_price": "699.00", "days_in_period": 31}'::jsonb, 'charge:' || g
           from generate_series(1, %(lines)s) g
@@ -137,8 +139,8 @@ def test_billing_run_for_100k_customers_against_the_insert_select_floor(conn, cl
         f"\nratio: {result['elapsed'] / floor:.2f}x the floor"
         f"\npeak memory of the job process: max RSS {peak_mib:.0f} MiB"
         f"\n1,000,000 customers: {million_chunks:.0f} chunks x {per_chunk:.3f}s / {RESERVED_CONCURRENCY}"
-        f" concurrent = {extrapolated / 60:.1f} min (if the database keeps up with {RESERVED_CONCURRENCY} chunks"
-        " at once)"
+        f" concurrent = {extrapolated / 60:.1f} min"
+        f" (if the database keeps up with {RESERVED_CONCURRENCY} chunks at once)"
     )
     assert result["status"] == "completed" and result["processed"] == CUSTOMERS
     assert counts["invoices"] == CUSTOMERS
