@@ -42,8 +42,9 @@ def _seed(conn) -> int:
     )
     conn.execute(
         """
-        insert into customers (first_name, last_name, email, customer_type)
-        select 'Perf', 'Customer ' || g, 'perf' || g || '@example.co.za', 'consumer'
+        insert into customers (account_number, first_name, last_name, email, customer_type)
+        select 'CUS-2026-' || lpad(g::text, 6, '0'), 'Perf', 'Customer ' || g, 'perf' || g || '@example.co.za',
+               'consumer'
           from generate_series(1, %s) g
         """,
         (CUSTOMERS,),
@@ -102,6 +103,7 @@ def _floor(conn, invoices: int, lines: int) -> float:
 
 
 @pytest.mark.perf
+@pytest.mark.timeout(3600)
 def test_billing_run_for_100k_customers_against_the_insert_select_floor(conn, clean_db):
     # Given 100,000 customers billed on the 5th with 1-3 services each
     services = _seed(conn)

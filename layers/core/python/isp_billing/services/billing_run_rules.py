@@ -157,7 +157,7 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         restarts = [
             s.end
             for s in service.suspensions
-            if s.pauses_billing and s.end is not None and s.start <= q_start < s.end <= q_end
+            if s.pauses_billing and s.end is not None and s.start <= q_start <= s.end <= q_end
         ]
         if not restarts or activation > q_start:
             return None
