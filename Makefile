@@ -6,9 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
+SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test unit integration functions infra e2e perf lint format mypy openapi \
-	compare-openapi cfn-lint check clean
+.PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
+	compare-openapi cfn-lint check clean test-pooled test-supabase
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -35,8 +36,21 @@ infra: install
 	$(BIN)/pytest tests/infra
 e2e: install
 	$(BIN)/pytest tests/e2e
+test-pooled: install ## integration + function suites through a real PgBouncer (transaction mode) on :6432
+	infra/pgbouncer/run-pooled.sh $(BIN)/pytest tests/integration tests/functions -q -p no:randomly
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
+	$(BIN)/python infra/mutation/run.py $(MODULES)
+
+# The integration suite on a database shaped like a Supabase project's (infra/supabase_shape: Supabase's
+# roles, GoTrue's auth.users, migrations applied by a non-superuser owner, the code as the runtime role),
+# built on the PostgreSQL we are superuser of at SYSTEM_DATABASE_URL; then `isp-billing doctor` on a fresh one.
+test-supabase: install
+	@started=$$(date +%s); \
+	ISP_BILLING_TEST_SHAPE=supabase DATABASE_URL="$(SYSTEM_DATABASE_URL)" $(BIN)/pytest tests/integration && \
+	$(BIN)/python -m isp_billing_cli.supabase_shape check "$(SYSTEM_DATABASE_URL)" && \
+	echo "== supabase-shaped pass: $$(( $$(date +%s) - started ))s =="
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,6 +6,10 @@ ISP_BILLING_TEST_SHAPE=supabase the non-superuser owner of a Supabase-shaped dat
 test connects as the runtime login role `isp_billing_runtime`, which owns nothing (DATABASE_URL of the
 process and the `database_url`/`clean_db` fixtures); the `conn` fixture is a superuser connection that only
 arranges and asserts.
+With ADMIN_DATABASE_URL set (the pooled pass, `make test-pooled`), the code under test reaches the server
+through DATABASE_URL (PgBouncer in transaction mode) while database creation, migrations, arranging and
+clean-up go straight to ADMIN_DATABASE_URL: they are not the code under test, and clean-up uses settings a
+pooler must not see.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from tests.environment import settings_environment
 TEST_CRON_SECRET = "test-cron-secret-0123456789"
 # Reference data the migrations seed: kept between tests.
 REFERENCE_TABLES = {"schema_migrations", "vat_rates", "unpaid_reason_codes"}
-# "supabase": the database is built by infra/supabase_shape (Supabase's roles, auth.users, a non-superuser owner).
+# "supabase": the database is built by infra/supabase_shape (Supabase's roles, auth.users, a
+# non-superuser owner).
 DATABASE_SHAPE = os.environ.get("ISP_BILLING_TEST_SHAPE", "plain")
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
@@ -63,6 +68,11 @@ def _with_database(url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(url, dbname=name)
 
 
+def _admin_server(server_url: str) -> str:
+    """Where the fixtures create, migrate, arrange and clean: ADMIN_DATABASE_URL (direct) when set."""
+    return os.environ.get("ADMIN_DATABASE_URL") or server_url
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[str]:
     yield from _server_url()
@@ -72,19 +82,20 @@ def server_url() -> Iterator[str]:
 def test_database(server_url: str) -> Iterator[tuple[str, str]]:
     """A fresh database for this run, migrated by its owner: (superuser URL, owner URL)."""
     name = f"isp_test_{uuid.uuid4().hex[:10]}"
+    admin_server = _admin_server(server_url)
     if DATABASE_SHAPE == "supabase":
-        owner_url = supabase_shape.create_database(server_url, name)
+        owner_url = supabase_shape.create_database(admin_server, name)
     else:
-        with psycopg.connect(server_url, autocommit=True) as admin:
+        with psycopg.connect(admin_server, autocommit=True) as admin:
             admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        owner_url = _with_database(server_url, name)
+        owner_url = _with_database(admin_server, name)
     try:
         migrate(owner_url)
         create_runtime_role(owner_url)
-        yield _with_database(server_url, name), owner_url
+        yield _with_database(admin_server, name), owner_url
     finally:
         db.reset_connection()
-        with psycopg.connect(server_url, autocommit=True) as admin:
+        with psycopg.connect(admin_server, autocommit=True) as admin:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
@@ -101,9 +112,10 @@ def owner_database_url(test_database: tuple[str, str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(test_database: tuple[str, str]) -> Iterator[str]:
+def database_url(server_url: str, test_database: tuple[str, str]) -> Iterator[str]:
     """The run's database as the code under test connects: the runtime role. The process's settings use it."""
-    url = runtime_url(test_database[0])
+    name = psycopg.conninfo.conninfo_to_dict(test_database[0])["dbname"]
+    url = runtime_url(_with_database(server_url, str(name)))
     environment = {
         "DATABASE_URL": url,
         "JWT_SECRET": LOCAL_DEV_JWT_SECRET,
@@ -119,7 +131,7 @@ def database_url(test_database: tuple[str, str]) -> Iterator[str]:
 
 
 def _truncate_all(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
         tables = [
             row[0]
             for row in conn.execute(
@@ -128,7 +140,8 @@ def _truncate_all(url: str) -> None:
             if row[0] not in REFERENCE_TABLES
         ]
         # replica mode: the append-only audit log's guard triggers do not stop test clean-up.
-        conn.execute("set session_replication_role = replica")
+        # (`set local`: this transaction only, so no connection is ever left in replica mode)
+        conn.execute("set local session_replication_role = replica")
         conn.execute(
             sql.SQL("truncate {} restart identity cascade").format(
                 sql.SQL(", ").join(sql.Identifier("public", table) for table in tables)

@@ -15,6 +15,7 @@ app = build_app("Admin service cancel")
         403: {"description": "Role may not"},
         404: {"description": "No such service"},
         409: {"description": "Illegal transition (carries current_status)"},
+        422: {"description": "Effective date in the past, before activation, or beyond the bound"},
     },
 )
 async def cancel(service_id: ServiceId, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:

@@ -25,12 +25,10 @@ app = build_app("Set the primary payment method")
 async def set_primary(
     payment_method_id: PaymentMethodId,
     ctx: CurrentCustomer,
-    idempotency_key: idempotency.IdempotencyKey = None,
 ) -> Response:
-    """Atomic: the customer has exactly one primary afterwards, even under concurrent calls."""
-    outcome = payment_methods.set_primary(
-        ctx.conn, ctx.customer, payment_method_id, idempotency_key=idempotency_key
-    )
+    """Atomic: the customer has exactly one primary afterwards, even under concurrent calls.
+    `Idempotency-Key` is honoured by the route class (web.ApiRoute), as on every POST."""
+    outcome = payment_methods.set_primary(ctx.conn, ctx.customer, payment_method_id, idempotency_key=None)
     return idempotency.response(outcome)
 
 

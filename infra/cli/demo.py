@@ -110,9 +110,32 @@ DEMO_CUSTOMER_AUTH_ID = CUSTOMERS[0][1]
 DEMO_ADMIN_AUTH_ID = ADMINS[0][1]
 
 
+def seed_demo_auth_users(conn: psycopg.Connection[Any]) -> int:
+    """Where GoTrue's auth.users exists (Supabase), the demo's customers and admins get their auth users
+    first: customers and admin_users reference it there. No password: the demo's tokens are minted locally.
+    Returns how many were created (0 on plain PostgreSQL)."""
+    if conn.execute("select 1 from pg_class where oid = to_regclass('auth.users')").fetchone() is None:
+        return 0
+    people = [(auth_id, email) for _, auth_id, _, _, email, _, _ in CUSTOMERS]
+    people += [(auth_id, email) for _, auth_id, email, _, _ in ADMINS]
+    created = 0
+    for auth_id, email in people:
+        cursor = conn.execute(
+            "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data,"
+            " raw_user_meta_data, created_at, updated_at)"
+            " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s,"
+            ' \'{"provider": "email", "providers": ["email"]}\', \'{}\', now(), now())'
+            " on conflict do nothing",
+            (auth_id, email),
+        )
+        created += cursor.rowcount
+    return created
+
+
 def seed_demo(url: str) -> None:
     """Load the demo data once; a second call changes nothing."""
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn, conn.transaction():
+        seed_demo_auth_users(conn)
         for pkg_id, name, kind, down, up, price, cap in PACKAGES:
             conn.execute(
                 "insert into service_packages (id, name, service_type, speed_down_mbps, speed_up_mbps,"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import importlib.resources
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,8 +16,11 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount
 from starlette.routing import Route as StarletteRoute
+from starlette.staticfiles import StaticFiles
 
+from isp_billing.errors import problem_body
 from isp_billing.settings import get_settings
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.openapi import build_openapi
@@ -64,6 +69,21 @@ def _to_response(result: dict[str, Any]) -> Response:
     return Response(content=content, status_code=int(result.get("statusCode", 200)), headers=headers)
 
 
+def _no_route(request: Request, allowed: list[str]) -> Response:
+    """API Gateway's own 404/405, in the API's problem+json with a request id (and Allow for a 405)."""
+    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    headers = {"X-Request-Id": request_id}
+    if allowed:
+        status, title, slug = 405, "Method not allowed", "method-not-allowed"
+        detail = "This path does not accept this method; see the Allow header."
+        headers["Allow"] = ", ".join(allowed)
+    else:
+        status, title, slug = 404, "Not found", "not-found"
+        detail = "There is nothing at this path."
+    body = problem_body(status, title, detail, slug, {"request_id": request_id})
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
 CORS_ALLOWED_HEADERS = "Authorization,Content-Type,Idempotency-Key,X-Request-Id"
 
 
@@ -80,6 +100,14 @@ def _preflight(request: Request, methods: list[str]) -> Response:
     return Response(status_code=204, headers=headers)
 
 
+# Swagger UI's files from a pinned package (swagger-ui-py, dev dependency), not a CDN: /docs works offline.
+DOCS_ASSETS = "/docs/assets"
+
+
+def _swagger_ui_folder() -> str:
+    return str(importlib.resources.files("swagger_ui") / "static")
+
+
 def create_gateway() -> Starlette:
     table = RouteTable()
     workers = ThreadPoolExecutor(
@@ -93,25 +121,22 @@ def create_gateway() -> Starlette:
         return JSONResponse(spec)
 
     async def docs(_: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ISP billing API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ISP billing API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            # Swagger UI would otherwise ask an online validator about the spec.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
 
     async def dispatch(request: Request) -> Response:
         if request.method == "OPTIONS" and table.allowed_methods(request.url.path):
             return _preflight(request, table.allowed_methods(request.url.path))
         matched = table.match(request.method, request.url.path)
         if matched is None:
-            allowed = table.allowed_methods(request.url.path)
-            status, title = (405, "Method not allowed") if allowed else (404, "Not found")
-            return JSONResponse(
-                {
-                    "type": "about:blank",
-                    "title": title,
-                    "status": status,
-                    "detail": f"No route for {request.method} {request.url.path}",
-                },
-                status_code=status,
-                media_type="application/problem+json",
-            )
+            return _no_route(request, table.allowed_methods(request.url.path))
         route, function, params = matched
         body = await request.body()
         event = api_gateway_event(
@@ -131,6 +156,7 @@ def create_gateway() -> Starlette:
         routes=[
             StarletteRoute("/openapi.json", openapi, methods=["GET"]),
             StarletteRoute("/docs", docs, methods=["GET"]),
+            Mount(DOCS_ASSETS, app=StaticFiles(directory=_swagger_ui_folder()), name="docs-assets"),
             StarletteRoute("/{path:path}", dispatch, methods=methods),
         ]
     )

@@ -33,6 +33,58 @@ def _local_environment() -> str:
     return url
 
 
+def _serve_as_runtime_role(owner_url: str) -> str:
+    """The URL the local server's handlers use: RUNTIME_DATABASE_URL when set, else the runtime role on the
+    same server, created here (no password: local trust authentication). Falls back to the owner's URL with
+    a warning when the role cannot be created or cannot log in without a password."""
+    import psycopg
+
+    from isp_billing.settings import reset_settings_cache
+    from isp_billing_cli.runtime_role import create_runtime_role, runtime_url
+
+    url = os.environ.get("RUNTIME_DATABASE_URL")
+    if not url:
+        url = runtime_url(owner_url)
+        try:
+            create_runtime_role(owner_url)
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as error:
+            print(
+                f"warning: serving as the migrating user: the runtime role is not usable here"
+                f" ({type(error).__name__}); set RUNTIME_DATABASE_URL (see README, Deployment)",
+                file=sys.stderr,
+            )
+            return owner_url
+    os.environ["DATABASE_URL"] = url
+    reset_settings_cache()
+    return url
+
+
+def cmd_create_runtime_role(args: argparse.Namespace) -> int:
+    from isp_billing_cli.runtime_role import create_runtime_role, render_sql
+
+    password = os.environ.get(args.password_env) if args.password_env else None
+    if args.password_env and not password:
+        print(f"isp-billing create-runtime-role: {args.password_env} is empty", file=sys.stderr)
+        return 2
+    if args.print_sql:
+        print(render_sql(args.name, password), end="")
+        return 0
+    create_runtime_role(_local_environment(), args.name, password)
+    print(f"runtime role {args.name} ready: it owns nothing and switches to authenticated / service_role")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from isp_billing_cli.doctor import run_doctor
+
+    embedded = not os.environ.get("DATABASE_URL")
+    url = _local_environment()
+    if embedded:  # check what the local server's handlers would use
+        url = _serve_as_runtime_role(url)
+    return run_doctor(url, as_json=args.json)
+
+
 def cmd_migrate(_: argparse.Namespace) -> int:
     from isp_billing_cli.migrate import migrate
 
@@ -89,6 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         providers = start_demo_providers(base)
         print(f"fake NetCash on {providers.netcash.url}, fake Interstellio on {providers.interstellio.url}")
         _print_demo_tokens()
+    runtime = _serve_as_runtime_role(url)
+    if runtime != url:
+        print("handlers connect as the runtime role isp_billing_runtime (owns nothing)")
     reset_settings_cache()
     app = create_gateway()
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
@@ -209,6 +264,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", metavar="DATE", help="only orders placed on or after this date (YYYY-MM-DD)"
     )
     backfill.set_defaults(run=cmd_backfill_orders)
+
+    runtime = commands.add_parser(
+        "create-runtime-role", help="create the login role the functions connect as (run as the owner)"
+    )
+    runtime.add_argument("--name", default="isp_billing_runtime")
+    runtime.add_argument(
+        "--password-env", metavar="VAR", help="read its password from this environment variable"
+    )
+    runtime.add_argument(
+        "--print-sql", action="store_true", help="print the SQL (e.g. for Supabase's SQL editor) instead"
+    )
+    runtime.set_defaults(run=cmd_create_runtime_role)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the database as the functions see it; exit 1 on any finding"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON document instead of a line per check")
+    doctor.set_defaults(run=cmd_doctor)
 
     openapi = commands.add_parser("openapi", help="write the merged OpenAPI document")
     openapi.add_argument("--output", help="default infra/openapi.json")

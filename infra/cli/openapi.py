@@ -53,30 +53,53 @@ _PROBLEM_SCHEMA = {
 }
 
 
-def _cron_operation(job: str) -> dict[str, Any]:
+def _job_operation(job: str, path: str, options_schema: dict[str, Any]) -> dict[str, Any]:
+    """A job's manual-run route (POST /api/cron/<job>, the backfill's admin route): options, answers."""
     return {
         "post": {
             "tags": ["jobs"],
             "summary": f"Run the {job} job now",
             "description": "Authorization: Bearer <CRON_SECRET> or an admin token "
-            "(super_admin, billing_admin). "
-            "The body is a JSON object of job options. Answers the finished cron_execution_log row.",
-            "operationId": f"run_{job.replace('-', '_')}",
+            "(super_admin, billing_admin), checked before the body is read. "
+            "The body (at most 16 KiB, JSON nested at most 8 deep) is a JSON object of the job's declared "
+            "options; any other field is 422. Answers the run's cron_execution_log row.",
+            "operationId": f"run_{job.replace('-', '_')}"
+            + ("" if path.startswith("/api/cron/") else "_admin"),
             "requestBody": {
                 "required": False,
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {"application/json": {"schema": options_schema}},
             },
             "responses": {
                 "200": {
-                    "description": "The run's log row",
+                    "description": "The run's log row (a fanned-out run answers while still running)",
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
-                "401": {"description": "No or bad token", "content": _PROBLEM},
+                "400": {
+                    "description": "The body is not UTF-8, not JSON, or nested too deep",
+                    "content": _PROBLEM,
+                },
+                "401": {"description": "No or bad token (whatever the body)", "content": _PROBLEM},
                 "403": {"description": "Not allowed to run jobs", "content": _PROBLEM},
                 "409": {"description": "The job is already running", "content": _PROBLEM},
+                "413": {"description": "The body is larger than 16 KiB", "content": _PROBLEM},
+                "422": {
+                    "description": "An option is undeclared, mistyped, or holds NUL or control characters",
+                    "content": _PROBLEM,
+                },
+                "500": {"description": "An unexpected failure (quote the request id)", "content": _PROBLEM},
+                "503": {"description": "The database is not reachable", "content": _PROBLEM},
             },
         }
     }
+
+
+def _options_schema(handler: Any) -> dict[str, Any]:
+    model = getattr(handler, "options_model", None)
+    if model is None:
+        return {"type": "object"}
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    return dict(schema)
 
 
 def _problem_schemas(operations: dict[str, Any]) -> None:
@@ -110,9 +133,11 @@ def build_openapi() -> dict[str, Any]:
             continue
         app = getattr(function.load_module(), "app", None)
         if app is None:
+            handler = function.load_handler()
+            job = getattr(handler, "job_name", None)
             for route in function.routes:
-                if route.path.startswith("/api/cron/"):
-                    spec["paths"][route.path] = _cron_operation(route.path.rsplit("/", 1)[1])
+                if job is not None and route.method == "POST":
+                    spec["paths"][route.path] = _job_operation(job, route.path, _options_schema(handler))
             continue
         part = app.openapi()
         for path, operations in part.get("paths", {}).items():

@@ -2,9 +2,10 @@
 
 Migrations run as the owner of the schema (a superuser locally, `postgres` on Supabase, the master user on
 RDS). The code connects as `isp_billing_runtime`: LOGIN, NOINHERIT, no attributes, a member of
-`authenticated` and `service_role` only so that each transaction can `set_config('role', ..., true)` to one
-of them. NOINHERIT: outside such a switch it holds no privilege at all, and as a non-owner it can neither
-ALTER, DROP nor disable a trigger of any table, so the audit log's and the issued invoices' guards hold.
+`api_customer`, `authenticated` and `service_role` only so that each transaction can
+`set_config('role', ..., true)` to one of them. NOINHERIT: outside such a switch it holds no privilege at
+all, and as a non-owner it can neither ALTER, DROP nor disable a trigger of any table, so the audit log's
+and the issued invoices' guards hold.
 
 `create_runtime_role` is idempotent and safe when two runs overlap (roles are cluster-wide: test runs on one
 server share the role). A password is sent as a SCRAM-SHA-256 verifier computed here, never in clear text,
@@ -24,7 +25,9 @@ from psycopg import sql
 
 RUNTIME_ROLE = "isp_billing_runtime"
 # The roles the code switches to per transaction (db.py). Nothing else is granted to the runtime role.
-SWITCH_ROLES = ("authenticated", "service_role")
+# api_customer: the API's customer sessions (20261201002000); authenticated: what PostgREST's customers are,
+# for tests and tools that act as a Data API request.
+SWITCH_ROLES = ("api_customer", "authenticated", "service_role")
 SCRAM_ITERATIONS = 4096
 
 # Concurrent CREATE/ALTER ROLE and GRANT on the same role collide in the shared catalogs.

@@ -41,8 +41,9 @@ class Route:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
-        return re.compile(f"^{regex}$")
+        # A parameter never holds a control character (`%0A` decoded): such a path matches no route (404).
+        regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/\\x00-\\x1f\\x7f]+)", re.escape(self.path))
+        return re.compile(f"^{regex}\\Z")
 
 
 @dataclass

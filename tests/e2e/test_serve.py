@@ -1,9 +1,11 @@
 """`isp-billing serve --demo` started as a user starts it: a subprocess on a fresh data folder, over HTTP."""
 
+import re
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -48,6 +50,53 @@ def test_the_merged_openapi_and_docs_are_served(server):
     spec = httpx.get(f"{server.base}/openapi.json").json()
     assert "/api/customer/services" in spec["paths"] and "/api/customer/billing" in spec["paths"]
     assert httpx.get(f"{server.base}/docs").status_code == 200
+
+
+def test_docs_reference_only_local_assets_and_the_server_serves_them(server):
+    # Given the running server's /docs page
+    page = httpx.get(f"{server.base}/docs")
+    assert page.status_code == 200
+    # When we collect every URL the page loads (scripts, stylesheets, icons) or points Swagger UI at
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page.text) + re.findall(r"url: '([^']+)'", page.text)
+    # Then none is on another host (no CDN: the page works offline), no online validator is asked ...
+    assert referenced, page.text
+    assert all(url.startswith("/") and not url.startswith("//") for url in referenced), referenced
+    assert "validator.swagger.io" not in page.text and '"validatorUrl": null' in page.text
+    # ... and each is served by the server itself, with its content type
+    for url in referenced:
+        asset = httpx.get(f"{server.base}{url}")
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 0, url
+    types = {
+        url.rsplit(".", 1)[-1]: httpx.get(f"{server.base}{url}").headers["content-type"] for url in referenced
+    }
+    assert types["js"].startswith(("application/javascript", "text/javascript"))
+    assert types["css"].startswith("text/css")
+    assert types["json"].startswith("application/json")
+
+
+def test_concurrent_requests_to_async_handlers_each_get_their_own_answer(server):
+    # Given what each caller should see when alone
+    customer, admin = server.values["CUSTOMER_TOKEN"], server.values["ADMIN_TOKEN"]
+    calls = [
+        ("/api/customer/services", customer),
+        ("/api/customer/billing", customer),
+        ("/api/customer/payment-methods", customer),
+        ("/api/admin/services?limit=5", admin),
+        ("/api/customer/billing", None),
+    ]
+    alone = {(path, token): server.get(path, token) for path, token in calls}
+    # When 40 of them arrive at once, the same functions several times over (threads, one loop each)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda call: (call, server.get(*call)), calls * 8))
+    # Then every answer is the one that caller gets alone, with its own request id
+    for call, response in answers:
+        assert response.status_code == alone[call].status_code, (call, response.text)
+        assert response.json() == alone[call].json() or call[1] is None, call
+        if call[1] is None:
+            assert response.json()["status"] == 401
+    request_ids = [response.headers["x-request-id"] for _, response in answers]
+    assert len(set(request_ids)) == len(answers)
 
 
 def test_an_unknown_route_is_404(server):

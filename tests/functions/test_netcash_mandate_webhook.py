@@ -158,3 +158,44 @@ def test_a_declined_mandate_cannot_be_revived_by_a_later_acceptance(conn, netcas
     status, _, body = _post(netcash.sign_mandate(pending_mandate, "accepted"))
     assert status == 200 and body == {"outcome": "ignored"}
     assert _method(conn, pending_mandate)["mandate_status"] == "declined"
+
+
+def test_a_postback_ahead_of_netcash_s_file_is_not_recorded_so_its_redelivery_applies(
+    conn, netcash, pending_mandate
+):
+    # Given an accepted mandate, and a cancellation postback arriving before NetCash's file shows it
+    assert _post(netcash.sign_mandate(pending_mandate, "accepted"))[2] == {"outcome": "applied"}
+    cancelled = {"MandateSuccessful": "0", "IsDeclined": "0", "IsActive": "False", "Field1": pending_mandate}
+    # When it is delivered
+    status, _, body = _post(cancelled)
+    # Then NetCash is asked to deliver again, nothing changed, and the delivery is not recorded
+    assert status == 503 and body["type"].endswith("mandate-not-confirmed")
+    assert _method(conn, pending_mandate)["mandate_status"] == "accepted"
+    outcomes = [row["outcome"] for row in conn.execute("select outcome from webhook_deliveries").fetchall()]
+    assert outcomes == ["applied"]  # the acceptance's delivery only
+    # When NetCash's file catches up and the same postback is delivered again
+    netcash.sign_mandate(pending_mandate, "cancelled", post=False)
+    status, _, body = _post(cancelled)
+    # Then it is applied (not answered as a duplicate) and recorded once
+    assert status == 200 and body == {"outcome": "applied"}
+    assert _method(conn, pending_mandate)["mandate_status"] == "cancelled"
+    assert _post(cancelled)[2] == {"outcome": "duplicate"}
+
+
+def test_a_postback_for_a_request_whose_process_died_adopts_it(conn, netcash, pending_mandate):
+    # Given a debit order left requesting (its request died after AddMandate), signed at NetCash
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'requesting', is_active = false,"
+        " is_primary = false where id = %s",
+        (pending_mandate,),
+    )
+    fields = netcash.sign_mandate(pending_mandate, "accepted")
+    # When the postback arrives
+    status, _, body = _post(fields)
+    # Then the row is adopted and accepted, active and primary
+    assert status == 200 and body == {"outcome": "applied"}
+    row = conn.execute(
+        "select mandate_status, is_active, is_primary from customer_payment_methods where id = %s",
+        (pending_mandate,),
+    ).fetchone()
+    assert row == {"mandate_status": "accepted", "is_active": True, "is_primary": True}

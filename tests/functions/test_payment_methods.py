@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
@@ -206,14 +207,23 @@ def test_a_netcash_failure_is_502_and_nothing_is_half_created(
     netcash.fail_next(fault, seconds=2.0) if fault == "timeout" else netcash.fail_next(fault)
     # When the customer adds a debit order with an idempotency key
     status, headers, body = _add(token, debit_order(), key="retry-after-502")
-    # Then 502 problem+json, and no method and no stored key exist
+    # Then 502 problem+json, no stored key, and no method the customer can see or be collected from
     assert status == 502 and headers["content-type"] == "application/problem+json"
     assert body["provider"] == "netcash"
-    assert _rows(conn, customer_id) == []
     assert conn.execute("select count(*) as n from idempotency_keys").fetchone()["n"] == 0
+    assert [row for row in _rows(conn, customer_id) if row["is_active"]] == []
+    if method == "AddMandate":
+        # And the intent committed before AddMandate remains: failed when NetCash refused with its own code,
+        # still requesting (for sync-mandate-statuses to settle) when its answer could not be read
+        [intent] = _rows(conn, customer_id)
+        expected = "failed" if fault == "error_code" else "requesting"
+        assert intent["mandate_status"] == expected and intent["is_primary"] is False
+    else:
+        assert _rows(conn, customer_id) == []
     # And a retry with the same key succeeds once NetCash is back
     status, _, body = _add(token, debit_order(), key="retry-after-502")
-    assert status == 201 and len(_rows(conn, customer_id)) == 1
+    assert status == 201
+    assert [row["id"] for row in _rows(conn, customer_id) if row["is_active"]] == [UUID(body["id"])]
 
 
 def test_a_customer_with_nothing_to_pay_for_cannot_size_a_mandate(conn, netcash):
@@ -408,10 +418,10 @@ def test_patching_a_removed_method_is_404(conn, netcash, customer):
 # --- DELETE -----------------------------------------------------------------------------------------------
 
 
-def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_other(conn, netcash, customer):
+def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_collectable(conn, netcash, customer):
     customer_id, token = customer
     _, _, first = _add(token, debit_order())
-    _, _, older = _add(token, {"method_type": "eft"})
+    _, _, older = _add(token, card(provider_token="tok_live_older_card"))
     _, _, newest = _add(token, card())
     status, _, _ = call_api(*_delete(first["id"]), token=token)
     assert status == 204
@@ -420,6 +430,40 @@ def test_deleting_the_primary_deactivates_it_and_promotes_the_newest_other(conn,
     assert rows[newest["id"]]["is_primary"] is True and rows[older["id"]]["is_primary"] is False
     # And deleting again changes nothing
     assert call_api(*_delete(first["id"]), token=token)[0] == 204
+
+
+def test_deleting_the_primary_promotes_only_a_collectable_method(conn, netcash, customer):
+    # Given a primary card, an older accepted debit order, and a newer debit order whose mandate was declined
+    customer_id, token = customer
+    _, _, primary = _add(token, card())
+    _, _, accepted = _add(token, debit_order())
+    _, _, declined = _add(token, debit_order(account_number="62099998888"))
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'accepted' where id = %s", (accepted["id"],)
+    )
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'declined' where id = %s", (declined["id"],)
+    )
+    # When the primary card is deleted
+    assert call_api(*_delete(primary["id"]), token=token)[0] == 204
+    # Then the accepted debit order is promoted, not the newer declined one (set-primary refuses those)
+    rows = {str(row["id"]): row for row in _rows(conn, customer_id)}
+    assert rows[accepted["id"]]["is_primary"] is True and rows[declined["id"]]["is_primary"] is False
+
+
+def test_deleting_the_primary_promotes_nothing_when_no_other_method_is_collectable(conn, netcash, customer):
+    # Given a primary card and only a declined debit order and an EFT method besides it
+    customer_id, token = customer
+    _, _, primary = _add(token, card())
+    _, _, declined = _add(token, debit_order())
+    _add(token, {"method_type": "eft"})
+    conn.execute(
+        "update customer_payment_methods set mandate_status = 'declined' where id = %s", (declined["id"],)
+    )
+    # When the primary card is deleted
+    assert call_api(*_delete(primary["id"]), token=token)[0] == 204
+    # Then no method is primary: nothing left can be collected
+    assert [row for row in _rows(conn, customer_id) if row["is_primary"]] == []
 
 
 def test_deleting_the_only_method_leaves_no_primary(conn, netcash, customer):

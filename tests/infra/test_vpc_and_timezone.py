@@ -19,7 +19,7 @@ SECURITY_GROUPS = "sg-0cccccccccccccccc"
 
 
 def _resolve(node: Any, parameters: dict[str, Any]) -> Any:
-    """Evaluate the few intrinsics the VPC wiring uses (Ref, Join, Equals, Not, And, If) for given parameters."""
+    """Evaluate the intrinsics the VPC wiring uses (Ref, Join, Equals, Not, And, If) for given parameters."""
     if isinstance(node, list):
         return [_resolve(item, parameters) for item in node]
     if not isinstance(node, dict):

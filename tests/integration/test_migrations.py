@@ -63,3 +63,32 @@ def test_a_failing_migration_leaves_nothing_behind(empty_database, tmp_path):
             ).fetchone()[0]
             == 0
         )
+
+
+def test_two_migrators_at_once_apply_each_file_once_and_hold_no_lock_afterwards(empty_database):
+    import threading
+
+    # Given two migrators started together on an empty database
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(migrate(empty_database))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    # When both have finished
+    # Then neither failed, every file was applied exactly once between them
+    assert errors == []
+    applied = sorted(version for result in results for version in result)
+    assert applied == [path.stem for path in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+    # And no advisory lock is left behind (only transaction-level locks were taken)
+    with psycopg.connect(empty_database) as conn:
+        held = conn.execute("select count(*) from pg_locks where locktype = 'advisory'").fetchone()
+    assert held == (0,)

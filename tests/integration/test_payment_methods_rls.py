@@ -147,7 +147,7 @@ def _own_customer_session(url: str, auth_user_id: str) -> Iterator[tuple[db.Conn
     try:
         with conn.transaction():
             conn.execute(
-                "select set_config('request.jwt.claims', %s, true), set_config('role', 'authenticated', true)",
+                "select set_config('request.jwt.claims', %s, true), set_config('role', 'api_customer', true)",
                 (json.dumps(_claims(auth_user_id)),),
             )
             # A statement of its own: privileges are checked as the role in force when it starts.

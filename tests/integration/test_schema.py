@@ -125,9 +125,12 @@ def make_payment_method(
     return row[0]
 
 
-def as_customer(conn: psycopg.Connection, auth_user_id: uuid.UUID) -> None:
-    """Inside an open transaction: behave like PostgREST does for a signed-in customer."""
-    conn.execute("set local role authenticated")
+def as_customer(conn: psycopg.Connection, auth_user_id: uuid.UUID, role: str = "authenticated") -> None:
+    """Inside an open transaction: behave like PostgREST does for a signed-in customer.
+
+    role="api_customer": the API's own customer session instead (the role that holds the write grants).
+    """
+    conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
     conn.execute(
         "select set_config('request.jwt.claims', %s, true)",
         (json.dumps({"sub": str(auth_user_id), "role": "authenticated"}),),
@@ -533,8 +536,8 @@ def test_customer_cannot_update_another_customers_payment_method(
     _, _, bob_method = two_customers["bob"]
     _, _, alice_method = two_customers["alice"]
     with psycopg.connect(db_url) as conn:
-        # Given a session acting as Alice
-        as_customer(conn, two_customers["alice"][0])
+        # Given the API's session acting as Alice
+        as_customer(conn, two_customers["alice"][0], role="api_customer")
 
         # When she renames Bob's method, then her own
         bobs = conn.execute(

@@ -169,7 +169,7 @@ def service_session(*, batch: bool | None = None) -> Iterator[Connection]:
 
 @contextmanager
 def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]:
-    """A transaction as `authenticated` with the caller's claims; yields (conn, the caller's customer id).
+    """A transaction as `api_customer` with the caller's claims; yields (conn, the caller's customer id).
 
     One round trip opens the transaction, sets the timeouts, the role and the claims, and finds the
     caller's customer row (None when unlinked). The lookup is a statement of its own: privileges are checked
@@ -178,7 +178,7 @@ def customer_session(claims: dict[str, Any]) -> Iterator[tuple[Connection, Any]]
     """
     setup = sql.SQL(
         "set_config('request.jwt.claims', {claims}, true) as claims,"
-        " set_config('role', 'authenticated', true) as role;"
+        " set_config('role', 'api_customer', true) as role;"
         " select (select id from public.customers where auth_user_id = {sub}::uuid) as customer_id"
     ).format(claims=sql.Literal(json.dumps(claims)), sub=sql.Literal(str(claims["sub"])))
     with _unit_of_work(setup, batch=False) as (conn, row):

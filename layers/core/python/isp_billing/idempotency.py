@@ -10,7 +10,9 @@
   with the response after it, and both commit (or roll back) together. A concurrent duplicate blocks on the
   unique index until the first commits, then replays its response: never a second effect. If the effect
   fails (any error), the key goes with the rollback and a retry runs afresh.
-- Scope = route template + the caller's id, so keys of different endpoints and customers never meet. The
+- Scope = route template + the caller's id, so keys of different endpoints and customers never meet; the
+  database functions behind `repositories.idempotency` refuse a customer session another customer's scope
+  and refuse every role but the API's own (a customer's JWT through Supabase's Data API cannot call them). The
   request fingerprint covers the concrete path and the body; it is a salted scrypt hash, because a body can
   carry a bank account number (a plain SHA-256 of a few known fields and 10^11 account numbers is
   brute-forceable; scrypt at this cost is not).
@@ -65,11 +67,24 @@ class IdempotentRequest:
         scope = f"{route}:{customer_id}"
         if key is None:
             return cls(scope, None, "", customer_id)
-        if not _KEY.match(key):
-            raise ValidationFailed(
-                f"{HEADER}: must be 1 to 255 visible ASCII characters", field=HEADER.lower()
-            )
+        _check_key(key)
         return cls(scope, key, fingerprint(scope, key, path, body), customer_id)
+
+    @classmethod
+    def for_admin(
+        cls, *, route: str, path: str, body: Any, key: str | None, admin_id: UUID
+    ) -> IdempotentRequest:
+        """An admin's request: scoped to the admin, so two admins' keys never meet; no customer."""
+        scope = f"{route}:admin:{admin_id}"
+        if key is None:
+            return cls(scope, None, "", None)
+        _check_key(key)
+        return cls(scope, key, fingerprint(scope, key, path, body), None)
+
+
+def _check_key(key: str) -> None:
+    if not _KEY.match(key):
+        raise ValidationFailed(f"{HEADER}: must be 1 to 255 visible ASCII characters", field=HEADER.lower())
 
 
 @dataclass(frozen=True)
@@ -87,26 +102,39 @@ def fingerprint(scope: str, key: str, path: str, body: Any) -> str:
     return "scrypt$" + hashlib.scrypt(canonical.encode(), salt=salt, **_SCRYPT).hex()
 
 
+def begin(conn: Connection, request: IdempotentRequest) -> Outcome | None:
+    """Claim the key in `conn`'s transaction: None means "run the effect, then `finish`"; an Outcome is the
+    first request's response to replay (nothing may run)."""
+    if request.key is None:
+        return None
+    stored = repository.claim(conn, request.scope, request.key, request.request_hash, request.customer_id)
+    if stored["claimed"]:
+        return None
+    if stored["request_hash"] != request.request_hash:
+        raise ValidationFailed(
+            f"This {HEADER} was already used for a different request; use a new key.", field=HEADER.lower()
+        )
+    if stored["status"] != "completed":
+        # Only possible if a holder committed without completing (a bug): never run a second effect.
+        raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
+    logger.info("idempotent replay", extra={"scope": request.scope.split(":", 1)[0]})
+    return Outcome(stored["response_status"], stored["response_body"], replayed=True)
+
+
+def finish(conn: Connection, request: IdempotentRequest, status: int, body: Any) -> Outcome:
+    """Store the effect's response under the claimed key, in the effect's own transaction."""
+    if request.key is not None:
+        repository.complete(conn, request.scope, request.key, status, body)
+    return Outcome(status, body)
+
+
 def run(conn: Connection, request: IdempotentRequest, effect: Callable[[], tuple[int, Any]]) -> Outcome:
     """Run `effect` (returning status and a JSON-able body) at most once per key, in `conn`'s transaction."""
-    if request.key is None:
-        status, body = effect()
-        return Outcome(status, body)
-    stored = repository.claim(conn, request.scope, request.key, request.request_hash, request.customer_id)
-    if not stored["claimed"]:
-        if stored["request_hash"] != request.request_hash:
-            raise ValidationFailed(
-                f"This {HEADER} was already used for a different request; use a new key.",
-                field=HEADER.lower(),
-            )
-        if stored["status"] != "completed":
-            # Only possible if a holder committed without completing (a bug): never run a second effect.
-            raise Conflict(f"A request with this {HEADER} is still in progress; retry shortly.")
-        logger.info("idempotent replay", extra={"scope": request.scope.split(":", 1)[0]})
-        return Outcome(stored["response_status"], stored["response_body"], replayed=True)
+    replay = begin(conn, request)
+    if replay is not None:
+        return replay
     status, body = effect()
-    repository.complete(conn, request.scope, request.key, status, body)
-    return Outcome(status, body)
+    return finish(conn, request, status, body)
 
 
 def response(outcome: Outcome) -> Response:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from isp_billing import auth, db
 from isp_billing.errors import DomainError, Forbidden, RequestTooLarge, ValidationFailed, problem_body
-from isp_billing.observability import log_failure, logger
+from isp_billing.observability import bind, log_failure
 from isp_billing.repositories import admins
 
 JOB_ADMIN_ROLES = ("super_admin", "billing_admin")
@@ -162,7 +162,7 @@ def _request_id(event: dict[str, Any]) -> str:
 def handle(event: dict[str, Any], options_model: type[BaseModel], start: StartRun) -> dict[str, Any]:
     """POST /api/cron/<job> (and the backfill's admin route): authenticate, validate, run, answer."""
     request_id = _request_id(event)
-    logger.set_correlation_id(request_id)
+    bind(correlation_id=request_id)
     instance = str(event.get("path") or "")
     try:
         actor = manual_trigger_actor(event)

@@ -28,7 +28,7 @@ from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import DomainError, JobAlreadyRunning, JobLeaseLost
 from isp_billing.models.jobs import NoOptions
-from isp_billing.observability import log_failure, logger, metrics, traced
+from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import cron_log
 from isp_billing.settings import get_settings
 
@@ -124,7 +124,7 @@ def run_job(
 ) -> dict[str, Any]:
     """Run `work` once as the job's live run and log it; returns the run's log row."""
     run = start_run(job_name, trigger, triggered_by, options or {}, chunk_size)
-    logger.append_keys(job_name=job_name, job_run_id=str(run.id))
+    bind(job_name=job_name, job_run_id=str(run.id))
     logger.info("job started", extra={"trigger": trigger})
     try:
         with db.batch_work():
@@ -201,7 +201,7 @@ def job_handler(
     def start(options: dict[str, Any], actor: UUID | None) -> dict[str, Any]:
         return run_job(job_name, work, trigger="manual", triggered_by=actor, options=options)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @per_request_log_context
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from isp_billing import db, job_http, job_metrics
 from isp_billing.errors import DomainError, JobFailed, JobLeaseLost
 from isp_billing.jobs import JobOutcome, JobRun, run_from_event, run_job
 from isp_billing.models.jobs import ChunkMessage
-from isp_billing.observability import log_failure, logger, metrics, traced
+from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import cron_chunks, cron_log
 from isp_billing.settings import get_settings
 
@@ -167,7 +167,7 @@ def _chunk_record_handler(
             _finish(run_id, chunk_no, "failed", None, "the parent run is no longer running")
             return
         run = JobRun(run_id, job_name, claimed["trigger"], claimed["options"] or {}, chunk_size)
-        logger.append_keys(job_name=job_name, job_run_id=str(run_id), chunk_no=chunk_no)
+        bind(job_name=job_name, job_run_id=str(run_id), chunk_no=chunk_no)
         try:
             outcome = _execute_chunk(run, list(claimed["items"]), process_chunk)
         except Exception as error:
@@ -196,7 +196,7 @@ def chunked_job_handler(
     _chunk_size(chunk_size_setting)  # and when the chunk size setting does not exist
     parent_work = _plan_and_dispatch(plan, process_chunk)
 
-    @logger.inject_lambda_context(clear_state=True)
+    @per_request_log_context
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

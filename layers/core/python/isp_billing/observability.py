@@ -5,6 +5,7 @@ Personal data (names, emails, phones, addresses, account numbers) and secrets ar
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
@@ -60,6 +61,40 @@ def error_facts(error: BaseException) -> dict[str, Any]:
             if value:
                 facts[name] = value
     return facts
+
+
+_cold_start = True
+
+
+def bind(**keys: Any) -> None:
+    """Add keys to every log line of the current request only (a context variable, not the logger's shared
+    keys: `isp-billing serve` runs several functions' requests at once in one process)."""
+    logger.thread_safe_append_keys(**keys)
+
+
+def per_request_log_context(handler: Handler) -> Handler:
+    """A Lambda handler whose log keys (the function, its request id, cold start, and whatever `bind` adds)
+    belong to this invocation alone: cleared before and after. Replaces Powertools' inject_lambda_context,
+    whose keys are shared by every thread of the process."""
+
+    @functools.wraps(handler)
+    def with_context(event: Any, context: Any) -> Any:
+        global _cold_start
+        logger.thread_safe_clear_keys()
+        bind(
+            function_name=getattr(context, "function_name", None),
+            function_memory_size=getattr(context, "memory_limit_in_mb", None),
+            function_arn=getattr(context, "invoked_function_arn", None),
+            function_request_id=getattr(context, "aws_request_id", None),
+            cold_start=_cold_start,
+        )
+        _cold_start = False
+        try:
+            return handler(event, context)
+        finally:
+            logger.thread_safe_clear_keys()
+
+    return with_context  # type: ignore[return-value]
 
 
 def log_failure(message: str, error: BaseException, **extra: Any) -> None:

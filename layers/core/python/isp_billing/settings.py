@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     # The billing run: how many days a run catches up at most (customers per chunk: job_chunk_size).
     billing_catchup_days: int = Field(default=35, ge=1, le=62)
 
+    # The latest effective date a cancellation may name, in days from today (SAST): about three billing
+    # periods. Ending service earlier than a cancellation's date is the end-now action.
+    cancellation_max_days_ahead: int = Field(default=93, ge=0, le=3660)
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 

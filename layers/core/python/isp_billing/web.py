@@ -7,20 +7,24 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from mangum import Mangum
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isp_billing import auth
+from isp_billing import auth, idempotent_routes
 from isp_billing.db import Connection, customer_session, service_session
 from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
-from isp_billing.observability import log_failure, logger, metrics, traced
+from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
@@ -29,15 +33,33 @@ CORS_EXPOSED_HEADERS = "X-Request-Id"
 
 
 def problem(
-    status: int, title: str, detail: str, slug: str, request: Request | None = None, **extra: Any
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     members: dict[str, Any] = {}
+    all_headers = dict(headers or {})
     if request is not None:
-        members = {"instance": request.url.path, "request_id": getattr(request.state, "request_id", None)}
+        request_id = _request_id_of(request)
+        members = {"instance": request.url.path, "request_id": request_id}
+        # Here as well as in the middleware: a 500 is answered outside it (Starlette's error middleware).
+        all_headers["X-Request-Id"] = request_id
+        _allow_origin(request, all_headers)
     members.update({key: value for key, value in extra.items() if value is not None})
     body = problem_body(status, title, detail, slug, members)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    if status == 401:
+        all_headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
+
+
+def _request_id_of(request: Request) -> str:
+    if getattr(request.state, "request_id", None) is None:
+        request.state.request_id = _request_id(request)
+    return str(request.state.request_id)
 
 
 def _request_id(request: Request) -> str:
@@ -55,6 +77,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        if any(item.get("type") == "json_invalid" for item in error.errors()):
+            return _malformed_body(request)
         # Never echo the offending input back: it may be a card or account number.
         errors = [
             {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
@@ -66,7 +90,14 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem(error.status_code, str(error.detail), str(error.detail), "http-error", request)
+        # Starlette's own answers (no route, wrong method, a body it could not read) in our words; 405 keeps
+        # the Allow header Starlette computed.
+        if error.status_code == 400:
+            return _malformed_body(request)
+        title, detail, slug = _FRAMEWORK_ANSWERS.get(
+            error.status_code, (str(error.detail), str(error.detail), "http-error")
+        )
+        return problem(error.status_code, title, detail, slug, request, headers=dict(error.headers or {}))
 
     @app.exception_handler(ConfigurationError)
     async def configuration_error(request: Request, error: ConfigurationError) -> JSONResponse:
@@ -81,13 +112,59 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "Something went wrong on our side.", "server-error", request)
 
 
-def _allow_origin(request: Request, response: Any) -> None:
-    """CORS on actual responses; API Gateway answers the preflight (template.yaml `Cors`)."""
+_FRAMEWORK_ANSWERS = {
+    404: ("Not found", "There is nothing at this path.", "not-found"),
+    405: (
+        "Method not allowed",
+        "This path does not accept this method; see the Allow header.",
+        "method-not-allowed",
+    ),
+}
+
+
+def _malformed_body(request: Request) -> JSONResponse:
+    """A body that is not JSON at all (syntax, not UTF-8, nested too deep): 400, never echoed."""
+    return problem(
+        400, "Malformed body", "The request body is not valid JSON (UTF-8).", "malformed-body", request
+    )
+
+
+def _allow_origin(request: Request, headers: Any) -> None:
+    """CORS on actual responses (`headers`: a response's headers or a dict); API Gateway answers the
+    preflight (template.yaml `Cors`)."""
     origin = request.headers.get("origin")
     if origin and origin.rstrip("/") in get_settings().cors_origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
-        response.headers["Vary"] = "Origin"
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+        headers["Vary"] = "Origin"
+
+
+class _Correlate:
+    """Gives each request its id (log lines, response header) and CORS headers.
+
+    A plain ASGI middleware, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in
+    an anyio task group with memory streams, a measurable share of a warm request (issue 10, section 5).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        request_id = request.state.request_id = _request_id(request)
+        bind(correlation_id=request_id, path=request.url.path, method=request.method)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-Id"] = request_id
+                _allow_origin(request, headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def build_app(title: str = "ISP billing API") -> FastAPI:
@@ -105,18 +182,36 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
         },
     )
 
-    @app.middleware("http")
-    async def correlate(request: Request, call_next: Callable[[Request], Any]) -> Any:
-        request.state.request_id = _request_id(request)
-        logger.set_correlation_id(request.state.request_id)
-        logger.append_keys(path=request.url.path, method=request.method)
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        _allow_origin(request, response)
-        return response
-
+    app.add_middleware(_Correlate)
     _install_error_handlers(app)
+    app.router.route_class = ApiRoute
     return app
+
+
+class ApiRoute(APIRoute):
+    """Every route of our apps: the bearer token is checked before the body is read (so a caller without a
+    valid token gets 401 whatever it sent), and every POST honours `Idempotency-Key` (idempotent_routes)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {method.upper() for method in kwargs.get("methods") or ()}
+        if "POST" in methods and not idempotent_routes.declares_key_itself(endpoint):
+            endpoint = idempotent_routes.idempotent(endpoint, lambda: self)
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not _depends_on(self.dependant, _claims):
+            return handler
+
+        async def authenticate_first(request: Request) -> Response:
+            request.state.claims = auth.verify_token(auth.bearer_token(request.headers.get("authorization")))
+            return await handler(request)
+
+        return authenticate_first
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return dependant.call is call or any(_depends_on(sub, call) for sub in dependant.dependencies)
 
 
 def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -129,7 +224,7 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     # problem+json must stay text: Mangum base64-encodes unknown types, and API Gateway would pass that on.
     adapter = Mangum(app, lifespan="off", text_mime_types=["application/json", PROBLEM_JSON, "text/"])
 
-    @logger.inject_lambda_context(clear_state=True)
+    @per_request_log_context
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -157,8 +252,9 @@ BearerHeader = Annotated[
 ]
 
 
-async def _claims(authorization: BearerHeader = None) -> dict[str, Any]:
-    return auth.verify_token(auth.bearer_token(authorization))
+async def _claims(request: Request, authorization: BearerHeader = None) -> dict[str, Any]:
+    verified = getattr(request.state, "claims", None)  # ApiRoute checked the token before the body
+    return verified if verified is not None else auth.verify_token(auth.bearer_token(authorization))
 
 
 @dataclass
@@ -177,7 +273,7 @@ async def _customer_context(
         if customer_id is None:
             raise Forbidden("This user has no customer account.")
         principal = auth.CustomerPrincipal(customer_id=customer_id, auth_user_id=uuid.UUID(claims["sub"]))
-        logger.append_keys(customer_id=str(customer_id))
+        bind(customer_id=str(customer_id))
         yield CustomerContext(principal, conn, request.state.request_id)
 
 
@@ -204,7 +300,7 @@ async def _admin_context(
             email=row["email"],
             full_name=row["full_name"],
         )
-        logger.append_keys(admin_id=str(principal.admin_id))
+        bind(admin_id=str(principal.admin_id))
         yield AdminContext(principal, conn, request.state.request_id)
 
 

@@ -48,9 +48,17 @@ class CancelRequest(RequestModel):
     notes: NotesText | None = Notes
     effective_date: date | None = Field(
         default=None,
-        description="The last day of service (SAST), today or later. Default: the end of the current billing"
-        " period (a month-to-month service needs a month's notice).",
+        description="The last day of service (SAST), today or later and at most CANCELLATION_MAX_DAYS_AHEAD"
+        " (default 93) days ahead. Default: the end of the current billing period (a month-to-month service"
+        " needs a month's notice).",
     )
+
+
+class EndNowRequest(RequestModel):
+    """End the service today and disable its line now, cancelled already or not."""
+
+    reason: str = Reason
+    notes: str | None = Notes
 
 
 class Suspension(ApiModel):

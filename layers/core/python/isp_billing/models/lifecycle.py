@@ -3,6 +3,7 @@
 ```
 pending --activate--> active --suspend--> suspended --reactivate--> active
 pending|active|suspended --cancel--> cancelled        (terminal)
+pending|active|suspended|cancelled --end_now--> cancelled, last day today, line disabled now
 ```
 
 Suspending is allowed per suspension type; lifting a suspension (reactivate) needs a role that could have
@@ -17,7 +18,7 @@ from isp_billing.auth import AdminRole
 from isp_billing.errors import Forbidden, InvalidState
 from isp_billing.models.common import ServiceStatus
 
-ServiceAction = Literal["activate", "suspend", "reactivate", "cancel"]
+ServiceAction = Literal["activate", "suspend", "reactivate", "cancel", "end_now"]
 SuspensionType = Literal["non_payment", "customer_request", "fraud", "technical", "policy_violation", "other"]
 
 SERVICE_STATUSES: tuple[ServiceStatus, ...] = get_args(ServiceStatus)
@@ -29,6 +30,8 @@ TRANSITIONS: dict[ServiceAction, tuple[frozenset[ServiceStatus], ServiceStatus]]
     "suspend": (frozenset({"active"}), "suspended"),
     "reactivate": (frozenset({"suspended"}), "active"),
     "cancel": (frozenset({"pending", "active", "suspended"}), "cancelled"),
+    # End service today and disable the line now; also shortens an earlier cancellation.
+    "end_now": (frozenset({"pending", "active", "suspended", "cancelled"}), "cancelled"),
 }
 
 ALL_ROLES: frozenset[AdminRole] = frozenset({"support", "billing_admin", "super_admin"})
@@ -38,6 +41,7 @@ BILLING_ROLES: frozenset[AdminRole] = frozenset({"billing_admin", "super_admin"}
 ACTION_ROLES: dict[ServiceAction, frozenset[AdminRole]] = {
     "activate": ALL_ROLES,
     "cancel": BILLING_ROLES,
+    "end_now": BILLING_ROLES,
 }
 
 # Who may impose (and so lift) a suspension of each type. `other` is a catch-all whose consequences
@@ -89,4 +93,5 @@ def _past(action: ServiceAction) -> str:
         "suspend": "suspended",
         "reactivate": "reactivated",
         "cancel": "cancelled",
+        "end_now": "ended now",
     }[action]

@@ -154,3 +154,11 @@ def lock_if_pending(conn: Connection, service_id: UUID, today: date) -> dict[str
         """
     ).format(columns=_SNAPSHOT)
     return conn.execute(query, (service_id, today)).fetchone()
+
+
+def lock_service_skip_locked(conn: Connection, service_id: UUID) -> dict[str, Any] | None:
+    """The service row locked, or None when another transaction (an admin's action in flight) holds it."""
+    query = sql.SQL(
+        "select {columns} from customer_services where id = %s for no key update skip locked"
+    ).format(columns=_SNAPSHOT)
+    return conn.execute(query, (service_id,)).fetchone()

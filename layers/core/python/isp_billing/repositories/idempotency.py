@@ -1,8 +1,9 @@
 """SQL for idempotency_keys.
 
-Customer sessions (role authenticated) have no grant on the table: they go through the SECURITY DEFINER
-functions `claim_idempotency_key` / `complete_idempotency_key` (migration 20261125003000), which service-role
-sessions use too, so there is one code path.
+Customer sessions (role api_customer) have no grant on the table: they go through the SECURITY DEFINER
+functions `claim_idempotency_key` / `complete_idempotency_key` (20261201002000), which service-role sessions
+use too, so there is one code path. The functions check the caller's role: service_role for any key,
+api_customer only for its own customer's keys (it needs `sub`), anyone else (authenticated, anon) never.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """SQL for customer_payment_methods (and the customer facts a mandate request needs).
 
-Customer functions run as `authenticated`: RLS and the explicit customer filter are two walls, and the
-guard trigger limits which columns a customer's update may touch. The mandate functions at the end run as
-the service role: NetCash's webhook and the mandate jobs (status sync, expiry) act for no customer.
+Customer functions run as `api_customer` (db.customer_session), the role that holds the customer write
+grants and policies; Supabase's Data API (PostgREST, as `authenticated`) can only read. RLS and the explicit
+customer filter are two walls, and the guard trigger limits which columns a customer's update may touch.
+The mandate functions at the end run as the service role: NetCash's webhook and the mandate jobs (status
+sync, expiry) act for no customer.
 """
 
 from __future__ import annotations
@@ -113,14 +115,25 @@ def deactivate(conn: Connection, customer_id: UUID, method_id: UUID) -> dict[str
     ).fetchone()
 
 
+# Collectable now, as models.payment_methods.is_collectable says: an accepted mandate, or an unexpired card
+# (expiry month compared in SAST). EFT is never collected.
+_COLLECTABLE = """
+    is_active and (
+      (method_type = 'debit_order' and mandate_status = 'accepted')
+      or (method_type = 'card' and (card_expiry_year, card_expiry_month) >= (
+            extract(year from now() at time zone 'Africa/Johannesburg')::int,
+            extract(month from now() at time zone 'Africa/Johannesburg')::int)))
+"""
+
+
 def promote_latest(conn: Connection, customer_id: UUID) -> UUID | None:
-    """Make the most recently added active method primary (none when no active method is left)."""
+    """Make the most recently added collectable method primary (none when no collectable one is left)."""
     try:
         row = conn.execute(
-            """
+            f"""
             update customer_payment_methods set is_primary = true
              where id = (select id from customer_payment_methods
-                          where customer_id = %s and is_active
+                          where customer_id = %s and {_COLLECTABLE}
                           order by created_at desc, id desc limit 1)
                and customer_id = %s
             returning id
@@ -240,6 +253,92 @@ def expire_unsigned_mandates(conn: Connection, older_than: timedelta) -> list[di
         update customer_payment_methods set mandate_status = 'expired'
          where method_type = 'debit_order' and mandate_status = 'pending' and created_at < now() - %s
         returning id, customer_id, is_primary, is_active
+        """,
+        (older_than,),
+    ).fetchall()
+
+
+# --- service role: a debit order's mandate request, committed before AddMandate ---------------------------
+
+_OTHER_ACTIVE_PRIMARY = """
+    exists (select 1 from customer_payment_methods o
+             where o.customer_id = m.customer_id and o.id <> m.id and o.is_active and o.is_primary)
+"""
+
+
+def insert_requesting(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """The debit order as it will be, `requesting`, inactive (not listed, not collectable), not primary."""
+    return insert(conn, {**values, "mandate_status": "requesting", "is_active": False, "is_primary": False})
+
+
+def settle_requested(conn: Connection, method_id: UUID, mandate_url: str) -> dict[str, Any] | None:
+    """NetCash created the mandate: pending with its signing URL, active, primary if the customer has none.
+
+    The mandate job may have adopted the row meanwhile (it saw NetCash's file first): the URL is still added.
+    """
+    return conn.execute(
+        f"""
+        update customer_payment_methods m
+           set mandate_status = case when m.mandate_status = 'requesting' then 'pending'
+                                     else m.mandate_status end,
+               mandate_url = coalesce(m.mandate_url, %s),
+               is_active = true,
+               is_primary = not {_OTHER_ACTIVE_PRIMARY}
+         where m.id = %s and m.method_type = 'debit_order' and m.mandate_status <> 'failed'
+           and m.deactivated_at is null
+        returning {_COLUMNS}
+        """,
+        (mandate_url, method_id),
+    ).fetchone()
+
+
+def fail_requested(conn: Connection, method_id: UUID) -> bool:
+    """NetCash refused: the request failed (the row stays, inactive, as the record of the attempt)."""
+    return (
+        conn.execute(
+            "update customer_payment_methods set mandate_status = 'failed'"
+            " where id = %s and mandate_status = 'requesting'",
+            (method_id,),
+        ).rowcount
+        == 1
+    )
+
+
+def adopt_requested(conn: Connection, known_ids: list[UUID]) -> list[dict[str, Any]]:
+    """Requesting rows NetCash's mandate file knows become pending and active (the request's process died
+    after AddMandate); per customer without an active primary, the first adopted becomes primary."""
+    if not known_ids:
+        return []
+    return conn.execute(
+        f"""
+        with adopt as (
+          select m.id, m.customer_id, not {_OTHER_ACTIVE_PRIMARY} as may_be_primary
+            from customer_payment_methods m
+           where m.id = any(%s::uuid[]) and m.method_type = 'debit_order'
+             and m.mandate_status = 'requesting' and m.mandate_reference = m.id::text
+           order by m.id
+             for update of m
+        ), first_per_customer as (
+          select distinct on (customer_id) id from adopt where may_be_primary order by customer_id, id
+        )
+        update customer_payment_methods m
+           set mandate_status = 'pending', is_active = true,
+               is_primary = m.id in (select id from first_per_customer)
+          from adopt a
+         where m.id = a.id
+        returning m.id, m.customer_id, m.is_primary
+        """,
+        (known_ids,),
+    ).fetchall()
+
+
+def fail_stale_requested(conn: Connection, older_than: timedelta) -> list[dict[str, Any]]:
+    """Requesting rows older than `older_than` that NetCash does not know: AddMandate never created them."""
+    return conn.execute(
+        """
+        update customer_payment_methods set mandate_status = 'failed'
+         where method_type = 'debit_order' and mandate_status = 'requesting' and created_at < now() - %s
+        returning id, customer_id
         """,
         (older_than,),
     ).fetchall()

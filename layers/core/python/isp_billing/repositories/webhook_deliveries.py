@@ -29,3 +29,11 @@ def set_outcome(conn: Connection, provider: str, delivery_id: str, outcome: str)
         "update webhook_deliveries set outcome = %s where provider = %s and delivery_id = %s",
         (outcome, provider, delivery_id),
     )
+
+
+def forget(conn: Connection, provider: str, delivery_id: str) -> None:
+    """Undo `record` in the same transaction: the delivery's outcome was not final, so its redelivery must be
+    processed again (a concurrent redelivery waiting on the unique key then proceeds as new)."""
+    conn.execute(
+        "delete from webhook_deliveries where provider = %s and delivery_id = %s", (provider, delivery_id)
+    )

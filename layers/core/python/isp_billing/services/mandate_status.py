@@ -8,6 +8,9 @@ in, and both end in `apply_confirmed`:
 
 `expire-unsigned-mandates` (daily) first runs that same sync, so a mandate signed at NetCash whose postback
 was lost is accepted rather than expired, then expires what is still pending after 7 days.
+
+The sync also settles debit orders left `requesting` (see `mandate_requests`): adopted when NetCash's file
+knows their reference, failed when it still does not after the grace period.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.observability import logger
 from isp_billing.providers.netcash import MandateProvider, MandateStatus
 from isp_billing.repositories import payment_methods
+from isp_billing.services import mandate_requests
 
 # From each status, the statuses NetCash may move a mandate to. Declined, cancelled and expired are final.
 TRANSITIONS: Mapping[str, frozenset[str]] = {
@@ -57,6 +61,8 @@ class SyncResult:
     changes: list[MandateChange]
     netcash_mandates: int
     unknown_references: int
+    requests_adopted: int = 0
+    requests_failed: int = 0
 
     def outcome(self) -> JobOutcome:
         counts = Counter(change.outcome for change in self.changes)
@@ -70,6 +76,8 @@ class SyncResult:
                 "unchanged": counts["unchanged"],
                 "refused": counts["refused"],
                 "unknown_references": self.unknown_references,
+                "requests_adopted": self.requests_adopted,
+                "requests_failed": self.requests_failed,
             },
         )
 
@@ -127,11 +135,35 @@ def sync_from_netcash(provider: MandateProvider) -> SyncResult:
         else:
             confirmed[method_id] = status
     with db.service_session() as conn:
+        # A debit order whose request's process died after AddMandate: NetCash knows it, so it is ours.
+        adopted = payment_methods.adopt_requested(conn, list(confirmed))
         changes = apply_confirmed(conn, confirmed, source="sync")
+        # One NetCash still does not know after the grace period was never created there.
+        failed = payment_methods.fail_stale_requested(conn, mandate_requests.REQUEST_GRACE)
+    for row in adopted:
+        logger.warning(
+            "requested mandate adopted from NetCash's file",
+            extra={
+                "payment_method_id": str(row["id"]),
+                "customer_id": str(row["customer_id"]),
+                "is_primary": row["is_primary"],
+            },
+        )
+    for row in failed:
+        logger.warning(
+            "mandate request unknown to NetCash; failed",
+            extra={"payment_method_id": str(row["id"]), "customer_id": str(row["customer_id"])},
+        )
     unknown = unparseable + len(confirmed) - len(changes)
     if unknown:
         logger.info("NetCash mandates that are not ours were ignored", extra={"unknown_references": unknown})
-    return SyncResult(changes=changes, netcash_mandates=len(statuses), unknown_references=unknown)
+    return SyncResult(
+        changes=changes,
+        netcash_mandates=len(statuses),
+        unknown_references=unknown,
+        requests_adopted=len(adopted),
+        requests_failed=len(failed),
+    )
 
 
 def sync_mandate_statuses(run: JobRun, provider: MandateProvider) -> JobOutcome:

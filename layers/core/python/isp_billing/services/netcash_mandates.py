@@ -6,7 +6,9 @@ NetCash signs nothing (providers-netcash.md §7), so:
 3. only mandates we created count: Field1 must be the id of a debit order whose mandate reference is that id;
 4. the confirmed status is applied by `mandate_status.apply_confirmed`, shared with the polling jobs;
 5. each delivery is recorded in webhook_deliveries, insert-first in the transaction of the change, so a
-   redelivery has no second effect.
+   redelivery has no second effect; but only when its outcome is final (NetCash's file shows the postback's
+   outcome, or a status nothing can leave): a postback ahead of the file is answered 503 and not recorded,
+   so its redelivery is processed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from isp_billing.services import mandate_status
 from isp_billing.settings import get_settings
 
 DELIVERY_PROVIDER = "netcash_mandate"
+# Statuses no later NetCash outcome can move a mandate out of: a postback that finds one is answered for good.
+FINAL_STATUSES = frozenset({"declined", "cancelled", "expired"})
 
 
 class MandateNotConfirmedYet(DomainError):
@@ -107,12 +111,32 @@ def _apply(
         if not webhook_deliveries.record(conn, DELIVERY_PROVIDER, postback.delivery_id, payload_hash):
             logger.info("mandate postback redelivered", extra=log)
             return MandateWebhookReceipt(outcome="duplicate")
+        # A request that died after AddMandate left the row requesting: NetCash knows it, so adopt it.
+        payment_methods.adopt_requested(conn, [decision.method_id])
         [change] = mandate_status.apply_confirmed(
             conn, {decision.method_id: decision.confirmed}, source="postback"
         )  # mandates are never deleted, so the one found above is there
         outcome = "ignored" if change.outcome == "refused" else change.outcome
         current = change.previous_status
-        webhook_deliveries.set_outcome(conn, DELIVERY_PROVIDER, postback.delivery_id, outcome)
+        final = (
+            decision.confirmed is postback.status
+            or decision.confirmed.value in FINAL_STATUSES
+            or change.outcome == "refused"
+        )
+        if final:
+            webhook_deliveries.set_outcome(conn, DELIVERY_PROVIDER, postback.delivery_id, outcome)
+        else:
+            # NetCash's file does not show this postback's outcome yet: whatever it confirmed is applied, but
+            # the delivery is not recorded, so its redelivery is processed rather than answered `duplicate`.
+            webhook_deliveries.forget(conn, DELIVERY_PROVIDER, postback.delivery_id)
+    if not final:
+        logger.info(
+            "mandate postback ahead of NetCash's file; asking for redelivery",
+            extra={**log, "outcome": outcome, "previous_status": current},
+        )
+        raise MandateNotConfirmedYet(
+            "NetCash does not confirm this mandate's outcome yet; deliver it again later."
+        )
     level = logger.warning if outcome == "ignored" else logger.info
     level("mandate postback handled", extra={**log, "outcome": outcome, "previous_status": current})
     return MandateWebhookReceipt(outcome=outcome)  # type: ignore[arg-type]

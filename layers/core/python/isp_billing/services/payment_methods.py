@@ -9,14 +9,11 @@ the partial unique index on (customer_id) where is_primary and is_active guarant
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from isp_billing import idempotency
 from isp_billing.auth import CustomerPrincipal
-from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from isp_billing.models.payment_methods import (
@@ -28,13 +25,9 @@ from isp_billing.models.payment_methods import (
     expiry_has_passed,
 )
 from isp_billing.observability import logger
-from isp_billing.providers.netcash import (
-    BankAccountType,
-    MandateProvider,
-    MandateRequest,
-    mask_account_number,
-)
+from isp_billing.providers.netcash import MandateProvider
 from isp_billing.repositories import payment_methods as repository
+from isp_billing.services import mandate_requests
 
 COLLECTION_ROUTE = "/api/customer/payment-methods"
 CREATE_ROUTE = f"POST {COLLECTION_ROUTE}"
@@ -76,25 +69,27 @@ def _add(
     provider: MandateProvider,
 ) -> PaymentMethod:
     method_id = uuid.uuid4()
-    values: dict[str, Any] = {
-        "id": method_id,
-        "customer_id": customer_id,
-        "method_type": body.method_type,
-        "display_name": body.display_name,
-    }
-    if isinstance(body, DebitOrderCreate):
-        values.update(_request_mandate(conn, customer_id, method_id, body, provider))
-    elif isinstance(body, CardCreate):
-        values.update(
-            provider_token=body.provider_token,
-            card_brand=body.card_brand,
-            card_last4=body.card_last4,
-            card_expiry_month=body.card_expiry_month,
-            card_expiry_year=body.card_expiry_year,
-        )
     repository.lock_customer(conn, customer_id)
-    values["is_primary"] = not repository.has_active_primary(conn, customer_id)
-    row = repository.insert(conn, values)
+    if isinstance(body, DebitOrderCreate):
+        # Committed before AddMandate on a connection of its own, settled after it: see mandate_requests.
+        row = mandate_requests.request(conn, customer_id, method_id, body, provider)
+    else:
+        values: dict[str, Any] = {
+            "id": method_id,
+            "customer_id": customer_id,
+            "method_type": body.method_type,
+            "display_name": body.display_name,
+            "is_primary": not repository.has_active_primary(conn, customer_id),
+        }
+        if isinstance(body, CardCreate):
+            values.update(
+                provider_token=body.provider_token,
+                card_brand=body.card_brand,
+                card_last4=body.card_last4,
+                card_expiry_month=body.card_expiry_month,
+                card_expiry_year=body.card_expiry_year,
+            )
+        row = repository.insert(conn, values)
     logger.info(
         "payment method added",
         extra={
@@ -106,73 +101,6 @@ def _add(
         },
     )
     return PaymentMethod.model_validate(row)
-
-
-def _request_mandate(
-    conn: Connection, customer_id: UUID, method_id: UUID, body: DebitOrderCreate, provider: MandateProvider
-) -> dict[str, Any]:
-    """Validate the account at NetCash and request the eMandate; returns the columns to store (masked)."""
-    context = repository.mandate_context(conn, customer_id)
-    if context is None:
-        raise NotFound("No such customer.")
-    amount = Decimal(context["monthly_total"])
-    if amount <= 0:
-        raise Conflict(
-            "A debit order needs a mandate amount, and you have no active or pending services to pay for "
-            "yet. Add a debit order once a service is ordered.",
-            reason="no_billable_services",
-        )
-    account_number = body.account_number.get_secret_value()
-    provider.validate_bank_account(account_number, body.branch_code, body.account_type)
-    today = sast_today()
-    debit_day = context["debit_day"] or context["billing_day"] or 1
-    first_debit = today.replace(day=1) + timedelta(days=32) if debit_day <= today.day else today
-    result = provider.add_mandate(
-        MandateRequest(
-            account_reference=context["account_number"],
-            mandate_name=body.account_holder,
-            mandate_amount=amount,
-            first_name=context["first_name"],
-            surname=context["last_name"],
-            mobile_number=_local_mobile(context["phone"]),
-            email_address=context["email"],
-            bank_account_name=body.account_holder,
-            bank_account_number=account_number,
-            branch_code=body.branch_code,
-            account_type=BankAccountType.parse(body.account_type),
-            agreement_date=today,
-            agreement_reference=str(method_id),
-            field1=str(method_id),
-            commencement_month=first_debit.month,
-            commencement_day=f"{min(debit_day, 31):02d}",
-            is_consumer=context["customer_type"] != "business",
-        )
-    )
-    logger.info(
-        "NetCash mandate requested",
-        extra={
-            "customer_id": str(customer_id),
-            "payment_method_id": str(method_id),
-            "warnings": len(result.warnings),
-        },
-    )
-    return {
-        "bank_name": body.bank_name,
-        "branch_code": body.branch_code,
-        "account_type": body.account_type,
-        "account_number_masked": mask_account_number(account_number),
-        "account_holder": body.account_holder,
-        "mandate_reference": str(method_id),
-        "mandate_amount": amount,
-        "mandate_url": result.mandate_url,
-    }
-
-
-def _local_mobile(phone: str | None) -> str:
-    """NetCash wants a 10-digit South African mobile number (0825551234); E.164 +27... is converted."""
-    if phone and phone.startswith("+27") and len(phone) == 12:
-        return "0" + phone[3:]
-    return ""
 
 
 def update(

@@ -6,22 +6,26 @@ re-applies the desired `enabled` flag (the PATCH is idempotent), one service per
 `provider_retry` audit row for every attempt, successful or not. A failure leaves the pending state in place
 for the next run: it never gives up, so the database never says suspended while the line may be enabled
 without a retry to come.
+
+First, intents an admin action committed before calling Interstellio but never settled (the process died
+after the call, or its transaction failed) become changes owed now: the line is set to what the service's
+status in the database means.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
 from isp_billing import db
-from isp_billing.clock import sast_today
+from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import ProviderError
 from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.observability import logger, metrics
 from isp_billing.providers.interstellio import SubscriberProvider
-from isp_billing.repositories import admin_services, service_actions
+from isp_billing.repositories import admin_services, provider_intents, service_actions
 
 BATCH_LIMIT = 500
 RETRY_REASON = "Interstellio sync retry"
@@ -36,12 +40,25 @@ def desired_enabled(row: dict[str, Any], today: date) -> bool:
     return bool(row["provider_sync_status"] == "pending_enable")
 
 
+def line_enabled_for(row: dict[str, Any], today: date) -> bool | None:
+    """The `enabled` flag the service's status means today (None: a pending service, nothing to say)."""
+    if row["status"] == "active":
+        return True
+    if row["status"] == "suspended":
+        return False
+    if row["status"] == "cancelled":
+        effective: date | None = row["cancellation_effective_date"]
+        return effective is not None and today <= effective
+    return None
+
+
 def retry_pending(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
     today = sast_today()
     limit = int(run.options.get("limit", BATCH_LIMIT))
+    reconciled = reconcile_interrupted_intents(run, today, limit)
     with db.service_session() as conn:
         candidates = admin_services.pending_sync_ids(conn, today, limit)
-    outcome = JobOutcome(details={"candidates": len(candidates)})
+    outcome = JobOutcome(details={"candidates": len(candidates), "intents_reconciled": reconciled})
     for service_id in candidates:
         with db.service_session() as conn:
             result = _sync_one(conn, service_id, today, provider, run)
@@ -56,6 +73,60 @@ def retry_pending(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
     return outcome
 
 
+def reconcile_interrupted_intents(run: JobRun, today: date, limit: int) -> int:
+    """Turn each unsettled intent into a change owed now, so the loop below makes the line agree with the
+    database.
+
+    An intent is unsettled only when its admin's transaction rolled back after (or while) Interstellio was
+    called: the process died, or the transaction after the call failed. The database kept the service as it
+    was, so the line must show what the service's status means today. An admin's transaction still running
+    holds the service row: SKIP LOCKED leaves its intent alone.
+    """
+    with db.service_session() as conn:
+        intents = provider_intents.unsettled(conn, limit)
+    reconciled = 0
+    for candidate in intents:
+        with db.service_session() as conn:
+            intent = provider_intents.lock_unsettled(conn, candidate["id"])
+            service_id = candidate["service_id"]
+            before = admin_services.lock_service_skip_locked(conn, service_id) if intent else None
+            if intent is None or before is None:
+                continue  # settled meanwhile, or the admin's transaction is still running
+            owed = line_enabled_for(before, today)
+            not_before: date | None = before["provider_sync_not_before"]
+            change_due_now = before["provider_sync_status"] != "in_sync" and (
+                not_before is None or not_before <= today
+            )
+            after = before
+            if owed is not None and not change_due_now:
+                after = admin_services.update_service(
+                    conn,
+                    before["id"],
+                    {
+                        "provider_sync_status": "pending_enable" if owed else "pending_disable",
+                        "provider_sync_not_before": None,
+                        "provider_sync_attempts": 0,
+                        "provider_sync_requested_at": sast_now(),
+                    },
+                )
+            provider_intents.settle(conn, intent["id"], "reconciled")
+            details = {
+                "outcome": "intent_reconciled",
+                "intent_id": str(intent["id"]),
+                "intent_action": intent["action"],
+                "intent_enabled": intent["enabled"],
+                "intent_request_id": intent["request_id"],
+                "owed_enabled": owed,
+            }
+            logger.warning(
+                "interrupted provider call reconciled",
+                extra={"service_id": str(before["id"]), "intent_id": str(intent["id"])},
+            )
+            _log(conn, before, after, details, run)
+            reconciled += 1
+    return reconciled
+
+
 def _sync_one(
     conn: Connection, service_id: UUID, today: date, provider: SubscriberProvider, run: JobRun
 ) -> str:
@@ -64,7 +135,7 @@ def _sync_one(
         return "skipped"  # an admin holds it, or it was settled meanwhile
     enabled = desired_enabled(before, today)
     attempt = int(before["provider_sync_attempts"]) + 1
-    now = datetime.now().astimezone()
+    now = sast_now()
     try:
         provider.set_subscriber_enabled(before["interstellio_subscriber_id"], enabled)
     except ProviderError as error:

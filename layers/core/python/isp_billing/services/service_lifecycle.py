@@ -1,41 +1,43 @@
-"""Admin service lifecycle: activate, suspend, reactivate, cancel, with the audit log and Interstellio.
+"""Admin service lifecycle: activate, suspend, reactivate, cancel, end now; the audit log; Interstellio.
 
-Each action, in the admin's one transaction:
+Each action, in the admin's transaction:
 
 1. checks the admin's role against the matrix in `models/lifecycle.py`;
 2. locks the service row, so a second admin acting at the same time waits and is then checked against the
    first one's result;
 3. checks the transition against the current (locked) status: 409 with the current status if illegal;
-4. for suspend/reactivate, PATCHes the subscriber's `enabled` flag at Interstellio while holding the lock;
-5. writes the status, the audit row and the suspension row (opened or closed); they commit together.
+4. stages every write (status, suspension row, and the audit row checked in a rolled-back savepoint), so
+   nothing the database would refuse is found after a provider call;
+5. for suspend/reactivate/end-now, commits the intent on a side connection and PATCHes the subscriber's
+   `enabled` flag at Interstellio while holding the lock (`lifecycle_provider`);
+6. writes the outcome's sync columns and the audit row; they commit with the change and settle the intent.
 
 Provider outcomes: applied → in_sync. Certainly not applied (a 4xx answer, 429 after retries, a refusal to
 apply) → nothing changes, the attempt is recorded in its own small transaction, 502. Maybe applied (timeout,
 connection lost, 5xx after retries, an unreadable 200) → the change commits with a pending
-provider_sync_status that the retry-provider-sync job re-applies until it succeeds (202). So the database
-never says suspended while the line may be enabled without a pending state and a retry.
+provider_sync_status that the retry-provider-sync job re-applies until it succeeds (202). The process dying
+after the call leaves an unsettled intent, which retry-provider-sync reconciles.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from isp_billing import db
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing_periods import days_in_period, period_containing
 from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
-from isp_billing.errors import NotFound, ProviderError, ValidationFailed
+from isp_billing.errors import InvalidState, NotFound, ValidationFailed
 from isp_billing.models.admin_services import (
     ActivateRequest,
     AdminService,
     AdminServiceDetail,
     AuditEntry,
     CancelRequest,
+    EndNowRequest,
     ReactivateRequest,
     ServiceActionResult,
     SuspendRequest,
@@ -47,17 +49,10 @@ from isp_billing.observability import logger
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.repositories import admin_services, billing_lookups, service_actions, service_suspensions
+from isp_billing.services import lifecycle_provider
+from isp_billing.settings import get_settings
 
-# Provider error codes after which the PATCH may have been applied: the change commits as pending.
-MAYBE_APPLIED_CODES = frozenset({"timeout", "unreachable", "unavailable", "malformed"})
 DEFAULT_REASONS: dict[ServiceAction, str] = {"activate": "Activated", "reactivate": "Reactivated"}
-
-
-@dataclass
-class ProviderOutcome:
-    sync_status: str
-    pending: bool
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 # --- reading ----------------------------------------------------------------------------------------------
@@ -141,12 +136,8 @@ def suspend(
         raise ValidationFailed("planned_end: must be today or later", field="planned_end")
     before = _lock(conn, service_id)
     new_status = next_status("suspend", before["status"])
-    outcome = _set_enabled_at_provider(
-        admin, before, "suspend", False, request.reason, request.notes, request_id, provider
-    )
-    after = admin_services.update_service(
-        conn, service_id, {"status": new_status, "suspension_date": today, **_sync_columns(outcome)}
-    )
+    # Every write is staged before Interstellio is called; the provider's outcome only adds sync columns.
+    staged = admin_services.update_service(conn, service_id, {"status": new_status, "suspension_date": today})
     suspension = service_suspensions.open_suspension(
         conn,
         service_id=service_id,
@@ -157,6 +148,11 @@ def suspend(
         planned_end=request.planned_end,
         suspended_by=admin.admin_id,
     )
+    attempt = lifecycle_provider.Attempt(admin, before, "suspend", request.reason, request.notes, request_id)
+    lifecycle_provider.check_audit_row(conn, attempt, staged)
+    outcome = lifecycle_provider.set_enabled(conn, attempt, False, provider)
+    after = admin_services.update_service(conn, service_id, lifecycle_provider.sync_columns(outcome))
+    lifecycle_provider.settle(conn, outcome)
     details = {
         "outcome": "provider_pending" if outcome.pending else "applied",
         "suspension_id": str(suspension["id"]),
@@ -194,15 +190,15 @@ def reactivate(
     suspension = service_suspensions.open_for_service(conn, service_id)
     require_permission(admin.role, "reactivate", suspension["suspension_type"] if suspension else None)
     reason = request.reason or DEFAULT_REASONS["reactivate"]
-    outcome = _set_enabled_at_provider(
-        admin, before, "reactivate", True, reason, request.notes, request_id, provider
-    )
-    after = admin_services.update_service(
-        conn, service_id, {"status": new_status, "suspension_date": None, **_sync_columns(outcome)}
-    )
+    staged = admin_services.update_service(conn, service_id, {"status": new_status, "suspension_date": None})
     closed = (
         service_suspensions.close_suspension(conn, suspension["id"], admin.admin_id) if suspension else None
     )
+    attempt = lifecycle_provider.Attempt(admin, before, "reactivate", reason, request.notes, request_id)
+    lifecycle_provider.check_audit_row(conn, attempt, staged)
+    outcome = lifecycle_provider.set_enabled(conn, attempt, True, provider)
+    after = admin_services.update_service(conn, service_id, lifecycle_provider.sync_columns(outcome))
+    lifecycle_provider.settle(conn, outcome)
     details = {
         "outcome": "provider_pending" if outcome.pending else "applied",
         "suspension_id": str(closed["id"]) if closed else None,
@@ -222,12 +218,12 @@ def cancel(
     credit or charge."""
     require_permission(admin.role, "cancel")
     today = sast_today()
-    if request.effective_date is not None and request.effective_date < today:
-        raise ValidationFailed("effective_date: must be today or later", field="effective_date")
+    if request.effective_date is not None:
+        _check_effective_date(request.effective_date, today)
     before = _lock(conn, service_id)
     new_status = next_status("cancel", before["status"])
     billing_day = billing_lookups.billing_day(conn, before["customer_id"]) or 1
-    current_start, current_end = period_containing(today, billing_day)
+    _, current_end = period_containing(today, billing_day)
     activation_date: date | None = before["activation_date"]
     # Never billed (pending): nothing paid to run out, so it ends today unless told otherwise.
     effective = request.effective_date or (current_end if activation_date is not None else today)
@@ -235,7 +231,6 @@ def cancel(
         raise ValidationFailed(
             "effective_date: must not be before the activation date", field="effective_date"
         )
-    final_period = _final_period(conn, before, billing_day, effective)
     changes: dict[str, Any] = {
         "status": new_status,
         "cancellation_date": today,
@@ -244,19 +239,9 @@ def cancel(
         **_cancellation_sync(before, effective),
     }
     after = admin_services.update_service(conn, service_id, changes)
-    open_suspension = service_suspensions.open_for_service(conn, service_id)
     details = {
         "outcome": "applied",
-        "cancellation": {
-            "effective_date": effective,
-            "billing_day": billing_day,
-            "monthly_price": format_money(before["monthly_price"]),
-            "activation_date": activation_date,
-            "current_period": {"start": current_start, "end": current_end},
-            "final_period": final_period,
-            "open_suspension_id": str(open_suspension["id"]) if open_suspension else None,
-            "open_suspension_pauses_billing": open_suspension["pauses_billing"] if open_suspension else None,
-        },
+        "cancellation": _cancellation_facts(conn, before, billing_day, effective, today),
         "provider": {
             "outcome": "scheduled" if after["provider_sync_status"] != "in_sync" else "not_needed",
             "sync_status": after["provider_sync_status"],
@@ -268,6 +253,99 @@ def cancel(
     )
 
 
+def end_now(
+    conn: Connection,
+    admin: AdminPrincipal,
+    service_id: UUID,
+    request: EndNowRequest,
+    request_id: str,
+    provider: SubscriberProvider,
+) -> ServiceActionResult:
+    """End the service today and disable the line now, also when a cancellation with a later effective date
+    exists (fraud found after the notice was given). Cancels it if it is not cancelled yet."""
+    require_permission(admin.role, "end_now")
+    today = sast_today()
+    before = _lock(conn, service_id)
+    new_status = next_status("end_now", before["status"])
+    effective_before: date | None = before["cancellation_effective_date"]
+    if before["status"] == "cancelled" and effective_before is not None and effective_before < today:
+        raise InvalidState(
+            "This service's last day has passed already; its line is disabled or being disabled.",
+            current_status=before["status"],
+            action="end_now",
+        )
+    billing_day = billing_lookups.billing_day(conn, before["customer_id"]) or 1
+    changes: dict[str, Any] = {
+        "status": new_status,
+        "cancellation_effective_date": today,
+        # Service ends with today: nothing is owed to the line afterwards but the disable itself.
+        "provider_sync_not_before": None,
+    }
+    if before["status"] != "cancelled":
+        changes.update(cancellation_date=today, cancellation_reason=request.reason)
+    staged = admin_services.update_service(conn, service_id, changes)
+    attempt = lifecycle_provider.Attempt(admin, before, "end_now", request.reason, request.notes, request_id)
+    lifecycle_provider.check_audit_row(conn, attempt, staged)
+    line_already_off = before["status"] == "suspended" and before["provider_sync_status"] == "in_sync"
+    if line_already_off:
+        outcome = lifecycle_provider.ProviderOutcome("in_sync", False, {"outcome": "not_needed"})
+        after = admin_services.update_service(
+            conn, service_id, {"provider_sync_status": "in_sync", "provider_sync_not_before": None}
+        )
+    else:
+        outcome = lifecycle_provider.set_enabled(conn, attempt, False, provider)
+        after = admin_services.update_service(conn, service_id, lifecycle_provider.sync_columns(outcome))
+        lifecycle_provider.settle(conn, outcome)
+    details = {
+        "outcome": "provider_pending" if outcome.pending else "applied",
+        "cancellation": _cancellation_facts(conn, before, billing_day, today, today),
+        "previous_effective_date": effective_before,
+        "provider": outcome.details,
+    }
+    return _log_and_result(
+        conn,
+        admin,
+        "end_now",
+        before,
+        after,
+        request.reason,
+        request.notes,
+        request_id,
+        details,
+        outcome.pending,
+    )
+
+
+def _check_effective_date(effective: date, today: date) -> None:
+    if effective < today:
+        raise ValidationFailed("effective_date: must be today or later", field="effective_date")
+    limit = get_settings().cancellation_max_days_ahead
+    if effective > today + timedelta(days=limit):
+        raise ValidationFailed(
+            f"effective_date: must be at most {limit} days ahead (end service now with end-now instead of "
+            "back-dating; a later date needs a new cancellation nearer the time)",
+            field="effective_date",
+        )
+
+
+def _cancellation_facts(
+    conn: Connection, before: dict[str, Any], billing_day: int, effective: date, today: date
+) -> dict[str, Any]:
+    """What the billing run needs for the final period: the figures and the open suspension."""
+    current_start, current_end = period_containing(today, billing_day)
+    open_suspension = service_suspensions.open_for_service(conn, before["id"])
+    return {
+        "effective_date": effective,
+        "billing_day": billing_day,
+        "monthly_price": format_money(before["monthly_price"]),
+        "activation_date": before["activation_date"],
+        "current_period": {"start": current_start, "end": current_end},
+        "final_period": _final_period(conn, before, billing_day, effective),
+        "open_suspension_id": str(open_suspension["id"]) if open_suspension else None,
+        "open_suspension_pauses_billing": open_suspension["pauses_billing"] if open_suspension else None,
+    }
+
+
 # --- helpers ----------------------------------------------------------------------------------------------
 
 
@@ -276,106 +354,6 @@ def _lock(conn: Connection, service_id: UUID) -> dict[str, Any]:
     if row is None:
         raise NotFound("No such service.")
     return row
-
-
-def _set_enabled_at_provider(
-    admin: AdminPrincipal,
-    before: dict[str, Any],
-    action: ServiceAction,
-    enabled: bool,
-    reason: str,
-    notes: str | None,
-    request_id: str,
-    provider: SubscriberProvider,
-) -> ProviderOutcome:
-    subscriber_id = before["interstellio_subscriber_id"]
-    if not subscriber_id:
-        return ProviderOutcome("in_sync", False, {"outcome": "no_subscriber"})
-    pending_status = "pending_enable" if enabled else "pending_disable"
-    try:
-        provider.set_subscriber_enabled(subscriber_id, enabled)
-    except ProviderError as error:
-        facts = _error_facts(error)
-        if facts["code"] in MAYBE_APPLIED_CODES:
-            logger.warning(
-                "provider outcome uncertain; change recorded as pending",
-                extra={"service_id": str(before["id"]), "code": facts["code"]},
-            )
-            return ProviderOutcome(
-                pending_status, True, {"outcome": "uncertain", "enabled": enabled, **facts}
-            )
-        attempt_id = _record_refused_attempt(admin, before, action, enabled, reason, notes, request_id, facts)
-        raise ProviderError(
-            f"Interstellio refused to {'enable' if enabled else 'disable'} the line; nothing was changed.",
-            current_status=before["status"],
-            action_id=str(attempt_id),
-            **facts,
-        ) from None
-    return ProviderOutcome("in_sync", False, {"outcome": "applied", "enabled": enabled})
-
-
-def _error_facts(error: ProviderError) -> dict[str, Any]:
-    return {
-        "provider": "interstellio",
-        "code": error.extra.get("code", "unknown"),
-        "http_status": error.extra.get("http_status"),
-        "provider_request_id": error.extra.get("provider_request_id"),
-    }
-
-
-def _record_refused_attempt(
-    admin: AdminPrincipal,
-    before: dict[str, Any],
-    action: ServiceAction,
-    enabled: bool,
-    reason: str,
-    notes: str | None,
-    request_id: str,
-    facts: dict[str, Any],
-) -> UUID:
-    """The refused attempt, committed on a connection of its own: the admin's transaction rolls back.
-
-    It only references the locked service row by foreign key, which FOR NO KEY UPDATE lets through.
-    """
-    with db.connect() as side, side.transaction():
-        side.execute("select set_config('role', 'service_role', true)")
-        return service_actions.insert(
-            side,
-            service_id=before["id"],
-            customer_id=before["customer_id"],
-            action=action,
-            previous_status=before["status"],
-            new_status=before["status"],
-            reason=reason,
-            notes=notes,
-            actor_type="admin",
-            actor_admin_id=admin.admin_id,
-            request_id=request_id,
-            previous_data=_snapshot(before),
-            new_data=_snapshot(before),
-            details={
-                "outcome": "provider_failed",
-                "provider": {"outcome": "refused", "enabled": enabled, **facts},
-            },
-        )
-
-
-def _sync_columns(outcome: ProviderOutcome) -> dict[str, Any]:
-    if outcome.pending:
-        return {
-            "provider_sync_status": outcome.sync_status,
-            "provider_sync_not_before": None,
-            "provider_sync_attempts": 1,
-            "provider_sync_error": outcome.details.get("code"),
-            "provider_sync_requested_at": sast_now(),
-        }
-    return {
-        "provider_sync_status": "in_sync",
-        "provider_sync_not_before": None,
-        "provider_sync_attempts": 0,
-        "provider_sync_error": None,
-        "provider_synced_at": sast_now() if outcome.details.get("outcome") == "applied" else None,
-    }
 
 
 def _cancellation_sync(before: dict[str, Any], effective: date) -> dict[str, Any]:
@@ -421,10 +399,6 @@ def _final_period(
     }
 
 
-def _snapshot(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in admin_services.SNAPSHOT_COLUMNS if key in row}
-
-
 def _log_and_result(
     conn: Connection,
     admin: AdminPrincipal,
@@ -449,8 +423,8 @@ def _log_and_result(
         actor_type="admin",
         actor_admin_id=admin.admin_id,
         request_id=request_id,
-        previous_data=_snapshot(before),
-        new_data=_snapshot(after),
+        previous_data=lifecycle_provider.snapshot(before),
+        new_data=lifecycle_provider.snapshot(after),
         details=details,
     )
     logger.info(
