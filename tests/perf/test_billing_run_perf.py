@@ -43,8 +43,8 @@ def _seed(conn) -> int:
     conn.execute(
         """
         insert into customers (account_number, first_name, last_name, email, customer_type)
-        select 'CUS-2026-' || lpad(g::text, 6, '0'), 'Perf', 'Customer ' || g, 'perf' || g || '@example.co.za',
-               'consumer'
+        select 'CUS-2026-' || lpad(g::text, 6, '0'), 'Perf', 'Customer ' || g,
+               'perf' || g || '@example.co.za', 'consumer'
           from generate_series(1, %s) g
         """,
         (CUSTOMERS,),
