@@ -154,9 +154,7 @@ def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]
     return spans
 
 
-def _within(
-    start: tuple[int, int], end: tuple[int, int], span: tuple[tuple[int, int], tuple[int, int]]
-) -> bool:
+def _within(start: tuple[int, int], end: tuple[int, int], span: tuple[tuple[int, int], tuple[int, int]]) -> bool:
     return span[0] <= tuple(start) and tuple(end) <= span[1]
 
 

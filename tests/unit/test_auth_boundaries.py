@@ -25,9 +25,7 @@ def _settings(**values):
 def _token(key=SECRET, algorithm="HS256", headers=None, **claims):
     now = int(time.time())
     body = {"sub": SUB, "aud": "authenticated", "iat": now, "exp": now + 600, **claims}
-    return jwt.encode(
-        {k: v for k, v in body.items() if v is not None}, key, algorithm=algorithm, headers=headers
-    )
+    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=algorithm, headers=headers)
 
 
 def _refusal(token, settings):
@@ -46,10 +44,7 @@ def test_with_neither_a_secret_nor_a_jwks_url_verification_is_a_configuration_er
 def test_an_asymmetric_token_with_only_a_secret_configured_is_refused_not_misconfigured():
     # Given only an HS256 secret / When an RS256 token arrives / Then the algorithm is refused (401)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    assert (
-        _refusal(_token(key, "RS256"), _settings(jwt_secret=SECRET))
-        == "The token's algorithm is not accepted."
-    )
+    assert _refusal(_token(key, "RS256"), _settings(jwt_secret=SECRET)) == "The token's algorithm is not accepted."
 
 
 def test_each_refusal_says_what_is_wrong():
@@ -57,10 +52,7 @@ def test_each_refusal_says_what_is_wrong():
     now = int(time.time())
     assert _refusal("not-a-token", settings) == "The token is malformed."
     assert _refusal(_token(exp=now - 3600), settings) == "The token has expired."
-    assert (
-        _refusal(_token(key="another-secret-entirely-0123456789abcdef"), settings)
-        == "The token is not valid."
-    )
+    assert _refusal(_token(key="another-secret-entirely-0123456789abcdef"), settings) == "The token is not valid."
     assert _refusal(_token(sub="user-42"), settings) == "The token's subject is not a user id."
     assert _refusal(_token(exp=None), settings) == "The token is not valid."
     assert _refusal(_token(sub=None), settings) == "The token is not valid."
@@ -146,11 +138,7 @@ def test_the_cron_secret_matches_exactly():
 
 def test_an_admin_principal_requires_one_of_the_named_roles():
     admin = AdminPrincipal(
-        admin_id=SUB,
-        auth_user_id=SUB,
-        role="support",
-        email="a@example.test",
-        full_name="A",  # type: ignore[arg-type]
+        admin_id=SUB, auth_user_id=SUB, role="support", email="a@example.test", full_name="A"  # type: ignore[arg-type]
     )
     admin.require("support", "super_admin")  # does not raise
     with pytest.raises(Forbidden, match="The support role may not do this."):

@@ -38,9 +38,7 @@ def test_the_default_page_size_is_50_and_the_largest_200():
     assert (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) == (50, 200)
 
 
-@pytest.mark.parametrize(
-    ("limit", "status"), [("1", 200), ("200", 200), ("0", 422), ("201", 422), ("-1", 422)]
-)
+@pytest.mark.parametrize(("limit", "status"), [("1", 200), ("200", 200), ("0", 422), ("201", 422), ("-1", 422)])
 def test_a_page_size_is_1_to_200(client, limit, status):
     # Given the smallest and largest valid sizes and their neighbours outside
     # When asked for / Then only 1..200 are accepted
@@ -71,13 +69,7 @@ def test_cursors_of_every_padding_length_round_trip(text):
 def test_dates_datetimes_and_uuids_travel_as_text_other_values_as_they_are():
     key = (date(2026, 1, 2), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), UUID(int=7), 42, None)
     raw = decode_cursor(encode_cursor(*key), str, str, str, int, lambda value: value)
-    assert raw == (
-        "2026-01-02",
-        "2026-01-02T03:04:05+00:00",
-        "00000000-0000-0000-0000-000000000007",
-        42,
-        None,
-    )
+    assert raw == ("2026-01-02", "2026-01-02T03:04:05+00:00", "00000000-0000-0000-0000-000000000007", 42, None)
 
 
 @pytest.mark.parametrize(
