@@ -6,7 +6,9 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -283,9 +285,26 @@ def lambda_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        asyncio.set_event_loop(_thread_event_loop())
         return adapter(event, context)
 
     return handler
+
+
+_loops = threading.local()
+
+
+def _thread_event_loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop for Mangum, made once and reused by every warm invocation.
+
+    Mangum runs each request on `asyncio.get_event_loop()`, which raises once anything in the process has
+    cleared the thread's loop (`asyncio.run` does on exit); owning the loop keeps the handler independent of
+    that. One per thread: the local server calls handlers from several threads at once.
+    """
+    loop: asyncio.AbstractEventLoop | None = getattr(_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _loops.loop = asyncio.new_event_loop()
+    return loop
 
 
 # --- dependencies -------------------------------------------------------------------------------------
