@@ -24,8 +24,8 @@ from psycopg.rows import dict_row
 
 from isp_billing.errors import DomainError
 from isp_billing_cli.migrate import MIGRATIONS_DIR, discover
+from isp_billing_cli.runtime_role import SWITCH_ROLES
 
-SWITCH_ROLES = ("authenticated", "service_role")
 SUPABASE_ROLES = ("anon", "authenticated", "service_role")
 # Tables whose history the guards keep: nobody the code runs as may TRUNCATE them or create triggers on
 # them (and the audit log takes no UPDATE or DELETE at all). Their guard triggers are among the triggers
