@@ -33,24 +33,37 @@ begin
 end
 $roles$;
 
+-- supabase_postgres holds the API roles WITH ADMIN OPTION: from PostgreSQL 16 on, CREATEROLE alone no longer
+-- lets a role grant roles it did not create. The roles our migrations create (api_customer) and the runtime
+-- role are, on a real project, created by `postgres` itself, which gives it that option; on this shared
+-- cluster an earlier run may have created them as the superuser, so the option the creator would hold is
+-- given here.
 do $memberships$
 declare
   pair record;
 begin
   for pair in
     select * from (values
-      ('anon', 'authenticator'), ('authenticated', 'authenticator'), ('service_role', 'authenticator'),
-      ('anon', 'supabase_postgres'), ('authenticated', 'supabase_postgres'),
-      ('service_role', 'supabase_postgres')
-    ) as m(granted, member)
+      ('anon', 'authenticator', false), ('authenticated', 'authenticator', false),
+      ('service_role', 'authenticator', false),
+      ('anon', 'supabase_postgres', true), ('authenticated', 'supabase_postgres', true),
+      ('service_role', 'supabase_postgres', true),
+      ('api_customer', 'supabase_postgres', true), ('isp_billing_runtime', 'supabase_postgres', true)
+    ) as m(granted, member, admin)
   loop
-    if not pg_has_role(pair.member, pair.granted, 'member') then
-      begin
-        execute format('grant %I to %I', pair.granted, pair.member);
-      exception when duplicate_object or unique_violation then
-        null;
-      end;
-    end if;
+    continue when not exists (select 1 from pg_roles where rolname = pair.granted);
+    continue when exists (
+      select 1 from pg_auth_members m
+       where m.roleid = (select oid from pg_roles where rolname = pair.granted)
+         and m.member = (select oid from pg_roles where rolname = pair.member)
+         and (m.admin_option or not pair.admin)
+    );
+    begin
+      execute format('grant %I to %I', pair.granted, pair.member)
+        || case when pair.admin then ' with admin option' else '' end;
+    exception when duplicate_object or unique_violation then
+      null;
+    end;
   end loop;
 end
 $memberships$;
