@@ -59,7 +59,7 @@ def _lifecycle(conn, interstellio, action: str, start: str, body: dict, other: d
     _, token = admin_with_token(conn, role="super_admin")
     service_id, _ = service_with_line(conn, interstellio, status=start)
     return Case(
-        "AdminServiceEndNowFunction" if action == "end-now" else f"AdminService{action.capitalize()}Function",
+        f"AdminService{action.title().replace('-', '')}Function",
         f"/api/admin/services/{service_id}/{action}",
         token,
         body,
@@ -285,6 +285,9 @@ CASES: dict[str, Callable[..., Case]] = {
     ),
     "AdminServiceCancelFunction": lambda conn, fake: _lifecycle(
         conn, fake, "cancel", "active", {"reason": "Emigrates"}, {"reason": "Other"}
+    ),
+    "AdminServiceEndNowFunction": lambda conn, fake: _lifecycle(
+        conn, fake, "end-now", "active", {"reason": "Fraud"}, {"reason": "Other"}
     ),
     "CustomerPaymentMethodCreateFunction": lambda conn, fake: _create_case(conn),
     "CustomerPaymentMethodSetPrimaryFunction": lambda conn, fake: _set_primary_case(conn),
