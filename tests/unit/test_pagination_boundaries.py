@@ -54,6 +54,12 @@ def test_without_a_limit_the_page_has_the_default_size(client):
     assert client.get("/items").json() == {"limit": 50, "cursor": None}
 
 
+def test_a_cursor_of_one_character_is_accepted_and_an_empty_one_refused(client):
+    # The shortest cursor reaches decode_cursor (which judges its content); an empty one is refused up front
+    assert client.get("/items", params={"cursor": "a"}).json() == {"limit": 50, "cursor": "a"}
+    assert client.get("/items", params={"cursor": ""}).status_code == 422
+
+
 def test_a_cursor_of_512_characters_is_accepted_and_of_513_refused(client):
     assert client.get("/items", params={"cursor": "a" * 512}).status_code == 200
     assert client.get("/items", params={"cursor": "a" * 513}).status_code == 422
