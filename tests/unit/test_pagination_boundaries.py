@@ -116,6 +116,11 @@ def test_one_row_more_than_the_limit_gives_the_cursor_of_the_last_row_shown():
     assert decode_cursor(cursor, int) == (30,)
 
 
+def test_a_short_last_page_offers_no_cursor():
+    # Given fewer rows than the limit / When paged / Then they are the last page
+    assert page_of([1, 2], 3, key=lambda n: (n,)) == ([1, 2], None)
+
+
 def test_an_empty_result_is_an_empty_last_page():
     assert page_of([], 50, key=lambda n: (n,)) == ([], None)
 
