@@ -9,7 +9,7 @@ PORT ?= 3000
 SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
-	compare-openapi cfn-lint check clean test-pooled test-supabase
+	compare-openapi cfn-lint check clean fuzz test-pooled test-supabase
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -51,6 +51,9 @@ test-supabase: install
 	ISP_BILLING_TEST_SHAPE=supabase DATABASE_URL="$(SYSTEM_DATABASE_URL)" $(BIN)/pytest tests/integration && \
 	$(BIN)/python -m isp_billing_cli.supabase_shape check "$(SYSTEM_DATABASE_URL)" && \
 	echo "== supabase-shaped pass: $$(( $$(date +%s) - started ))s =="
+
+fuzz: install ## schemathesis against `serve --demo` as each demo role and without a token (bounded; ~4 min)
+	$(BIN)/python infra/fuzz/run.py
 
 lint: install
 	$(BIN)/ruff check .

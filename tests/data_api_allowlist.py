@@ -126,6 +126,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "number_counters",
         "schema_migrations",
         "service_action_log",
+        "service_provider_intents",
         "unpaid_reason_codes",
         "validation_errors",
         "webhook_deliveries",

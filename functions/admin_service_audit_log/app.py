@@ -2,7 +2,7 @@
 
 from isp_billing.models.admin_services import AuditEntry
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import service_lifecycle
+from isp_billing.services import admin_service_queries
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service audit log")
@@ -18,7 +18,7 @@ async def audit_log(
     service_id: ServiceId, ctx: CurrentAdmin, limit: PageSize = DEFAULT_PAGE_SIZE, cursor: Cursor = None
 ) -> Page[AuditEntry]:
     """Any active admin; each entry names the admin (null for the system); keyset pagination."""
-    return service_lifecycle.audit_log(ctx.conn, service_id, cursor=cursor, limit=limit)
+    return admin_service_queries.audit_log(ctx.conn, service_id, cursor=cursor, limit=limit)
 
 
 handler = lambda_handler(app)

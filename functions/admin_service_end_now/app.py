@@ -22,7 +22,7 @@ app = build_app("Admin service end now")
         502: {"description": "Interstellio refused; nothing changed"},
     },
 )
-def end_now(
+async def end_now(
     service_id: ServiceId, body: EndNowRequest, ctx: CurrentAdmin, response: Response
 ) -> ServiceActionResult:
     """billing_admin and super_admin. Cancels the service with today as its last day (shortening an earlier

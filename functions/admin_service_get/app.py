@@ -1,7 +1,7 @@
 """GET /api/admin/services/{service_id}: one service with its open suspension, if any."""
 
 from isp_billing.models.admin_services import AdminServiceDetail
-from isp_billing.services import service_lifecycle
+from isp_billing.services import admin_service_queries
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service")
@@ -15,7 +15,7 @@ app = build_app("Admin service")
 )
 async def get_service(service_id: ServiceId, ctx: CurrentAdmin) -> AdminServiceDetail:
     """Any active admin."""
-    return service_lifecycle.get_service(ctx.conn, service_id)
+    return admin_service_queries.get_service(ctx.conn, service_id)
 
 
 handler = lambda_handler(app)

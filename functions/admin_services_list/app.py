@@ -8,7 +8,7 @@ from fastapi import Query
 from isp_billing.models.admin_services import AdminService
 from isp_billing.models.common import ServiceStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import service_lifecycle
+from isp_billing.services import admin_service_queries
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin services")
@@ -24,7 +24,7 @@ async def list_services(
     cursor: Cursor = None,
 ) -> Page[AdminService]:
     """Any active admin; keyset pagination (`next_cursor`)."""
-    return service_lifecycle.list_services(
+    return admin_service_queries.list_services(
         ctx.conn, status=status, customer_id=customer_id, package_id=package_id, cursor=cursor, limit=limit
     )
 

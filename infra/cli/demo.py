@@ -168,9 +168,11 @@ def seed_demo(url: str) -> None:
                 " values (%s, %s, %s, %s, %s, true) on conflict (id) do nothing",
                 (admin_id, auth_id, email, name, role),
             )
+        from isp_billing_cli.demo_billing import seed_billing_demo
         from isp_billing_cli.demo_orders import seed_legacy_orders
 
         seed_legacy_orders(conn)
+        seed_billing_demo(conn)
 
 
 def mint_token(

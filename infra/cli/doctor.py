@@ -3,7 +3,7 @@
 Run it with the URL the functions use (the runtime role's). It checks: every migration applied and unedited;
 every table our migrations create present with RLS enabled and every policy they create present; the
 Supabase roles; the login role's privileges exactly as designed (owns nothing, no attribute, a NOINHERIT
-member of authenticated and service_role only, and neither it nor those roles able to bypass the audit log's,
+member of runtime_role.SWITCH_ROLES only, and neither it nor those roles able to bypass the audit log's,
 invoices' and payments' guards); the statement timeout in force on a request transaction opened by db.py;
 and whether the URL goes through a pooler, in which mode it behaves, and whether session state leaks.
 """
@@ -24,19 +24,21 @@ from psycopg.rows import dict_row
 
 from isp_billing.errors import DomainError
 from isp_billing_cli.migrate import MIGRATIONS_DIR, discover
+from isp_billing_cli.runtime_role import SWITCH_ROLES
 
-SWITCH_ROLES = ("authenticated", "service_role")
 SUPABASE_ROLES = ("anon", "authenticated", "service_role")
-# Triggers that keep history: present and enabled ('O': fires in origin mode) or the guards are gone.
-GUARD_TRIGGERS = {
-    "service_action_log": ("service_action_log_append_only", "service_action_log_no_truncate"),
-    "customer_invoices": ("customer_invoices_protect_issued", "customer_invoices_no_truncate"),
-    "invoice_line_items": ("invoice_line_items_protect_issued", "invoice_line_items_no_truncate"),
-    "payment_transactions": ("payment_transactions_protect_history", "payment_transactions_no_truncate"),
-}
+# Tables whose history the guards keep: nobody the code runs as may TRUNCATE them or create triggers on
+# them (and the audit log takes no UPDATE or DELETE at all). Their guard triggers are among the triggers
+# the migrations create, all of which must be present and enabled.
+GUARDED_TABLES = ("service_action_log", "customer_invoices", "invoice_line_items", "payment_transactions")
 _CREATE_TABLE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?public\.(\w+)", re.IGNORECASE)
 _CREATE_POLICY = re.compile(r"create\s+policy\s+(\w+)\s+on\s+public\.(\w+)", re.IGNORECASE)
 _DROP_POLICY = re.compile(r"drop\s+policy\s+(?:if\s+exists\s+)?(\w+)\s+on\s+public\.(\w+)", re.IGNORECASE)
+_CREATE_TRIGGER = re.compile(
+    r"create\s+(?:or\s+replace\s+)?(?:constraint\s+)?trigger\s+(\w+)\s+[^;]*?\bon\s+public\.(\w+)",
+    re.IGNORECASE,
+)
+_DROP_TRIGGER = re.compile(r"drop\s+trigger\s+(?:if\s+exists\s+)?(\w+)\s+on\s+public\.(\w+)", re.IGNORECASE)
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -48,21 +50,27 @@ class Check:
     detail: str
 
 
-def expected_schema() -> tuple[set[str], set[tuple[str, str]]]:
-    """The tables and (policy, table) pairs the migration files create, in order (later drops removed)."""
+def _created_minus_dropped(text: str, create: re.Pattern[str], drop: re.Pattern[str], into: set) -> None:
+    events = [(m.start(), True, m.groups()) for m in create.finditer(text)]
+    events += [(m.start(), False, m.groups()) for m in drop.finditer(text)]
+    for _, created, pair in sorted(events):
+        if created:
+            into.add(pair)
+        else:
+            into.discard(pair)
+
+
+def expected_schema() -> tuple[set[str], set[tuple[str, str]], set[tuple[str, str]]]:
+    """The tables, (policy, table) and (trigger, table) pairs the migration files leave, applied in order."""
     tables: set[str] = {"schema_migrations"}
     policies: set[tuple[str, str]] = set()
+    triggers: set[tuple[str, str]] = set()
     for migration in discover(MIGRATIONS_DIR):
         text = re.sub(r"--[^\n]*", "", migration.sql)
         tables |= set(_CREATE_TABLE.findall(text))
-        events = [(m.start(), "create", m.groups()) for m in _CREATE_POLICY.finditer(text)]
-        events += [(m.start(), "drop", m.groups()) for m in _DROP_POLICY.finditer(text)]
-        for _, kind, (name, table) in sorted(events):
-            if kind == "create":
-                policies.add((name, table))
-            else:
-                policies.discard((name, table))
-    return tables, policies
+        _created_minus_dropped(text, _CREATE_POLICY, _DROP_POLICY, policies)
+        _created_minus_dropped(text, _CREATE_TRIGGER, _DROP_TRIGGER, triggers)
+    return tables, policies, triggers
 
 
 @contextmanager
@@ -94,7 +102,7 @@ def check_migrations(conn: Connection) -> Check:
 
 
 def check_tables_and_policies(conn: Connection) -> Check:
-    tables, policies = expected_schema()
+    tables, policies, _ = expected_schema()
     present = {
         row["relname"]: row["relrowsecurity"]
         for row in conn.execute(
@@ -171,16 +179,21 @@ def _guard_problems(conn: Connection) -> list[str]:
     ).fetchone()
     if replica and replica["can"]:
         problems.append("may SET session_replication_role")
-    for table, triggers in GUARD_TRIGGERS.items():
-        enabled = {
-            row["tgname"]: row["tgenabled"]
-            for row in conn.execute(
-                "select tgname, tgenabled from pg_trigger where tgrelid = to_regclass(%s)",
-                (f"public.{table}",),
-            )
-        }
-        problems += [f"guard trigger {t} missing" for t in triggers if t not in enabled]
-        problems += [f"guard trigger {t} not enabled" for t in triggers if enabled.get(t, "O") != "O"]
+    enabled = {
+        (row["tgname"], row["relname"]): row["tgenabled"]
+        for row in conn.execute(
+            "select t.tgname, c.relname, t.tgenabled from pg_trigger t join pg_class c on c.oid = t.tgrelid"
+            " join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and not t.tgisinternal"
+        )
+    }
+    _, _, triggers = expected_schema()
+    problems += [f"trigger {name} on {table} missing" for name, table in sorted(triggers - set(enabled))]
+    problems += [
+        f"trigger {name} on {table} not enabled"
+        for (name, table), state in sorted(enabled.items())
+        if (name, table) in triggers and state != "O"
+    ]
+    for table in GUARDED_TABLES:
         grants = ["TRUNCATE", "TRIGGER"] + (["UPDATE", "DELETE"] if table == "service_action_log" else [])
         for role in (*SWITCH_ROLES, login):
             for privilege in grants:

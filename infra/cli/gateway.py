@@ -158,5 +158,11 @@ def create_gateway() -> Starlette:
             StarletteRoute("/docs", docs, methods=["GET"]),
             Mount(DOCS_ASSETS, app=StaticFiles(directory=_swagger_ui_folder()), name="docs-assets"),
             StarletteRoute("/{path:path}", dispatch, methods=methods),
-        ]
+        ],
+        # A path Starlette's own router cannot match (`{path:path}` stops at a newline, `%0A`) or a method
+        # it refuses: the same problem+json as an unknown route, never Starlette's text/plain.
+        exception_handlers={
+            404: lambda request, _: _no_route(request, []),
+            405: lambda request, _: _no_route(request, table.allowed_methods(request.url.path) or ["GET"]),
+        },
     )

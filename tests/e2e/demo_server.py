@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 class DemoServer:
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, extra_args: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         env = {
             key: value
@@ -47,7 +47,7 @@ class DemoServer:
         env["ISP_BILLING_DATA_DIR"] = data_dir
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
-            [CLI, "serve", "--demo", "--port", str(self.port)],
+            [CLI, "serve", "--demo", "--port", str(self.port), *extra_args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -97,10 +97,10 @@ def _auth(token: str | None) -> dict[str, str]:
 
 
 @contextmanager
-def demo_server(prefix: str) -> Iterator[DemoServer]:
+def demo_server(prefix: str, extra_args: tuple[str, ...] = ()) -> Iterator[DemoServer]:
     """A server on a fresh data folder, answering; stopped and its folder removed afterwards."""
     folder = tempfile.mkdtemp(prefix=prefix)
-    server = DemoServer(folder)
+    server = DemoServer(folder, extra_args)
     try:
         server.first_response_seconds()
         yield server

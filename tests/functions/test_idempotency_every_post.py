@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from isp_billing.clock import sast_today
 from isp_billing_cli.template import functions
 from tests.conftest import TEST_CRON_SECRET
 from tests.events import call_api
@@ -36,6 +37,7 @@ class Case:
     body: Any
     other_body: Any
     effects: Callable[[], int]  # how many times the effect happened (rows it wrote)
+    effect_per_call: int = 1  # 0 for a POST that computes and writes nothing (a preview)
 
 
 def _post_routes() -> list[tuple[str, str]]:
@@ -57,7 +59,7 @@ def _lifecycle(conn, interstellio, action: str, start: str, body: dict, other: d
     _, token = admin_with_token(conn, role="super_admin")
     service_id, _ = service_with_line(conn, interstellio, status=start)
     return Case(
-        f"AdminService{action.capitalize()}Function",
+        "AdminServiceEndNowFunction" if action == "end-now" else f"AdminService{action.capitalize()}Function",
         f"/api/admin/services/{service_id}/{action}",
         token,
         body,
@@ -170,7 +172,103 @@ def _validation_error_case(conn) -> Case:
     )
 
 
+def _count(conn, sql: str, *args: Any) -> Callable[[], int]:
+    return lambda: conn.execute(sql, args).fetchone()["n"]
+
+
+def _charge_body(description: str = "Router installation") -> dict[str, Any]:
+    return {
+        "kind": "installation",
+        "description": description,
+        "amount": "499.00",
+        "due_date": str(sast_today()),
+    }
+
+
+def _charges_create_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer_id = insert_customer(conn)
+    return Case(
+        "AdminCustomerChargesCreateFunction",
+        f"/api/admin/customers/{customer_id}/charges",
+        token,
+        _charge_body(),
+        _charge_body("Something else"),
+        _count(conn, "select count(*) as n from customer_charges where customer_id = %s", customer_id),
+    )
+
+
+def _charge_cancel_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer_id = insert_customer(conn)
+    status, _, charge = call_api(
+        "AdminCustomerChargesCreateFunction",
+        "POST",
+        f"/api/admin/customers/{customer_id}/charges",
+        token=token,
+        body=_charge_body(),
+    )
+    assert status == 201, charge
+    return Case(
+        "AdminCustomerChargeCancelFunction",
+        f"/api/admin/customers/{customer_id}/charges/{charge['id']}/cancel",
+        token,
+        None,
+        {"unexpected": True},
+        _count(conn, "select count(*) as n from customer_charges where status = 'cancelled'"),
+    )
+
+
+def _change_price_case(conn, fake) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    service_id, _ = service_with_line(conn, fake, status="active")
+    body = {"monthly_price": "899.00", "effective_date": str(sast_today()), "reason": "Upgrade"}
+    return Case(
+        "AdminServiceChangePriceFunction",
+        f"/api/admin/services/{service_id}/change-price",
+        token,
+        body,
+        {**body, "monthly_price": "999.00"},
+        lambda: len(log_rows(conn, service_id)),
+    )
+
+
+def _preview_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    today = str(sast_today())
+    return Case(
+        "AdminBillingPreviewFunction",
+        "/api/admin/billing/preview",
+        token,
+        {"run_date": today},
+        {"run_date": "2026-01-01"},
+        lambda: 0,
+        effect_per_call=0,
+    )
+
+
+def _clock_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="super_admin")
+    return Case(
+        "AdminClockFunction",
+        "/api/admin/clock",
+        token,
+        {"reset": True},
+        {"today": "2030-01-01"},
+        lambda: 0,
+        0,
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
+    "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),
+    "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_cancel_case(conn),
+    "AdminServiceChangePriceFunction": _change_price_case,
+    "AdminBillingPreviewFunction": lambda conn, fake: _preview_case(conn),
+    "AdminClockFunction": lambda conn, fake: _clock_case(conn),
+    "AdminServiceEndNowFunction": lambda conn, fake: _lifecycle(
+        conn, fake, "end-now", "active", {"reason": "Fraud confirmed"}, {"reason": "Other"}
+    ),
     "AdminServiceActivateFunction": lambda conn, fake: _lifecycle(
         conn, fake, "activate", "pending", {"reason": "Installed"}, {"reason": "Other"}
     ),
@@ -219,13 +317,13 @@ def test_a_retry_with_the_same_key_replays_the_first_response_and_changes_nothin
     assert second[0] == first[0] and second[2] == first[2]
     assert second[1].get("idempotent-replayed") == "true"
     assert "idempotent-replayed" not in first[1]
-    assert case.effects() == before + 1
+    assert case.effects() == before + case.effect_per_call
     # And the same key with another body is 422, still with no second effect
     status, headers, problem = call_api(
         case.function, "POST", case.path, token=case.token, body=case.other_body, headers=key
     )
     assert status == 422 and headers["content-type"] == "application/problem+json", problem
-    assert case.effects() == before + 1
+    assert case.effects() == before + case.effect_per_call
 
 
 def test_a_key_is_per_caller_and_a_failed_first_attempt_leaves_no_key(conn, interstellio):

@@ -316,3 +316,52 @@ def test_a_message_that_is_not_a_chunk_of_this_job_is_reported_failed(effects, q
         m["MessageId"] for m in messages
     )
     assert effects.execute("select count(*) as n from cron_execution_log").fetchone()["n"] == 0
+
+
+def test_two_last_chunks_finishing_at_once_close_the_parent_once_with_all_counts(effects, queue):
+    import threading
+
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from isp_billing.repositories import cron_chunks, cron_log
+    from tests.concurrency import wait_until_a_session_waits_for_a_lock
+
+    # Given a fanned-out run with two chunks left pending
+    handler = _handler(ITEMS[:6])  # two chunks of three, no poison
+    started = handler(scheduled_event(JOB), LambdaContext(JOB))
+    run_id = started["id"]
+
+    def session(url: str) -> psycopg.Connection:
+        connection = psycopg.connect(url, row_factory=dict_row, prepare_threshold=None)
+        connection.execute("select set_config('role', 'service_role', true)")
+        return connection
+
+    from isp_billing.settings import get_settings
+
+    url = get_settings().database_url.get_secret_value()  # the code's URL (runtime role)
+    first, second = session(url), session(url)
+    # When both chunks finish in two transactions at the same moment (the first holds the parent lock)
+    cron_log.find_run(first, run_id, for_update=True)
+    cron_chunks.finish_chunk(first, run_id, 0, "done", (3, 0, 0), {}, None)
+    closed: list = []
+
+    def finish_second() -> None:
+        cron_log.find_run(second, run_id, for_update=True)
+        cron_chunks.finish_chunk(second, run_id, 1, "done", (2, 0, 1), {}, None)
+        closed.append(cron_chunks.close_parent_if_last(second, run_id))
+        second.commit()
+
+    thread = threading.Thread(target=finish_second)
+    thread.start()
+    wait_until_a_session_waits_for_a_lock(effects)
+    closed.append(cron_chunks.close_parent_if_last(first, run_id))
+    first.commit()
+    thread.join(10)
+    first.close()
+    second.close()
+    # Then exactly one of them closed the parent, and its counts are both chunks' sums
+    assert closed[0] is None and closed[1] is not None
+    parent = _parent(effects)
+    assert parent["status"] == "completed"
+    assert (parent["records_processed"], parent["records_skipped"]) == (5, 1)

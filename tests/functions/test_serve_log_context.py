@@ -73,3 +73,35 @@ def test_concurrent_requests_log_their_own_function_and_correlation_id(conn, jso
             assert "admin_id" not in line and line["path"].startswith("/api/customer/")
         else:
             assert "customer_id" not in line and line["path"].startswith("/api/admin/")
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("POST", "/api/admin/services/%0A/reactivate"),  # the fuzzer's text/plain 404
+        ("GET", "/api/customer/services/%0A"),
+        ("GET", "/nowhere"),
+    ],
+)
+def test_the_local_gateway_answers_unknown_paths_with_problem_json(clean_db, method, path):
+    # Given the local API Gateway / When a path matches no route (a newline in a parameter included)
+    with _client() as client:
+        response = client.request(method, path)
+    # Then 404 problem+json with a request id
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] and response.json()["status"] == 404
+
+
+def test_the_local_gateway_answers_a_wrong_method_with_405_and_allow(clean_db):
+    with _client() as client:
+        response = client.request("PUT", "/api/customer/services")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def _client():
+    from starlette.testclient import TestClient
+
+    return TestClient(create_gateway())

@@ -90,7 +90,7 @@ def test_the_command_prints_a_line_per_check_and_json_for_machines(clean_db):
             "alter table public.payment_transactions disable trigger payment_transactions_protect_history",
             "alter table public.payment_transactions enable trigger payment_transactions_protect_history",
             "runtime_role",
-            "guard trigger payment_transactions_protect_history not enabled",
+            "trigger payment_transactions_protect_history on payment_transactions not enabled",
         ),
         (
             "update public.schema_migrations set checksum = 'x' where version = "

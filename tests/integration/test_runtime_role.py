@@ -9,6 +9,7 @@ dropping the guard trigger, and becoming the owner. Each must be refused, and th
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import date
 
@@ -193,3 +194,21 @@ def test_the_password_is_sent_as_a_scram_verifier_never_in_clear():
     verifier = scram_verifier("x", salt=b"0123456789abcdef")
     assert verifier.startswith("SCRAM-SHA-256$4096:MDEyMzQ1Njc4OWFiY2RlZg==$")
     assert verifier.count(":") == 2
+
+
+def test_a_password_is_stored_as_the_verifier_sent(conn, owner_database_url):
+    # Given a role of the runtime's shape created with a password (a name of its own: roles are cluster-wide)
+    name = f"isp_billing_runtime_pw_{uuid.uuid4().hex[:6]}"
+    try:
+        create_runtime_role(owner_database_url, name, password="correct horse battery staple")
+        # Then the server holds a SCRAM verifier (what `\\password` would store), and the role is in shape
+        stored = conn.execute("select rolpassword from pg_authid where rolname = %s", (name,)).fetchone()
+        assert stored["rolpassword"].startswith("SCRAM-SHA-256$4096:")
+        member_of = conn.execute(
+            "select array(select b.rolname::text from pg_auth_members m join pg_roles b on b.oid = m.roleid"
+            " join pg_roles r on r.oid = m.member where r.rolname = %s order by 1) as roles",
+            (name,),
+        ).fetchone()["roles"]
+        assert member_of == ["authenticated", "service_role"]
+    finally:
+        conn.execute(f'drop role if exists "{name}"')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ def apply_migration(url: str, path: Path) -> None:
 @pytest.fixture(scope="module")
 def db_url(server_url: str) -> Iterator[str]:
     """A fresh database with every migration applied; dropped afterwards."""
-    admin_url = server_url
+    admin_url = os.environ.get("ADMIN_DATABASE_URL") or server_url  # direct, also in the pooled pass
     name = f"schema_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))

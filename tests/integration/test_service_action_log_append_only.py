@@ -34,7 +34,7 @@ def test_no_role_may_update_or_delete_the_audit_log(admin_database_url, conn, lo
     # Given an audit row, and a connection acting as `role` (switched to from the superuser: the runtime
     # role may not become anon)
     with psycopg.connect(admin_database_url, row_factory=dict_row) as other:
-        other.execute(f"set role {role}")
+        other.execute(f"set local role {role}")  # this transaction only: pooler-safe
         # When it tries to change or remove the row / Then it is refused (privileges; the trigger behind them)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             other.execute(STATEMENTS[statement], (logged_action,))
@@ -53,7 +53,7 @@ def test_even_the_superuser_is_refused_by_the_trigger(conn, logged_action, state
 
 def test_truncate_is_refused_for_the_service_role(clean_db, logged_action):
     with psycopg.connect(clean_db) as other:
-        other.execute("set role service_role")
+        other.execute("set local role service_role")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             other.execute("truncate service_action_log")
 
@@ -61,8 +61,10 @@ def test_truncate_is_refused_for_the_service_role(clean_db, logged_action):
 def test_the_service_role_may_still_append_and_read(clean_db, conn, logged_action):
     # Given the service role / When it inserts and reads / Then both work
     service = conn.execute("select service_id, customer_id from service_action_log").fetchone()
-    with psycopg.connect(clean_db, autocommit=True, row_factory=dict_row) as other:
-        other.execute("set role service_role")
+    # (`set local` in the connection's transaction: a session-level role would outlive this test on a
+    # pooled server connection in the PgBouncer pass)
+    with psycopg.connect(clean_db, row_factory=dict_row) as other:
+        other.execute("set local role service_role")
         other.execute(
             "insert into service_action_log (service_id, customer_id, action, actor_type, reason)"
             " values (%s, %s, 'provider_retry', 'system', 'retry')",

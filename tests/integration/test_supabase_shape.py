@@ -14,17 +14,19 @@ from psycopg.rows import dict_row
 from isp_billing_cli import supabase_shape
 from isp_billing_cli.demo import ADMINS, CUSTOMERS, seed_demo
 from isp_billing_cli.migrate import MigrationError, discover, migrate, supabase_version
+from tests.conftest import _admin_server
 
 
 @pytest.fixture
 def shaped(server_url: str) -> Iterator[tuple[str, str]]:
     """A fresh Supabase-shaped database: (owner URL, superuser URL)."""
     name = f"isp_shape_{uuid.uuid4().hex[:10]}"
-    owner_url = supabase_shape.create_database(server_url, name)
+    admin_server = _admin_server(server_url)  # direct, even in a pooled pass
+    owner_url = supabase_shape.create_database(admin_server, name)
     try:
-        yield owner_url, psycopg.conninfo.make_conninfo(server_url, dbname=name)
+        yield owner_url, psycopg.conninfo.make_conninfo(admin_server, dbname=name)
     finally:
-        supabase_shape.drop_database(server_url, name)
+        supabase_shape.drop_database(admin_server, name)
 
 
 def _supabase_db_push(owner_url: str, count: int | None = None) -> list[str]:

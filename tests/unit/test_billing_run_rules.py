@@ -211,6 +211,15 @@ def test_reactivation_inside_a_period_not_invoiced_is_pro_rata_from_r():
     assert invoice.lines[0].source["rule"] == "reactivation_pro_rata"
 
 
+def test_reactivation_on_the_billing_day_after_that_days_run_is_a_full_period_catch_up():
+    # Given paused since 10 Feb, reactivated on 25 Feb (the billing date) after the 02:00 run billed nothing
+    suspension = SuspensionFacts(uuid.uuid4(), date(2026, 2, 10), date(2026, 2, 25), True)
+    invoice = bill_customer(_customer(_service(suspensions=(suspension,))), date(2026, 3, 25), VAT)
+    # Then the whole of 25 Feb - 24 Mar is charged on the next invoice, plus the new month
+    assert invoice is not None
+    assert _amounts(invoice) == [("pro_rata", D("699.00")), ("recurring", D("699.00"))]
+
+
 def test_once_off_charges_due_are_carried_and_later_ones_wait():
     due = ChargeFacts(uuid.uuid4(), "installation", "Installation", D("1500.00"), date(2026, 3, 20))
     later = ChargeFacts(uuid.uuid4(), "equipment", "Router", D("999.00"), date(2026, 3, 26))

@@ -6,6 +6,7 @@ import json
 
 from isp_billing import job_metrics
 from isp_billing.observability import metrics
+from tests.environment import settings_environment
 
 
 def _emf_blobs(output: str) -> list[dict]:
@@ -33,12 +34,19 @@ def test_a_completed_run_publishes_runs_completed_records_and_duration_per_job(c
     assert all(blob["job"] == "generate-invoices" and blob["service"] == "isp-billing" for blob in blobs)
 
 
-def test_a_failed_run_also_counts_in_the_all_jobs_failure_metric(capsys, monkeypatch):
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    job_metrics.record_run({"job_name": "sync-usage-data", "status": "failed"})
+def test_a_failed_run_also_counts_in_the_all_jobs_failure_metric(capsys):
+    with settings_environment({"POWERTOOLS_METRICS_DISABLED": "false"}):
+        job_metrics.record_run({"job_name": "sync-usage-data", "status": "failed"})
     blobs = _emf_blobs(capsys.readouterr().out)
     per_job = [b for b in blobs if b["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] == "JobRunsFailed"]
     assert per_job[0]["JobRunsFailed"] == [1.0]
     # the service-wide one waits in the shared Metrics object for the handler's flush
     assert metrics.metric_set.get("JobRunsFailed") is not None
     metrics.clear_metrics()
+
+
+def test_nothing_is_printed_when_metrics_are_disabled(capsys):
+    # Given POWERTOOLS_METRICS_DISABLED (tests, the CLI printing JSON) / Then a run publishes nothing
+    with settings_environment({"POWERTOOLS_METRICS_DISABLED": "true"}):
+        job_metrics.record_run({"job_name": "generate-invoices", "status": "completed"})
+    assert _emf_blobs(capsys.readouterr().out) == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, timedelta
+from functools import lru_cache
 
 
 def _check_billing_day(billing_day: int) -> None:
@@ -16,6 +17,7 @@ def _check_billing_day(billing_day: int) -> None:
         raise ValueError("billing_day must be between 1 and 31")
 
 
+@lru_cache(maxsize=4096)
 def billing_date_in(year: int, month: int, billing_day: int) -> date:
     """The billing date of a month: the billing day, or the month's last day when it has no such day."""
     _check_billing_day(billing_day)
@@ -27,6 +29,7 @@ def _shift_month(year: int, month: int, months: int) -> tuple[int, int]:
     return index // 12, index % 12 + 1
 
 
+@lru_cache(maxsize=65536)
 def period_containing(day: date, billing_day: int) -> tuple[date, date]:
     """(period_start, period_end) of the billing period that contains `day`, both inclusive."""
     this_month = billing_date_in(day.year, day.month, billing_day)

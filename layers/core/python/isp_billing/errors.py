@@ -115,5 +115,50 @@ class DatabaseUnavailable(DomainError):
     type_slug = "database-unavailable"
 
 
+class StatementTimeout(DomainError):
+    """The database cancelled a statement that ran past its timeout, or could not get a lock in time."""
+
+    status = 503
+    title = "Request took too long"
+    type_slug = "took-too-long"
+
+
+class UnexpectedError(DomainError):
+    """Anything not raised on purpose: answered 500 through the same mapping (logged by class only)."""
+
+    status = 500
+    title = "Internal error"
+    type_slug = "server-error"
+
+
+# SQLSTATEs with an answer of their own (duck-typed: only repositories import psycopg).
+UNIQUE_VIOLATION = "23505"
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel request)
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
+
+
+def from_database_error(error: BaseException) -> DomainError | None:
+    """The answer for a database error that is the caller's to hear about, else None.
+
+    A unique violation anywhere is 409 naming the constraint (its name, never the DETAIL line, which carries
+    the row's values); a statement or lock timeout is 503 "took too long", distinct from "database not
+    reachable", so a caller (and the alarm) can tell load from an outage.
+    """
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == UNIQUE_VIOLATION:
+        constraint = getattr(getattr(error, "diag", None), "constraint_name", None)
+        return Conflict(
+            "This conflicts with an existing record: the same value is already taken.",
+            reason="unique_violation",
+            constraint=constraint,
+        )
+    if sqlstate in (QUERY_CANCELED, LOCK_NOT_AVAILABLE):
+        return StatementTimeout(
+            "The database took too long to answer this request; try again shortly.",
+            reason="statement_timeout" if sqlstate == QUERY_CANCELED else "lock_timeout",
+        )
+    return None
+
+
 class ConfigurationError(Exception):
     """Settings are missing or invalid: the process must not start."""

@@ -11,10 +11,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from isp_billing.observability import METRICS_NAMESPACE, SERVICE_NAME, metrics
+from isp_billing.settings import get_settings
 
 
 def record_run(row: dict[str, Any]) -> None:
-    """Publish a finished run's metrics (its cron_execution_log row)."""
+    """Publish a finished run's metrics (its cron_execution_log row). `single_metric` writes its EMF line at
+    once and ignores POWERTOOLS_METRICS_DISABLED, so the setting is checked here (the CLI prints JSON)."""
+    if get_settings().powertools_metrics_disabled:
+        return
     job = str(row["job_name"])
     status = str(row["status"])
     duration = row.get("duration_seconds")

@@ -48,15 +48,24 @@ def encode_cursor(*key: Any) -> str:
 
 
 def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...]:
-    """The sort key a cursor carries, each part through its parser (e.g. datetime.fromisoformat, UUID)."""
+    """The sort key a cursor carries, each part through its parser (e.g. datetime.fromisoformat, UUID).
+
+    A cursor comes from the client, so anything may be in it: every part must be a string, an integer or
+    null (what `encode_cursor` writes), and whatever a parser raises on a forged one (ValueError, TypeError,
+    AttributeError, OverflowError ...) is the same 422, never a 500.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         parts = json.loads(raw)
         if not isinstance(parts, list) or len(parts) != len(parsers):
             raise ValueError("wrong shape")
+        if not all(
+            part is None or (isinstance(part, str | int) and not isinstance(part, bool)) for part in parts
+        ):
+            raise ValueError("wrong part types")
         return tuple(parse(part) for parse, part in zip(parsers, parts, strict=True))
-    except (ValueError, TypeError):
-        raise ValidationFailed("The cursor is not valid; start again without it.") from None
+    except Exception:
+        raise ValidationFailed("The cursor is not valid; start again without it.", field="cursor") from None
 
 
 def page_of(rows: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:

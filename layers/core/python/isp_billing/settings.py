@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     # Set by Lambda and Powertools; read here so tracing is decided in one place.
     aws_lambda_function_name: str | None = None
     powertools_trace_disabled: bool = False
+    powertools_metrics_disabled: bool = False
 
     # Browser origins allowed to call the API (the customer dashboard, the admin console), comma-separated.
     cors_allowed_origins: str = ""

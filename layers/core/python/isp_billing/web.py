@@ -6,6 +6,7 @@ incoming X-Request-Id locally) and is put on every log line and on the response.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from isp_billing import auth, idempotent_routes
 from isp_billing.db import Connection, customer_session, service_session
-from isp_billing.errors import ConfigurationError, DomainError, Forbidden, problem_body
+from isp_billing.errors import (
+    ConfigurationError,
+    DomainError,
+    Forbidden,
+    UnexpectedError,
+    from_database_error,
+    problem_body,
+)
 from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
 from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
@@ -174,12 +182,6 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        responses={
-            401: {"description": "Missing or invalid token", "content": {PROBLEM_JSON: {}}},
-            403: {"description": "Not allowed for this user", "content": {PROBLEM_JSON: {}}},
-            422: {"description": "Invalid request", "content": {PROBLEM_JSON: {}}},
-            503: {"description": "Database unavailable", "content": {PROBLEM_JSON: {}}},
-        },
     )
 
     app.add_middleware(_Correlate)
@@ -190,24 +192,77 @@ def build_app(title: str = "ISP billing API") -> FastAPI:
 
 class ApiRoute(APIRoute):
     """Every route of our apps: the bearer token is checked before the body is read (so a caller without a
-    valid token gets 401 whatever it sent), and every POST honours `Idempotency-Key` (idempotent_routes)."""
+    valid token gets 401 whatever it sent); every POST honours `Idempotency-Key` (idempotent_routes); any
+    exception becomes a DomainError inside the route (a unique violation 409, a statement timeout 503,
+    anything else 500), so every answer goes through the one mapping."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
-        if "POST" in methods and not idempotent_routes.declares_key_itself(endpoint):
+        if (
+            "POST" in methods
+            and _takes_caller_context(endpoint)
+            and not idempotent_routes.declares_key_itself(endpoint)
+        ):
             endpoint = idempotent_routes.idempotent(endpoint, lambda: self)
         super().__init__(path, endpoint, **kwargs)
+        for status, description in _answers_it_can_give(self, methods).items():
+            self.responses.setdefault(status, {"description": description})
+            self.responses[status].setdefault("content", {PROBLEM_JSON: {}})
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if not _depends_on(self.dependant, _claims):
-            return handler
+        authenticates = _depends_on(self.dependant, _claims)
 
-        async def authenticate_first(request: Request) -> Response:
-            request.state.claims = auth.verify_token(auth.bearer_token(request.headers.get("authorization")))
-            return await handler(request)
+        async def answer(request: Request) -> Response:
+            try:
+                if authenticates:
+                    authorization = request.headers.get("authorization")
+                    request.state.claims = auth.verify_token(auth.bearer_token(authorization))
+                return await handler(request)
+            except (DomainError, StarletteHTTPException, RequestValidationError, ConfigurationError):
+                raise
+            except Exception as error:
+                # Inside the route, so the answer goes through the one mapping (problem+json, request id)
+                # and the exception never reaches the server's own logging, which would write its text.
+                translated = from_database_error(error)
+                log_failure("database error" if translated else "unhandled error", error)
+                if translated is None:
+                    raise UnexpectedError("Something went wrong on our side.") from None
+                raise translated from None
 
-        return authenticate_first
+        return answer
+
+
+def _takes_caller_context(endpoint: Callable[..., Any]) -> bool:
+    """Whether the endpoint takes the signed-in caller's transaction (CurrentCustomer / CurrentAdmin), which
+    the idempotency key is stored in; a provider webhook does not."""
+    names = {"CurrentCustomer", "CurrentAdmin"}
+    return any(
+        (isinstance(param.annotation, str) and param.annotation in names)
+        or any(param.annotation == context for context in (CurrentCustomer, CurrentAdmin))
+        for param in inspect.signature(endpoint).parameters.values()
+    )
+
+
+def _answers_it_can_give(route: APIRoute, methods: set[str]) -> dict[int, str]:
+    """The error statuses the mapping can give this route whatever its service does (documented in the
+    OpenAPI next to the route's own: tests/infra checks them; schemathesis checks real answers against
+    them)."""
+    answers = {
+        422: "Invalid request: a parameter or body field (the problem lists each, never echoing the input)",
+        500: "An unexpected failure (quote the request id)",
+        503: "The database is not reachable, or took too long to answer (retry shortly)",
+    }
+    if _depends_on(route.dependant, _claims):
+        answers[401] = "Missing or invalid token"
+        answers[403] = "Not allowed for this user"
+    if route.body_field is not None:
+        answers[400] = "The body is not JSON (UTF-8), or is nested too deep"
+    if route.dependant.path_params:
+        answers[404] = "No such resource (or not the caller's)"
+    if methods & {"POST", "PATCH", "PUT", "DELETE"}:
+        answers[409] = "Conflicts with the current state or an existing record (a unique value already taken)"
+    return answers
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:

@@ -57,8 +57,8 @@ class CancelRequest(RequestModel):
 class EndNowRequest(RequestModel):
     """End the service today and disable its line now, cancelled already or not."""
 
-    reason: str = Reason
-    notes: str | None = Notes
+    reason: ReasonText = Reason
+    notes: NotesText | None = Notes
 
 
 class Suspension(ApiModel):

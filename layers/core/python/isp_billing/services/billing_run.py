@@ -175,15 +175,34 @@ def _end(facts: Any, billing_date: date) -> date:
 
 def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str, int]:
     """One statement per table for the whole chunk."""
-    cycles = [(inv.customer_id, inv.period_start, inv.period_end, "open") for inv in result.invoices]
-    cycles += [(customer, start, end, "skipped") for customer, start, end in result.nothing_to_bill]
+    invoice_ids = {inv.customer_id: uuid.uuid4() for inv in result.invoices}
+    cycles = [
+        {
+            "customer_id": inv.customer_id,
+            "period_start": inv.period_start,
+            "period_end": inv.period_end,
+            "status": "invoiced",
+            "invoice_id": invoice_ids[inv.customer_id],
+        }
+        for inv in result.invoices
+    ]
+    cycles += [
+        {
+            "customer_id": customer,
+            "period_start": start,
+            "period_end": end,
+            "status": "skipped",
+            "invoice_id": None,
+        }
+        for customer, start, end in result.nothing_to_bill
+    ]
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
     numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
     invoice_rows: list[dict[str, Any]] = []
     line_rows: list[dict[str, Any]] = []
     for invoice, number in zip(invoices, numbers, strict=True):
-        invoice_id = uuid.uuid4()
+        invoice_id = invoice_ids[invoice.customer_id]
         invoice_rows.append(_invoice_row(invoice, invoice_id, number, cycle_ids[invoice.customer_id]))
         line_rows.extend(
             {
@@ -194,7 +213,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 "amount": line.amount,
                 "period_start": line.period_start,
                 "period_end": line.period_end,
-                "source": sql.dumps(line.source),
+                "source": line.source,
                 "line_key": line.line_key,
             }
             for line in invoice.lines
@@ -202,7 +221,6 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     if invoice_rows:
         sql.insert_invoices(conn, invoice_rows)
         sql.insert_lines(conn, line_rows)
-        sql.mark_cycles_invoiced(conn, [(row["billing_cycle_id"], row["id"]) for row in invoice_rows])
         sql.mark_charges_invoiced(
             conn,
             [

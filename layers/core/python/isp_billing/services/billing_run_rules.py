@@ -43,8 +43,30 @@ def _days(first: date, last: date) -> int:
     return max((last - first).days + 1, 0)
 
 
+_MONTH_ABBREVIATIONS = (
+    "",
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _day(value: date) -> str:
+    return f"{value.day:02d} {_MONTH_ABBREVIATIONS[value.month]} {value.year}"
+
+
 def _label(first: date, last: date) -> str:
-    return f"{first:%d %b %Y} to {last:%d %b %Y}"
+    """ "05 Mar 2026 to 04 Apr 2026" (English month names whatever the locale)."""
+    return f"{_day(first)} to {_day(last)}"
 
 
 def is_paused(service: ServiceFacts, day: date) -> bool:
@@ -135,7 +157,7 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         restarts = [
             s.end
             for s in service.suspensions
-            if s.pauses_billing and s.end is not None and s.start <= q_start < s.end <= q_end
+            if s.pauses_billing and s.end is not None and s.start <= q_start <= s.end <= q_end
         ]
         if not restarts or activation > q_start:
             return None

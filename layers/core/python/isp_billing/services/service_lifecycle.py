@@ -21,7 +21,7 @@ after the call leaves an unsettled intent, which retry-provider-sync reconciles.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -33,65 +33,23 @@ from isp_billing.db import Connection
 from isp_billing.errors import InvalidState, NotFound, ValidationFailed
 from isp_billing.models.admin_services import (
     ActivateRequest,
-    AdminService,
-    AdminServiceDetail,
     AuditEntry,
     CancelRequest,
     EndNowRequest,
     ReactivateRequest,
     ServiceActionResult,
     SuspendRequest,
-    Suspension,
 )
 from isp_billing.models.lifecycle import ServiceAction, next_status, require_permission
 from isp_billing.money import format_money, pro_rata
 from isp_billing.observability import logger
-from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.repositories import admin_services, billing_lookups, service_actions, service_suspensions
 from isp_billing.services import lifecycle_provider
+from isp_billing.services.admin_service_queries import get_service
 from isp_billing.settings import get_settings
 
 DEFAULT_REASONS: dict[ServiceAction, str] = {"activate": "Activated", "reactivate": "Reactivated"}
-
-
-# --- reading ----------------------------------------------------------------------------------------------
-
-
-def list_services(
-    conn: Connection,
-    *,
-    status: str | None,
-    customer_id: UUID | None,
-    package_id: UUID | None,
-    cursor: str | None,
-    limit: int,
-) -> Page[AdminService]:
-    after = decode_cursor(cursor, datetime.fromisoformat, UUID) if cursor else None
-    rows = admin_services.list_services(
-        conn, status=status, customer_id=customer_id, package_id=package_id, after=after, limit=limit
-    )
-    items, next_cursor = page_of(rows, limit, key=lambda row: (row["created_at"], row["id"]))
-    return Page[AdminService](items=[AdminService.model_validate(r) for r in items], next_cursor=next_cursor)
-
-
-def get_service(conn: Connection, service_id: UUID) -> AdminServiceDetail:
-    row = admin_services.get_service(conn, service_id)
-    if row is None:
-        raise NotFound("No such service.")
-    suspension = service_suspensions.open_for_service(conn, service_id)
-    return AdminServiceDetail.model_validate(
-        {**row, "open_suspension": Suspension.model_validate(suspension) if suspension else None}
-    )
-
-
-def audit_log(conn: Connection, service_id: UUID, *, cursor: str | None, limit: int) -> Page[AuditEntry]:
-    if admin_services.get_service(conn, service_id) is None:
-        raise NotFound("No such service.")
-    after = decode_cursor(cursor, datetime.fromisoformat, UUID) if cursor else None
-    rows = service_actions.list_for_service(conn, service_id, after=after, limit=limit)
-    items, next_cursor = page_of(rows, limit, key=lambda row: (row["created_at"], row["id"]))
-    return Page[AuditEntry](items=[AuditEntry.model_validate(r) for r in items], next_cursor=next_cursor)
 
 
 # --- actions ----------------------------------------------------------------------------------------------

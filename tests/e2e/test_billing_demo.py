@@ -1,0 +1,33 @@
+"""`serve --demo --today`: a new user calls the cron route and then sees invoices, over real HTTP."""
+
+from __future__ import annotations
+
+from tests.e2e.demo_server import demo_server
+
+TODAY = "2026-03-05"
+
+
+def test_the_demo_bills_its_customers_due_today_through_the_cron_route():
+    # Given the demo served with its clock on 5 March 2026
+    with demo_server("ispb-billing-demo-", ("--today", TODAY)) as server:
+        cron = server.values["CRON_SECRET"]
+        admin = server.values["ADMIN_TOKEN"]
+        assert server.get("/api/admin/clock", admin).json()["today"] == TODAY
+        # When the preview is asked for and then the billing run is started by hand
+        preview = server.post("/api/admin/billing/preview", admin, {"run_date": TODAY})
+        assert preview.status_code == 200, preview.text
+        previewed = {row["customer_id"]: row for row in preview.json()["invoices"]}
+        run = server.post("/api/cron/generate-invoices", cron, {})
+        # Then the run bills today's customers: the demo ones with a recurring line, a pro-rata line,
+        # an installation charge and credit applied, as the preview said
+        assert run.status_code == 200, run.text
+        body = run.json()
+        assert body["status"] == "completed" and body["details"]["billed_through"] == TODAY
+        assert body["records_processed"] == len(previewed) >= 2
+        johan = previewed["20000000-0000-4000-8000-000000000102"]
+        kinds = sorted(line["kind"] for line in johan["lines"])
+        assert kinds == ["credit", "installation", "pro_rata", "recurring"]
+        logs = server.get("/api/admin/cron/logs?job=generate-invoices", admin).json()["items"]
+        assert logs[0]["records_processed"] == body["records_processed"]
+        jobs = {job["job_name"]: job for job in server.get("/api/admin/cron/jobs", admin).json()}
+        assert jobs["generate-invoices"]["last_status"] == "completed"

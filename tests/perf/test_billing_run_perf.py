@@ -1,0 +1,150 @@
+"""Benchmark: the billing run for 100,000 customers with 1-3 services each, through the job's own chunk code
+path (GenerateInvoicesFunction invoked in a process of its own, chunks inline), next to the floor measured in
+the same run: one INSERT … SELECT writing the same number of invoice and line rows into bare tables.
+Run: make perf, or .venv/bin/pytest tests/perf/test_billing_run_perf.py -m perf -s"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import pytest
+
+CUSTOMERS = int(os.environ.get("BILLING_PERF_CUSTOMERS", "100000"))
+CHUNK_SIZE = 1000
+RESERVED_CONCURRENCY = 10  # template.yaml: GenerateInvoicesFunction ReservedConcurrentExecutions
+RUN_DATE = "2026-03-05"
+
+_JOB = """
+import json, resource, sys, time
+from isp_billing_cli.events import LambdaContext
+from isp_billing_cli.template import function_by_id
+handler = function_by_id("GenerateInvoicesFunction").load_handler()
+started = time.perf_counter()
+row = handler({"run_date": sys.argv[1]}, LambdaContext("GenerateInvoicesFunction"))
+elapsed = time.perf_counter() - started
+print(json.dumps({"elapsed": elapsed, "status": row["status"], "processed": row["records_processed"],
+                  "chunks": row["details"]["chunks"]["total"],
+                  "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def _seed(conn) -> int:
+    """Customers billed on the 5th; customer g has 1 + g % 3 services (699 / 499 / 899), some mid-period
+    activations (pro-rata lines), every 20th a R50 credit balance. Returns the number of services."""
+    conn.execute(
+        "insert into service_packages (id, name, service_type, monthly_price)"
+        " values ('10000000-0000-4000-8000-000000000002', 'Fibre 50/50', 'fibre', 699.00)"
+    )
+    conn.execute(
+        """
+        insert into customers (account_number, first_name, last_name, email, customer_type)
+        select 'CUS-2026-' || lpad(g::text, 6, '0'), 'Perf', 'Customer ' || g,
+               'perf' || g || '@example.co.za', 'consumer'
+          from generate_series(1, %s) g
+        """,
+        (CUSTOMERS,),
+    )
+    conn.execute(
+        "update customer_billing set billing_day = 5,"
+        " credit_balance = case when right(customer_id::text, 1) = '0' then 50.00 else 0 end"
+    )
+    services = conn.execute(
+        """
+        insert into customer_services (customer_id, package_id, package_name, service_type, status,
+                                       monthly_price, activation_date)
+        select c.id, '10000000-0000-4000-8000-000000000002', 'Fibre 50/50', 'fibre', 'active',
+               (array[699.00, 499.00, 899.00])[1 + k.k],
+               case when (c.n + k.k) % 7 = 0 then date '2026-02-20' else date '2025-06-01' end
+          from (select id, row_number() over (order by id) as n from customers) c
+          cross join lateral generate_series(0, (c.n % 3)::int) k(k)
+        """
+    ).rowcount
+    conn.execute("vacuum analyze")
+    return services
+
+
+def _floor(conn, invoices: int, lines: int) -> float:
+    """One INSERT … SELECT writing `invoices` invoice rows and `lines` line rows into bare tables."""
+    conn.execute(
+        "create table bare_invoices (id uuid, customer_id uuid, invoice_number text, invoice_date date,"
+        " due_date date, period_start date, period_end date, subtotal numeric(12,2), vat_rate numeric(5,2),"
+        " vat_amount numeric(12,2), total_amount numeric(12,2));"
+        " create table bare_lines (invoice_id uuid, service_id uuid, kind text, description text,"
+        " amount numeric(12,2), period_start date, period_end date, source jsonb, line_key text)"
+    )
+    started = time.perf_counter()
+    conn.execute(
+        """
+        with inv as (
+          insert into bare_invoices
+          select gen_random_uuid(), gen_random_uuid(), 'INV-2026-' || lpad(g::text, 6, '0'),
+                 date '2026-03-05',
+                 date '2026-03-12', date '2026-03-05', date '2026-04-04', 607.83, 15.00, 91.17, 699.00
+            from generate_series(1, %(invoices)s) g
+          returning id
+        )
+        insert into bare_lines
+        select (select id from inv limit 1), gen_random_uuid(), 'recurring',
+               'Fibre 50/50, 05 Mar 2026 to 04 Apr 2026',
+               699.00, date '2026-03-05', date '2026-04-04',
+               '{"rule": "recurring", "monthly_price": "699.00", "days_in_period": 31}'::jsonb, 'charge:' || g
+          from generate_series(1, %(lines)s) g
+        """,
+        {"invoices": invoices, "lines": lines},
+    )
+    elapsed = time.perf_counter() - started
+    conn.execute("drop table bare_invoices; drop table bare_lines")
+    return elapsed
+
+
+@pytest.mark.perf
+@pytest.mark.timeout(3600)
+def test_billing_run_for_100k_customers_against_the_insert_select_floor(conn, clean_db):
+    # Given 100,000 customers billed on the 5th with 1-3 services each
+    services = _seed(conn)
+
+    # When the job bills 5 March in a process of its own (chunks of 1,000, inline: the chunk code path)
+    env = {
+        **os.environ,
+        "DATABASE_URL": clean_db,
+        "JOB_CHUNK_SIZE": str(CHUNK_SIZE),
+        "JOB_CHUNK_QUEUE_URL": "",
+    }
+    process = subprocess.run(
+        [sys.executable, "-c", _JOB, RUN_DATE], env=env, capture_output=True, text=True, timeout=3600
+    )
+    assert process.returncode == 0, process.stderr[-3000:]
+    result = json.loads(process.stdout.strip().splitlines()[-1])
+    counts = conn.execute(
+        "select (select count(*) from customer_invoices) as invoices,"
+        " (select count(*) from invoice_line_items) as lines"
+    ).fetchone()
+
+    # And the floor writes the same number of invoice and line rows into bare tables
+    floor = _floor(conn, counts["invoices"], counts["lines"])
+
+    # Then every customer has one invoice, and the figures
+    per_chunk = result["elapsed"] / result["chunks"]
+    million_chunks = 1_000_000 / CHUNK_SIZE
+    extrapolated = million_chunks * per_chunk / RESERVED_CONCURRENCY
+    peak_mib = result["max_rss_kib"] / 1024
+    print(
+        f"\nbilling run for {CUSTOMERS:,} customers ({services:,} services): {result['elapsed']:.2f}s,"
+        f" {counts['invoices']:,} invoices, {counts['lines']:,} lines, {result['chunks']} chunks"
+        f" ({per_chunk:.3f}s per chunk of {CHUNK_SIZE})"
+        f"\nfloor (one INSERT … SELECT of the same invoice and line rows into bare tables): {floor:.2f}s"
+        f"\nratio: {result['elapsed'] / floor:.2f}x the floor"
+        f"\npeak memory of the job process: max RSS {peak_mib:.0f} MiB"
+        f"\n1,000,000 customers: {million_chunks:.0f} chunks x {per_chunk:.3f}s / {RESERVED_CONCURRENCY}"
+        f" concurrent = {extrapolated / 60:.1f} min"
+        f" (if the database keeps up with {RESERVED_CONCURRENCY} chunks at once)"
+    )
+    assert result["status"] == "completed" and result["processed"] == CUSTOMERS
+    assert counts["invoices"] == CUSTOMERS
+    assert peak_mib <= 256
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 <= 256
