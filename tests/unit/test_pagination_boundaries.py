@@ -2,6 +2,8 @@
 cursors of every padding length, the last and the empty page. Each test pins a rule a mutant of
 pagination.py would break."""
 
+import base64
+import json
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -98,6 +100,29 @@ def test_dates_datetimes_and_uuids_travel_as_text_other_values_as_they_are():
 def test_a_cursor_of_the_wrong_shape_is_refused(cursor):
     with pytest.raises(ValidationFailed, match="cursor is not valid"):
         decode_cursor(cursor, str, str)
+
+
+@pytest.mark.parametrize("part", [True, False, 1.5, [1], {"a": 1}])
+def test_a_cursor_part_that_is_not_text_an_integer_or_null_is_refused(part):
+    # Given a forged cursor whose part is a boolean, a float, a list or an object (encode_cursor writes none)
+    forged = base64.urlsafe_b64encode(json.dumps([part]).encode()).decode().rstrip("=")
+    # When decoded, even with a parser that would take anything / Then 422 naming the cursor
+    with pytest.raises(ValidationFailed) as refused:
+        decode_cursor(forged, lambda value: value)
+    assert refused.value.extra == {"field": "cursor"}
+
+
+@pytest.mark.parametrize("part", [None, 0, -7, "x"])
+def test_cursor_parts_of_text_integers_or_null_reach_their_parser(part):
+    assert decode_cursor(encode_cursor(part), lambda value: value) == (part,)
+
+
+def test_whatever_a_parser_raises_on_a_forged_part_is_the_same_refusal():
+    def exploding(value):
+        raise AttributeError("no such thing")
+
+    with pytest.raises(ValidationFailed, match="cursor is not valid"):
+        decode_cursor(encode_cursor("x"), exploding)
 
 
 def test_a_part_its_parser_rejects_is_refused():
