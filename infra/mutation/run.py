@@ -13,7 +13,8 @@ Equivalent mutants (no behaviour change) are skipped two ways, both listed in do
   `from __future__ import annotations` (annotations stay strings, never evaluated), unless FastAPI inspects
   that function (it is passed to Depends);
 - by hand: equivalent.toml, each entry naming the module, the operator, the source line, the column where
-  the mutated node starts (0-based, as the survivor list prints it) and the reason.
+  the mutated node starts (0-based, as the survivor list prints it), for a NumberReplacer mutant optionally
+  its variant ("+1" or "-1"), and the reason.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
@@ -166,6 +168,13 @@ def _within(
     return span[0] <= tuple(start) and tuple(end) <= span[1]
 
 
+def _variant(mutation: Any) -> str | None:
+    """NumberReplacer makes two mutants of each number, +1 then -1 (consecutive occurrences)."""
+    if mutation.operator_name.endswith("NumberReplacer"):
+        return "+1" if mutation.occurrence % 2 == 0 else "-1"
+    return None
+
+
 def _skip_equivalents(db: WorkDB, module: Module) -> None:
     path = ROOT / module.path
     spans = _annotation_spans(path)
@@ -182,7 +191,11 @@ def _skip_equivalents(db: WorkDB, module: Module) -> None:
             reason = "annotation only (postponed evaluation)"
         for entry in manual:
             same_place = entry["line"].strip() == line and int(entry["column"]) == mutation.start_pos[1]
-            if entry["operator"] == operator and same_place:
+            if (
+                entry["operator"] == operator
+                and same_place
+                and entry.get("variant") in (None, _variant(mutation))
+            ):
                 reason = entry["reason"]
         if reason is not None:
             db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=reason))
@@ -235,6 +248,7 @@ def _score(session: Path, module: Module) -> tuple[Score, list[str]]:
                 row = mutation.start_pos[0]
                 survivors.append(
                     f"  line {row} col {mutation.start_pos[1]} {mutation.operator_name.removeprefix('core/')}"
+                    f" {_variant(mutation) or ''}"
                     f" #{mutation.occurrence}: {lines[row - 1].strip()}"
                 )
     return score, survivors

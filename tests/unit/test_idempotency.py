@@ -2,6 +2,7 @@
 fingerprint (stable across releases: keys stored before a deploy must still match after it), the replayed
 response. Each test pins a rule a mutant of idempotency.py would break."""
 
+import dataclasses
 import json
 from uuid import UUID
 
@@ -123,3 +124,20 @@ def test_an_outcome_without_a_body_is_an_empty_response_with_its_status():
 
 def test_an_outcome_is_not_a_replay_unless_it_says_so():
     assert Outcome(200, {}).replayed is False
+
+
+def test_requests_are_built_from_named_arguments_only():
+    # Given route, path, body, key and caller, easy to pass in the wrong order (two are paths)
+    # When passed positionally / Then it is refused, so a swapped route and path cannot happen silently
+    with pytest.raises(TypeError):
+        IdempotentRequest.for_customer(ROUTE, PATH, BODY, "k", CUSTOMER)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        IdempotentRequest.for_admin(ROUTE, PATH, BODY, "k", UUID(int=1))  # type: ignore[misc]
+
+
+def test_a_request_cannot_be_altered_once_built():
+    # Given a request whose fingerprint covers its scope / When code tries to move it to another scope
+    request = _request("k")
+    # Then it cannot: the stored hash and the scope always belong together
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.scope = "elsewhere"  # type: ignore[misc]

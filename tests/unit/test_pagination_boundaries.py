@@ -2,6 +2,8 @@
 cursors of every padding length, the last and the empty page. Each test pins a rule a mutant of
 pagination.py would break."""
 
+import base64
+import json
 from datetime import UTC, date, datetime
 from uuid import UUID
 
@@ -54,6 +56,12 @@ def test_without_a_limit_the_page_has_the_default_size(client):
     assert client.get("/items").json() == {"limit": 50, "cursor": None}
 
 
+def test_a_cursor_of_one_character_is_accepted_and_an_empty_one_refused(client):
+    # The shortest cursor reaches decode_cursor (which judges its content); an empty one is refused up front
+    assert client.get("/items", params={"cursor": "a"}).json() == {"limit": 50, "cursor": "a"}
+    assert client.get("/items", params={"cursor": ""}).status_code == 422
+
+
 def test_a_cursor_of_512_characters_is_accepted_and_of_513_refused(client):
     assert client.get("/items", params={"cursor": "a" * 512}).status_code == 200
     assert client.get("/items", params={"cursor": "a" * 513}).status_code == 422
@@ -94,6 +102,29 @@ def test_a_cursor_of_the_wrong_shape_is_refused(cursor):
         decode_cursor(cursor, str, str)
 
 
+@pytest.mark.parametrize("part", [True, False, 1.5, [1], {"a": 1}])
+def test_a_cursor_part_that_is_not_text_an_integer_or_null_is_refused(part):
+    # Given a forged cursor whose part is a boolean, a float, a list or an object (encode_cursor writes none)
+    forged = base64.urlsafe_b64encode(json.dumps([part]).encode()).decode().rstrip("=")
+    # When decoded, even with a parser that would take anything / Then 422 naming the cursor
+    with pytest.raises(ValidationFailed) as refused:
+        decode_cursor(forged, lambda value: value)
+    assert refused.value.extra == {"field": "cursor"}
+
+
+@pytest.mark.parametrize("part", [None, 0, -7, "x"])
+def test_cursor_parts_of_text_integers_or_null_reach_their_parser(part):
+    assert decode_cursor(encode_cursor(part), lambda value: value) == (part,)
+
+
+def test_whatever_a_parser_raises_on_a_forged_part_is_the_same_refusal():
+    def exploding(value):
+        raise AttributeError("no such thing")
+
+    with pytest.raises(ValidationFailed, match="cursor is not valid"):
+        decode_cursor(encode_cursor("x"), exploding)
+
+
 def test_a_part_its_parser_rejects_is_refused():
     with pytest.raises(ValidationFailed):
         decode_cursor(encode_cursor("not-a-date", "x"), datetime.fromisoformat, str)
@@ -108,6 +139,11 @@ def test_one_row_more_than_the_limit_gives_the_cursor_of_the_last_row_shown():
     items, cursor = page_of([10, 20, 30, 40], 3, key=lambda n: (n,))
     assert items == [10, 20, 30]
     assert decode_cursor(cursor, int) == (30,)
+
+
+def test_a_short_last_page_offers_no_cursor():
+    # Given fewer rows than the limit / When paged / Then they are the last page
+    assert page_of([1, 2], 3, key=lambda n: (n,)) == ([1, 2], None)
 
 
 def test_an_empty_result_is_an_empty_last_page():
