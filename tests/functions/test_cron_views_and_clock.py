@@ -59,7 +59,8 @@ def test_a_fan_out_parent_shows_its_chunks(conn):
     ).fetchone()["id"]
     for chunk_no, state in enumerate(("done", "done", "failed")):
         conn.execute(
-            "insert into cron_job_chunks (parent_run_id, chunk_no, items, status, records_processed, attempts,"
+            "insert into cron_job_chunks (parent_run_id, chunk_no, items, status, records_processed,"
+            " attempts,"
             ' finished_at, error_message) values (%s, %s, \'["a", "b"]\', %s, %s, %s, now(), %s)',
             (
                 parent,
