@@ -24,6 +24,10 @@ EXEMPT = {
     # NetCash calls it with no Idempotency-Key; each postback is confirmed with NetCash and applied once per
     # delivery (webhook_deliveries), which is the provider's idempotency.
     "/api/webhooks/netcash/mandate": "deduplicated per NetCash delivery",
+    # Computes the invoices a run would write and writes nothing: there is no effect to repeat.
+    "/api/admin/billing/preview": "writes nothing",
+    # Sets this process's clock to a value (not prod): setting it twice to the same value is one setting.
+    "/api/admin/clock": "a setting, not an effect",
 }
 CRON_PREFIXES = ("/api/cron/", "/api/admin/backfill/")  # job routes: jobs.py (see the cron test below)
 
@@ -170,7 +174,67 @@ def _validation_error_case(conn) -> Case:
     )
 
 
+def _change_price_case(conn) -> Case:
+    from isp_billing import clock
+
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer = insert_customer(conn)
+    service = conn.execute(
+        "insert into customer_services (customer_id, package_id, package_name, service_type, status,"
+        " monthly_price, activation_date)"
+        " select %s, id, name, service_type, 'active', 699.00, date '2026-01-10' from service_packages"
+        " limit 1 returning id",
+        (customer,),
+    ).fetchone()
+    if service is None:
+        conn.execute(
+            "insert into service_packages (name, service_type, monthly_price) values ('Fibre 50', 'fibre', 699)"
+        )
+        return _change_price_case(conn)
+    effective = str(clock.sast_today())
+    changes = lambda: conn.execute(  # noqa: E731
+        "select count(*) as n from service_action_log where action = 'price_change'"
+    ).fetchone()["n"]
+    return Case(
+        "AdminServiceChangePriceFunction",
+        f"/api/admin/services/{service['id']}/change-price",
+        token,
+        {"monthly_price": "899.00", "effective_date": effective, "reason": "Upgrade"},
+        {"monthly_price": "999.00", "effective_date": effective, "reason": "Upgrade"},
+        changes,
+    )
+
+
+def _charge_case(conn, cancel: bool) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer = insert_customer(conn)
+    charge = {
+        "kind": "installation",
+        "description": "Installation",
+        "amount": "1500.00",
+        "due_date": "2026-03-01",
+    }
+    if not cancel:
+        created = lambda: conn.execute("select count(*) as n from customer_charges").fetchone()["n"]  # noqa: E731
+        other = {**charge, "amount": "999.00"}
+        path = f"/api/admin/customers/{customer}/charges"
+        return Case("AdminCustomerChargesCreateFunction", path, token, charge, other, created)
+    charge_id = conn.execute(
+        "insert into customer_charges (customer_id, kind, description, amount, due_date)"
+        " values (%s, 'installation', 'Installation', 1500.00, '2026-03-01') returning id",
+        (customer,),
+    ).fetchone()["id"]
+    cancelled = lambda: conn.execute(  # noqa: E731
+        "select count(*) as n from customer_charges where status = 'cancelled'"
+    ).fetchone()["n"]
+    path = f"/api/admin/customers/{customer}/charges/{charge_id}/cancel"
+    return Case("AdminCustomerChargeCancelFunction", path, token, None, {"x": 1}, cancelled)
+
+
 CASES: dict[str, Callable[..., Case]] = {
+    "AdminServiceChangePriceFunction": lambda conn, fake: _change_price_case(conn),
+    "AdminCustomerChargesCreateFunction": lambda conn, fake: _charge_case(conn, cancel=False),
+    "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_case(conn, cancel=True),
     "AdminServiceActivateFunction": lambda conn, fake: _lifecycle(
         conn, fake, "activate", "pending", {"reason": "Installed"}, {"reason": "Other"}
     ),
