@@ -188,7 +188,8 @@ def _change_price_case(conn) -> Case:
     ).fetchone()
     if service is None:
         conn.execute(
-            "insert into service_packages (name, service_type, monthly_price) values ('Fibre 50', 'fibre', 699)"
+            "insert into service_packages (name, service_type, monthly_price)"
+            " values ('Fibre 50', 'fibre', 699)"
         )
         return _change_price_case(conn)
     effective = str(clock.sast_today())
