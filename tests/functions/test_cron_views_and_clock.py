@@ -51,20 +51,36 @@ def test_cron_logs_newest_first_with_filters_and_a_cursor(conn):
 
 
 def test_a_fan_out_parent_shows_its_chunks(conn):
+    # Given a fanned-out run with two chunks done and one failed (after three deliveries)
     _, token = admin_with_token(conn)
     parent = conn.execute(
         "insert into cron_execution_log (job_name, trigger, status, execution_end) values"
         " ('generate-invoices', 'schedule', 'partial', now()) returning id"
     ).fetchone()["id"]
-    for state in ("completed", "completed", "failed"):
+    for chunk_no, state in enumerate(("done", "done", "failed")):
         conn.execute(
-            "insert into cron_execution_log (job_name, trigger, status, parent_id, execution_end)"
-            " values ('generate-invoices', 'chunk', %s, %s, now())",
-            (state, parent),
+            "insert into cron_job_chunks (parent_run_id, chunk_no, items, status, records_processed,"
+            " attempts,"
+            ' finished_at, error_message) values (%s, %s, \'["a", "b"]\', %s, %s, %s, now(), %s)',
+            (
+                parent,
+                chunk_no,
+                state,
+                2 if state == "done" else 0,
+                3 if state == "failed" else 1,
+                "RuntimeError" if state == "failed" else None,
+            ),
         )
+    # When the logs are listed / Then the parent carries its chunks' counts and the chunks themselves
     _, _, body = call_api(*LOGS, token=token)
     [row] = body["items"]
-    assert row["chunk_counts"] == {"completed": 2, "failed": 1} and len(row["chunks"]) == 3
+    assert row["chunk_counts"] == {"done": 2, "failed": 1}
+    assert [(c["chunk_no"], c["status"], c["items"]) for c in row["chunks"]] == [
+        (0, "done", 2),
+        (1, "done", 2),
+        (2, "failed", 2),
+    ]
+    assert row["chunks"][2]["attempts"] == 3 and row["chunks"][2]["error_message"] == "RuntimeError"
 
 
 def test_cron_jobs_show_schedule_last_run_next_due_and_missed(conn):

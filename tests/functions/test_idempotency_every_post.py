@@ -25,6 +25,10 @@ EXEMPT = {
     # NetCash calls it with no Idempotency-Key; each postback is confirmed with NetCash and applied once per
     # delivery (webhook_deliveries), which is the provider's idempotency.
     "/api/webhooks/netcash/mandate": "deduplicated per NetCash delivery",
+    # Computes the invoices a run would write and writes nothing: there is no effect to repeat.
+    "/api/admin/billing/preview": "writes nothing",
+    # Sets this process's clock to a value (not prod): setting it twice to the same value is one setting.
+    "/api/admin/clock": "a setting, not an effect",
 }
 CRON_PREFIXES = ("/api/cron/", "/api/admin/backfill/")  # job routes: jobs.py (see the cron test below)
 
@@ -285,9 +289,6 @@ CASES: dict[str, Callable[..., Case]] = {
     ),
     "AdminServiceCancelFunction": lambda conn, fake: _lifecycle(
         conn, fake, "cancel", "active", {"reason": "Emigrates"}, {"reason": "Other"}
-    ),
-    "AdminServiceEndNowFunction": lambda conn, fake: _lifecycle(
-        conn, fake, "end-now", "active", {"reason": "Fraud"}, {"reason": "Other"}
     ),
     "CustomerPaymentMethodCreateFunction": lambda conn, fake: _create_case(conn),
     "CustomerPaymentMethodSetPrimaryFunction": lambda conn, fake: _set_primary_case(conn),

@@ -33,9 +33,23 @@ class JobRunEntry(ApiModel):
     parent_id: UUID | None = Field(description="A chunk's parent run.")
 
 
+class JobChunk(ApiModel):
+    chunk_no: int = Field(description="The chunk's number in its run, from 0.")
+    status: Literal["pending", "done", "failed"] = Field(
+        description="pending (queued or in flight), done, failed."
+    )
+    items: int = Field(description="Work items (e.g. customers) in the chunk.")
+    records_processed: int = Field(description="Records done.")
+    records_failed: int = Field(description="Records that failed.")
+    records_skipped: int = Field(description="Records skipped.")
+    attempts: int = Field(description="Deliveries so far (SQS retries a failed chunk).")
+    error_message: str | None = Field(description="Why it failed, when it did.")
+    finished_at: datetime | None = Field(description="When it finished.")
+
+
 class JobRunWithChunks(JobRunEntry):
     chunk_counts: dict[str, int] = Field(description="A fan-out parent's chunks by status ({} for none).")
-    chunks: list[JobRunEntry] = Field(description="A fan-out parent's chunk runs, oldest first.")
+    chunks: list[JobChunk] = Field(description="A fan-out parent's chunks, in order.")
 
 
 class JobHealth(ApiModel):

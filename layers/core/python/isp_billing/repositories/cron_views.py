@@ -1,5 +1,5 @@
-"""Reading cron_execution_log for admins: runs newest first (with a fan-out parent's chunk counts), and each
-job's last run and last success."""
+"""Reading cron_execution_log (and the fan-out's cron_job_chunks) for admins: runs newest first with a
+parent's chunks, and each job's last run and last success."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def list_runs(
           left join admin_users a on a.id = r.triggered_by
           left join lateral (
             select jsonb_object_agg(status, n) as summary
-              from (select status, count(*) as n from cron_execution_log c
-                     where c.parent_id = r.id group by status) s
+              from (select status, count(*) as n from cron_job_chunks c
+                     where c.parent_run_id = r.id group by status) s
           ) chunks on true
          where r.parent_id is null
            and (%(job)s::text is null or r.job_name = %(job)s)
@@ -63,10 +63,12 @@ def list_runs(
 
 
 def chunks_of(conn: Connection, parent_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The fan-out chunks (cron_job_chunks) of these parent runs, in order."""
     return conn.execute(
-        f"""
-        select {_RUN} from cron_execution_log r left join admin_users a on a.id = r.triggered_by
-         where r.parent_id = any(%s) order by r.execution_start, r.id
+        """
+        select parent_run_id, chunk_no, status, jsonb_array_length(items) as items, records_processed,
+               records_failed, records_skipped, attempts, error_message, finished_at
+          from cron_job_chunks where parent_run_id = any(%s) order by parent_run_id, chunk_no
         """,
         (parent_ids,),
     ).fetchall()

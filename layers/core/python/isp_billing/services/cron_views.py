@@ -9,7 +9,7 @@ from isp_billing.clock import sast_now
 from isp_billing.cron_schedule import Schedule
 from isp_billing.db import Connection
 from isp_billing.job_schedules import JOBS
-from isp_billing.models.cron_views import JobHealth, JobRunEntry, JobRunWithChunks
+from isp_billing.models.cron_views import JobChunk, JobHealth, JobRunWithChunks
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import cron_views
 
@@ -35,9 +35,9 @@ def list_runs(
     )
     items, next_cursor = page_of(rows, limit, lambda row: (row["execution_start"], row["id"]))
     parents = [row["id"] for row in items if row["chunks"]]
-    chunks: dict[UUID, list[JobRunEntry]] = {}
+    chunks: dict[UUID, list[JobChunk]] = {}
     for chunk in cron_views.chunks_of(conn, parents) if parents else []:
-        chunks.setdefault(chunk["parent_id"], []).append(JobRunEntry.model_validate(chunk))
+        chunks.setdefault(chunk["parent_run_id"], []).append(JobChunk.model_validate(chunk))
     return Page(
         items=[
             JobRunWithChunks.model_validate(
