@@ -116,7 +116,10 @@ def seed_demo_auth_users(conn: psycopg.Connection[Any]) -> int:
     Returns how many were created (0 on plain PostgreSQL)."""
     if conn.execute("select 1 from pg_class where oid = to_regclass('auth.users')").fetchone() is None:
         return 0
+    from isp_billing_cli.demo_billing import BILLING_CUSTOMERS
+
     people = [(auth_id, email) for _, auth_id, _, _, email, _, _ in CUSTOMERS]
+    people += [(auth_id, email) for _, auth_id, _, _, email, _ in BILLING_CUSTOMERS]
     people += [(auth_id, email) for _, auth_id, email, _, _ in ADMINS]
     created = 0
     for auth_id, email in people:

@@ -13,6 +13,7 @@ from psycopg.rows import dict_row
 
 from isp_billing_cli import supabase_shape
 from isp_billing_cli.demo import ADMINS, CUSTOMERS, seed_demo
+from isp_billing_cli.demo_billing import BILLING_CUSTOMERS
 from isp_billing_cli.migrate import MigrationError, discover, migrate, supabase_version
 from tests.conftest import _admin_server
 
@@ -95,11 +96,12 @@ def test_the_demo_seed_creates_the_auth_users_it_needs(shaped):
     seed_demo(owner_url)
     seed_demo(owner_url)
     with psycopg.connect(admin_url) as conn:
-        wanted = {row[1] for row in CUSTOMERS} | {row[1] for row in ADMINS}
+        customers = [row[1] for row in CUSTOMERS] + [row[1] for row in BILLING_CUSTOMERS]
+        wanted = set(customers) | {row[1] for row in ADMINS}
         present = {str(row[0]) for row in conn.execute("select id from auth.users")}
         assert wanted <= present
         assert conn.execute("select count(*) from customers where auth_user_id is not null").fetchone() == (
-            len(CUSTOMERS),
+            len(customers),
         )
 
 
