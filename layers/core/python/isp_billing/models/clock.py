@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from isp_billing.models.common import ApiModel, RequestModel
 
@@ -12,7 +12,7 @@ from isp_billing.models.common import ApiModel, RequestModel
 class MoveClockRequest(RequestModel):
     now: datetime | None = Field(default=None, description="Move to this instant (ISO 8601; naive = SAST).")
     today: date | None = Field(default=None, description="Move to this SAST date, keeping the time of day.")
-    reset: bool = Field(default=False, description="Back to the real time.")
+    reset: StrictBool = Field(default=False, description="Back to the real time.")
 
 
 class ClockReading(ApiModel):
