@@ -100,3 +100,15 @@ def test_a_failed_effect_takes_its_key_with_the_rollback_so_a_retry_runs_afresh(
     effects: list[str] = []
     assert _run(request, effects) == Outcome(201, {"n": 1})
     assert effects == ["k-4"]
+
+
+def test_a_reused_key_is_refused_whichever_request_hash_sorts_first(clean_db):
+    # Given two different requests, sent under one key in both orders (so one retry has the smaller hash)
+    bodies = [{"a": 1}, {"a": 2}]
+    for key, order in (("k-5", bodies), ("k-6", bodies[::-1])):
+        effects: list[str] = []
+        _run(_request(key, order[0]), effects)
+        # When the other one comes with the same key / Then it is refused, never replayed
+        with pytest.raises(ValidationFailed):
+            _run(_request(key, order[1]), effects)
+        assert effects == [key]

@@ -141,3 +141,9 @@ def test_a_request_cannot_be_altered_once_built():
     # Then it cannot: the stored hash and the scope always belong together
     with pytest.raises(dataclasses.FrozenInstanceError):
         request.scope = "elsewhere"  # type: ignore[misc]
+
+
+def test_an_outcome_cannot_be_altered_once_decided():
+    outcome = Outcome(201, {"id": "x"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.replayed = True  # type: ignore[misc]

@@ -95,6 +95,7 @@ def test_dates_datetimes_and_uuids_travel_as_text_other_values_as_they_are():
         encode_cursor("a", "b", "c"),  # three parts
         "eyJhIjogMX0",  # {"a": 1}: not a list
         "NDI",  # 42: not a list
+        "eyJhIjogMSwgImIiOiAyfQ",  # {"a": 1, "b": 2}: two members, still not a list
     ],
 )
 def test_a_cursor_of_the_wrong_shape_is_refused(cursor):
