@@ -13,9 +13,9 @@ def _emf_blobs(output: str) -> list[dict]:
     return [json.loads(line) for line in output.splitlines() if line.startswith("{") and "_aws" in line]
 
 
-def test_a_completed_run_publishes_runs_completed_records_and_duration_per_job(capsys, monkeypatch):
-    # Given metrics enabled / When a completed billing run is recorded
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+def test_a_completed_run_publishes_runs_completed_records_and_duration_per_job(capsys):
+    # Given metrics enabled (settings read afresh: they are cached per process) / When a completed billing
+    # run is recorded
     row = {
         "job_name": "generate-invoices",
         "status": "completed",
@@ -23,7 +23,8 @@ def test_a_completed_run_publishes_runs_completed_records_and_duration_per_job(c
         "records_failed": 0,
         "duration_seconds": "1.5",
     }
-    job_metrics.record_run(row)
+    with settings_environment({"POWERTOOLS_METRICS_DISABLED": "false"}):
+        job_metrics.record_run(row)
     # Then one EMF blob per metric, each with the job dimension
     blobs = _emf_blobs(capsys.readouterr().out)
     published = {blob["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]: blob for blob in blobs}
