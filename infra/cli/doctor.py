@@ -39,6 +39,9 @@ _CREATE_TRIGGER = re.compile(
     re.IGNORECASE,
 )
 _DROP_TRIGGER = re.compile(r"drop\s+trigger\s+(?:if\s+exists\s+)?(\w+)\s+on\s+public\.(\w+)", re.IGNORECASE)
+_RENAME_TRIGGER = re.compile(
+    r"alter\s+trigger\s+(\w+)\s+on\s+public\.(\w+)\s+rename\s+to\s+(\w+)", re.IGNORECASE
+)
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -70,6 +73,9 @@ def expected_schema() -> tuple[set[str], set[tuple[str, str]], set[tuple[str, st
         tables |= set(_CREATE_TABLE.findall(text))
         _created_minus_dropped(text, _CREATE_POLICY, _DROP_POLICY, policies)
         _created_minus_dropped(text, _CREATE_TRIGGER, _DROP_TRIGGER, triggers)
+        for old, table, new in _RENAME_TRIGGER.findall(text):
+            triggers.discard((old, table))
+            triggers.add((new, table))
     return tables, policies, triggers
 
 
