@@ -185,12 +185,13 @@ def _review_item_for_new_customer(conn) -> str:
     return str(conn.execute("select id from migration_review_queue").fetchone()["id"])
 
 
-def test_a_unique_violation_between_two_sessions_is_409_naming_the_constraint(conn, clean_db):
+def test_a_unique_violation_between_two_sessions_is_409_naming_the_constraint(conn, admin_database_url):
     # Given a review item whose create_new will create a customer with the order's e-mail
     item_id = _review_item_for_new_customer(conn)
     _, token = admin_with_token(conn, role="billing_admin")
     # And another session that has (not yet committed) a customer with that e-mail: a second admin's decision
-    other = psycopg.connect(clean_db)
+    # (arranged as the database's admin: the runtime role the code connects as may write nothing as itself)
+    other = psycopg.connect(admin_database_url)
     other.execute(
         "insert into customers (first_name, last_name, email, customer_type)"
         " values ('Other', 'Admin', 'Shared@Example.co.za', 'consumer')"
