@@ -3,18 +3,14 @@ function from SQS events, the parent's counts add up its chunks, and a re-delive
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from isp_billing_cli.events import LambdaContext
 from isp_billing_cli.template import function_by_id
 from tests.billing_helpers import billed_customer, table_counts
-from tests.environment import settings_environment
+from tests.chunk_queue import chunk_queue, receive
 from tests.events import sqs_event_from_messages
 
 FUNCTION = "GenerateInvoicesFunction"
@@ -22,34 +18,8 @@ FUNCTION = "GenerateInvoicesFunction"
 
 @pytest.fixture
 def queue(monkeypatch) -> Iterator[dict[str, str]]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": "af-south-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="af-south-1")
-        dlq = sqs.create_queue(QueueName="billing-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
-        url = sqs.create_queue(
-            QueueName="billing-chunks", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": redrive}
-        )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        with settings_environment(
-            {"JOB_CHUNK_QUEUE_URL": url, "JOB_CHUNK_SIZE": "4", "JOB_CHUNK_MAX_RECEIVES": "3"}
-        ):
-            yield {"url": url, "arn": arn}
-
-
-def _receive(url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name="af-south-1")
-    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    )
+    with chunk_queue(monkeypatch, "billing", chunk_size=4, max_receives=3) as created:
+        yield created
 
 
 def test_a_fanned_out_run_bills_every_customer_once_and_closes_the_parent(conn, queue):
@@ -60,7 +30,7 @@ def test_a_fanned_out_run_bills_every_customer_once_and_closes_the_parent(conn, 
     parent = handler({"run_date": "2026-03-05"}, LambdaContext(FUNCTION))
     assert parent["status"] == "running" and parent["details"]["billed_through"] == "2026-03-05"
     assert conn.execute("select count(*) as n from customer_invoices").fetchone()["n"] == 0
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     assert len(messages) == 3
     # When Lambda delivers the chunk messages as SQS events
     answer = handler(sqs_event_from_messages(messages, queue["arn"]), LambdaContext(FUNCTION))

@@ -9,10 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from isp_billing.jobs import JobOutcome, JobRun, NoOptions, chunked_job_handler, split_into_chunks
 from isp_billing_cli.events import LambdaContext, scheduled_event
+from tests.chunk_queue import chunk_queue, receive
 from tests.environment import settings_environment
 from tests.events import sqs_event_from_messages
 
@@ -66,39 +66,8 @@ def _no_poison(run: JobRun, items: list[str]) -> JobOutcome:
 
 @pytest.fixture
 def queue(monkeypatch) -> Iterator[dict[str, str]]:
-    """A chunk queue with a DLQ after MAX_RECEIVES receives, as the template recipe says; visibility 0 so a
-    failed message is visible again at once (the test plays Lambda's poller)."""
-    for key, value in {
-        "AWS_DEFAULT_REGION": "af-south-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="af-south-1")
-        dlq_url = sqs.create_queue(QueueName="fanout-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)})
-        url = sqs.create_queue(
-            QueueName="fanout-chunks", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": redrive}
-        )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        environment = {
-            "JOB_CHUNK_QUEUE_URL": url,
-            "JOB_CHUNK_SIZE": "3",
-            "JOB_CHUNK_MAX_RECEIVES": str(MAX_RECEIVES),
-        }
-        with settings_environment(environment):
-            yield {"url": url, "arn": arn, "dlq_url": dlq_url}
-
-
-def _receive(queue_url: str) -> list[dict[str, Any]]:
-    sqs = boto3.client("sqs", region_name="af-south-1")
-    return sqs.receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
-    ).get("Messages", [])
+    with chunk_queue(monkeypatch, "fanout", chunk_size=3, max_receives=MAX_RECEIVES) as created:
+        yield created
 
 
 def _deliver(handler: Any, queue: dict[str, str], messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -114,7 +83,7 @@ def _deliver(handler: Any, queue: dict[str, str], messages: list[dict[str, Any]]
 
 def _drain(handler: Any, queue: dict[str, str]) -> int:
     deliveries = 0
-    while messages := _receive(queue["url"]):
+    while messages := receive(queue["url"]):
         _deliver(handler, queue, messages)
         deliveries += 1
         assert deliveries < 20, "the queue never drained"
@@ -166,7 +135,7 @@ def test_a_single_chunk_runs_inline_even_with_a_queue(effects, queue):
     row = _handler(ITEMS[:2])(scheduled_event(JOB), LambdaContext(JOB))
     # Then it finished inline and sent nothing
     assert row["status"] == "completed" and row["records_processed"] == 2
-    assert _receive(queue["url"]) == []
+    assert receive(queue["url"]) == []
 
 
 def test_queued_chunks_are_processed_from_sqs_and_the_last_one_closes_the_parent(effects, queue):
@@ -186,7 +155,7 @@ def test_queued_chunks_are_processed_from_sqs_and_the_last_one_closes_the_parent
         (1, "pending", 3),
         (2, "pending", 2),
     ]
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     assert sorted(json.loads(m["Body"])["chunk_no"] for m in messages) == [0, 1, 2]
     assert all(
         json.loads(m["Body"])
@@ -214,7 +183,7 @@ def test_a_redelivered_chunk_changes_nothing(effects, queue):
         options_model=NoOptions,
     )
     handler(scheduled_event(JOB), LambdaContext(JOB))
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     handler(sqs_event_from_messages(messages, queue["arn"]), LambdaContext(JOB))
     before = (_parent(effects), _chunks(effects))
     # When SQS delivers the same messages again (at-least-once delivery)
@@ -236,7 +205,7 @@ def test_a_poison_chunk_lands_in_the_dlq_and_shows_failed_in_the_parent(effects,
     assert [(c["chunk_no"], c["status"]) for c in chunks] == [(0, "done"), (1, "failed"), (2, "done")]
     assert chunks[1]["attempts"] == MAX_RECEIVES
     # And its message is in the DLQ
-    dead = _receive(queue["dlq_url"])
+    dead = receive(queue["dlq_url"])
     assert [json.loads(m["Body"])["chunk_no"] for m in dead] == [1]
     # And the parent is partial, its counts the sums of its chunks'
     parent = _parent(effects)
@@ -257,7 +226,7 @@ def test_a_batch_with_one_failing_chunk_reports_only_that_message(effects, queue
     # Given a fanned-out run and one SQS event holding all its chunk messages
     handler = _handler()
     handler(scheduled_event(JOB), LambdaContext(JOB))
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     poison_id = next(m["MessageId"] for m in messages if json.loads(m["Body"])["chunk_no"] == 1)
     # When it is delivered
     answer = handler(sqs_event_from_messages(messages, queue["arn"]), LambdaContext(JOB))
@@ -278,7 +247,7 @@ def test_each_chunk_renews_the_parents_lease(effects, queue):
     )
     handler(scheduled_event(JOB), LambdaContext(JOB))
     effects.execute("update cron_execution_log set lease_expires_at = now() + interval '2 seconds'")
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     # When one chunk is processed
     handler(sqs_event_from_messages(messages[:1], queue["arn"]), LambdaContext(JOB))
     # Then the parent's lease reaches a full lease from now again
@@ -293,7 +262,7 @@ def test_a_chunk_of_a_run_that_was_taken_over_does_no_work(effects, queue):
     handler = _handler()
     handler(scheduled_event(JOB), LambdaContext(JOB))
     effects.execute("update cron_execution_log set status = 'failed', execution_end = now()")
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     # When the chunks are delivered
     answer = handler(sqs_event_from_messages(messages, queue["arn"]), LambdaContext(JOB))
     # Then they are acknowledged without doing their work, marked failed, and the parent is left as it was
@@ -309,7 +278,7 @@ def test_a_message_that_is_not_a_chunk_of_this_job_is_reported_failed(effects, q
     sqs = boto3.client("sqs", region_name="af-south-1")
     for body in bodies:
         sqs.send_message(QueueUrl=queue["url"], MessageBody=body)
-    messages = _receive(queue["url"])
+    messages = receive(queue["url"])
     # When they are delivered / Then both are reported failed (they end in the DLQ), nothing is written
     answer = _handler()(sqs_event_from_messages(messages, queue["arn"]), LambdaContext(JOB))
     assert sorted(item["itemIdentifier"] for item in answer["batchItemFailures"]) == sorted(
