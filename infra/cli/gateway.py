@@ -53,11 +53,6 @@ class RouteTable:
             return handler(event, LambdaContext(function.logical_id))
 
 
-def _give_thread_an_event_loop() -> None:
-    # Mangum drives the ASGI app with asyncio.get_event_loop(), as on Lambda's main thread.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-
-
 def _to_response(result: dict[str, Any]) -> Response:
     body = result.get("body") or ""
     content = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
@@ -110,9 +105,7 @@ def _swagger_ui_folder() -> str:
 
 def create_gateway() -> Starlette:
     table = RouteTable()
-    workers = ThreadPoolExecutor(
-        max_workers=8, thread_name_prefix="lambda", initializer=_give_thread_an_event_loop
-    )
+    workers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda")
     for _, function in table._entries:  # import every handler now: a broken function fails at start
         function.load_handler()
     spec = build_openapi()
