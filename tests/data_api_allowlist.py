@@ -123,6 +123,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "customer_charges",
         "idempotency_keys",
         "migration_review_queue",
+        "notifications",
         "number_counters",
         "schema_migrations",
         "service_action_log",
