@@ -49,7 +49,7 @@ CUSTOMER_FACING: dict[str, frozenset[str]] = {
         """
         id customer_id invoice_number kind invoice_date due_date period_start period_end subtotal
         vat_rate vat_amount total_amount amount_paid amount_due status paid_at pdf_url pdf_generated_at
-        credit_note_for created_at updated_at
+        credit_note_for created_at updated_at amount_credited
         """
     ),
     "invoice_line_items": _columns(
@@ -122,6 +122,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "cron_job_chunks",
         "customer_charges",
         "idempotency_keys",
+        "invoice_action_log",
         "migration_review_queue",
         "notifications",
         "number_counters",
