@@ -264,6 +264,34 @@ def _clock_case(conn) -> Case:
     )
 
 
+def _invoice_case(conn, action: str) -> Case:
+    """Credit note, void and write-off of one invoice; the effect is the invoice's action log rows."""
+    from tests.invoice_helpers import insert_invoice
+
+    _, token = admin_with_token(conn, role="billing_admin")
+    invoice = insert_invoice(conn, insert_customer(conn), status="draft" if action == "void" else "issued")
+    bodies = {
+        "credit-note": (
+            {"mode": "amount", "amount": "10.00", "reason": "Goodwill"},
+            {"mode": "full", "reason": "x"},
+        ),
+        "void": ({"reason": "Duplicate draft"}, {"reason": "Another reason"}),
+        "write-off": ({"reason": "Untraceable"}, {"reason": "Another reason"}),
+    }
+    function = {
+        "credit-note": "AdminInvoiceCreditNoteFunction",
+        "void": "AdminInvoiceVoidFunction",
+        "write-off": "AdminInvoiceWriteOffFunction",
+    }[action]
+    return Case(
+        function,
+        f"/api/admin/invoices/{invoice['id']}/{action}",
+        token,
+        *bodies[action],
+        _count(conn, "select count(*) as n from invoice_action_log where invoice_id = %s", invoice["id"]),
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
     "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),
     "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_cancel_case(conn),
@@ -295,6 +323,9 @@ CASES: dict[str, Callable[..., Case]] = {
     "AdminReviewQueueDismissFunction": lambda conn, fake: _review_case(conn, "dismiss"),
     "AdminReviewQueueResolveFunction": lambda conn, fake: _review_case(conn, "resolve"),
     "AdminValidationErrorResolveFunction": lambda conn, fake: _validation_error_case(conn),
+    "AdminInvoiceCreditNoteFunction": lambda conn, fake: _invoice_case(conn, "credit-note"),
+    "AdminInvoiceVoidFunction": lambda conn, fake: _invoice_case(conn, "void"),
+    "AdminInvoiceWriteOffFunction": lambda conn, fake: _invoice_case(conn, "write-off"),
 }
 
 

@@ -317,6 +317,7 @@ ReviewItemId = Annotated[uuid.UUID, Path(description="The migration review queue
 ValidationErrorId = Annotated[uuid.UUID, Path(description="The validation error's id.")]
 CustomerId = Annotated[uuid.UUID, Path(description="The customer's id.")]
 ChargeId = Annotated[uuid.UUID, Path(description="The once-off charge's id.")]
+InvoiceId = Annotated[uuid.UUID, Path(description="The invoice's id (a customer_invoices row).")]
 
 BearerHeader = Annotated[
     str | None,
