@@ -1,6 +1,7 @@
 """Run one API request in this process and SIGKILL the process the moment the provider has answered.
 
     python -m tests.kill_after_provider <interstellio|netcash> <FunctionId> <METHOD> <path> <token> <body>
+    python -m tests.kill_after_provider netcash_debit_orders <FunctionId> <options JSON>   (a job, invoked)
 
 The environment (DATABASE_URL, provider URLs, JWT secret) comes from the parent test. The real provider
 client is wrapped: its call goes through to the fake provider and succeeds, then the process is killed
@@ -18,11 +19,15 @@ from typing import Any
 
 from isp_billing.providers.interstellio import InterstellioClient
 from isp_billing.providers.netcash import NetcashClient
+from isp_billing.providers.netcash_debit_orders import DebitOrderClient
+from isp_billing_cli.events import LambdaContext
+from isp_billing_cli.template import function_by_id
 from tests.events import call_api
 
 WRAPPED = {
     "interstellio": (InterstellioClient, "set_subscriber_enabled"),
     "netcash": (NetcashClient, "add_mandate"),
+    "netcash_debit_orders": (DebitOrderClient, "upload_batch"),
 }
 
 
@@ -35,6 +40,12 @@ def _killing(method: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
+    if argv[0] == "netcash_debit_orders":
+        provider, function_id, options = argv
+        owner, name = WRAPPED[provider]
+        setattr(owner, name, _killing(getattr(owner, name)))
+        function_by_id(function_id).load_handler()(json.loads(options), LambdaContext(function_id))
+        sys.exit("the provider call returned without being killed")  # pragma: no cover
     provider, function_id, method, path, token, body = argv
     owner, name = WRAPPED[provider]
     setattr(owner, name, _killing(getattr(owner, name)))

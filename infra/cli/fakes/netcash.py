@@ -23,6 +23,9 @@ Methods:
   2 mandate name, 3 amount, 14 agreement date, 15 agreement reference, 18 active flag 1/0, 30 Field1),
   `###END`, CRLF line ends sent as `&#xD;` the way WCF encodes them. Unknown token → `102`.
 
+Debit-order batches, load reports, authorisation and the daily statement: `fake.debit_orders`
+(netcash_batches.py).
+
 Test hooks (besides `requests`, `fail_next`, `reset_faults` from the package):
 
 - `sign_mandate(field1, outcome="accepted"|"declined"|"cancelled", post=None)`: moves the mandate to 6, 5, or
@@ -51,6 +54,7 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from isp_billing_cli.fakes import FakeRequestHandler, FakeServer
+from isp_billing_cli.fakes.netcash_batches import FakeDebitOrders
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 TEMPURI_NS = "http://tempuri.org/"
@@ -138,6 +142,8 @@ class FakeNetcash(FakeServer):
         self._sequence = 0
         self.postbacks_sent: list[SentPostback] = []
         self._state_lock = threading.RLock()
+        # Debit-order batches and the statement (netcash_batches.py).
+        self.debit_orders = FakeDebitOrders(debit_order_service_key, account_service_key, not_ready_polls)
 
     # -- hooks -----------------------------------------------------------------------------------------------
 
@@ -211,6 +217,10 @@ class FakeNetcash(FakeServer):
             ("NIWS_NIF.svc", "RetrieveMandateData"): self._retrieve_mandate_data,
         }
         handler = handlers.get((service, method))
+        if handler is None and service == "NIWS_NIF.svc":
+            batch_result = self.debit_orders.handle(method, params)
+            if batch_result is not None:
+                return 200, string_result(method, batch_result)
         if handler is None:
             return 500, soap_fault("a:ActionNotSupported", f"The operation {method} is not supported")
         return 200, handler(params)

@@ -42,6 +42,13 @@ JOBS: tuple[JobSchedule, ...] = (
         route="/api/cron/generate-invoices",
     ),
     JobSchedule(
+        job_name="process-debit-orders",
+        function="ProcessDebitOrdersFunction",
+        expression="cron(0 6 ? * MON-FRI *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/process-debit-orders",
+    ),
+    JobSchedule(
         job_name="purge-idempotency-keys",
         function="PurgeIdempotencyKeysFunction",
         expression="cron(0 3 * * ? *)",

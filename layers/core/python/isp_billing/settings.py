@@ -6,6 +6,7 @@ In AWS the secrets arrive as environment variables resolved from Secrets Manager
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
@@ -78,6 +79,20 @@ class Settings(BaseSettings):
     # The latest effective date a cancellation may name, in days from today (SAST): about three billing
     # periods. Ending service earlier than a cancellation's date is the end-now action.
     cancellation_max_days_ahead: int = Field(default=93, ge=0, le=3660)
+
+    # Collections (issue 14): NetCash debit-order runs, statement reconciliation, overdue enforcement.
+    # Lead times are business days between the upload day and the action date, per batch type.
+    debit_order_instruction: Literal["TwoDay", "SameDay"] = "TwoDay"
+    debit_order_two_day_lead_business_days: int = Field(default=3, ge=0, le=10)
+    debit_order_same_day_lead_business_days: int = Field(default=0, ge=0, le=10)
+    debit_order_window_days: int = Field(default=45, ge=1, le=366)
+    # NetCash's per-item and daily debit limits on the profile (an invoice above the item limit, like one
+    # above its mandate amount, is not debited; the daily limit defers the rest to the next run).
+    debit_order_item_limit: Decimal = Field(default=Decimal("10000.00"), gt=0)
+    debit_order_daily_limit: Decimal = Field(default=Decimal("1000000.00"), gt=0)
+    debit_order_report_polls: int = Field(default=6, ge=1, le=60)
+    debit_order_report_poll_seconds: float = Field(default=10.0, ge=0, le=60)
+    overdue_grace_days: int = Field(default=14, ge=0, le=90)
 
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from isp_billing.providers.interstellio import InterstellioClient, interstellio_client_from_settings
 from isp_billing.providers.netcash import MandateProvider, netcash_client_from_settings
+from isp_billing.providers.netcash_debit_orders import DebitOrderClient
 from isp_billing.settings import Settings, get_settings
 
 # Inside an API request NetCash's mandate file (usually 30-90 s to prepare) gets a few short polls only;
@@ -62,5 +63,15 @@ def netcash_for_jobs() -> MandateProvider:
         "netcash_jobs",
         lambda settings: netcash_client_from_settings(
             settings, poll_attempts=JOB_POLL_ATTEMPTS, poll_interval_seconds=JOB_POLL_INTERVAL_SECONDS
+        ),
+    )
+
+
+def netcash_debit_orders() -> DebitOrderClient:
+    """NetCash's debit-order batch and statement methods (a `DebitOrderProvider`), for jobs."""
+    return _cached(
+        "netcash_debit_orders",
+        lambda settings: DebitOrderClient(
+            netcash_client_from_settings(settings), settings.netcash_software_vendor_key
         ),
     )

@@ -1,0 +1,97 @@
+"""Helpers for collections tests: debit-order customers with a signed mandate, issued invoices, job runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from isp_billing.money import vat_from_inclusive
+from isp_billing_cli.events import LambdaContext
+from isp_billing_cli.fakes import netcash as fake_netcash
+from isp_billing_cli.template import function_by_id
+from tests.factories import insert_customer
+from tests.netcash_env import running_fake
+
+
+def debit_customer(
+    conn: psycopg.Connection,
+    *,
+    debit_day: int = 1,
+    mandate_amount: str = "1000.00",
+    auto_pay: bool = True,
+    **customer: Any,
+) -> tuple[str, str]:
+    """A customer paying by debit order with an accepted primary mandate: (customer id, payment method id)."""
+    customer_id = insert_customer(conn, **customer)
+    conn.execute(
+        "update customer_billing set auto_pay = %s, debit_day = %s where customer_id = %s",
+        (auto_pay, debit_day, customer_id),
+    )
+    row = conn.execute(
+        """
+        insert into customer_payment_methods (customer_id, method_type, is_primary, bank_name, branch_code,
+                                              account_type, account_number_masked, account_holder,
+                                              mandate_reference, mandate_status, mandate_amount,
+                                              mandate_signed_at)
+        values (%s, 'debit_order', true, 'Capitec', '470010', 'cheque', '****1234', 'Test Holder',
+                gen_random_uuid()::text, 'accepted', %s, now())
+        returning id
+        """,
+        (customer_id, mandate_amount),
+    ).fetchone()
+    assert row is not None
+    return customer_id, str(row["id"])
+
+
+def issued_invoice(
+    conn: psycopg.Connection, customer_id: str, *, total: str = "699.00", invoice_date: date, terms: int = 7
+) -> str:
+    amount = Decimal(total)
+    vat = vat_from_inclusive(amount, Decimal("15"))
+    row = conn.execute(
+        """
+        insert into customer_invoices (customer_id, kind, invoice_date, due_date, period_start, period_end,
+                                       subtotal, vat_rate, vat_amount, total_amount, status)
+        values (%s, 'one_off', %s, %s, %s, %s, %s, 15, %s, %s, 'issued') returning id
+        """,
+        (
+            customer_id,
+            invoice_date,
+            invoice_date + timedelta(days=terms),
+            invoice_date,
+            invoice_date + timedelta(days=30),
+            amount - vat,
+            vat,
+            amount,
+        ),
+    ).fetchone()
+    assert row is not None
+    return str(row["id"])
+
+
+def run_job(function_id: str, **options: Any) -> dict[str, Any]:
+    """A direct invoke of the job's function (the CLI's `invoke`)."""
+    body = {key: (value.isoformat() if isinstance(value, date) else value) for key, value in options.items()}
+    return function_by_id(function_id).load_handler()(body, LambdaContext(function_id))
+
+
+def run_debit_orders(run_date: date, **options: Any) -> dict[str, Any]:
+    return run_job("ProcessDebitOrdersFunction", run_date=run_date, **options)
+
+
+def collections_of(conn: psycopg.Connection, invoice_id: str) -> list[dict[str, Any]]:
+    return conn.execute(
+        "select * from payment_transactions where invoice_id = %s order by created_at, attempt_number",
+        (invoice_id,),
+    ).fetchall()
+
+
+def netcash_for_jobs(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_netcash.FakeNetcash]:
+    """The fake NetCash with settings pointed at it and no waiting between load-report polls."""
+    monkeypatch.setenv("DEBIT_ORDER_REPORT_POLL_SECONDS", "0")
+    yield from running_fake(monkeypatch)
