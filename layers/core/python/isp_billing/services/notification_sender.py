@@ -16,6 +16,7 @@ address, the name or the body.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -39,9 +40,17 @@ def backoff_seconds(attempt: int) -> int:
 
 
 def send_due(run: JobRun, transport: Transport | None = None) -> JobOutcome:
+    """The job's work: drain the due rows, renewing the run's lease between batches."""
+    counts = drain(transport or email_transport.configured_transport(), between_batches=run.renew_lease)
+    return JobOutcome(
+        processed=counts["sent"], failed=counts["failed"], skipped=counts["retrying"], details=counts
+    )
+
+
+def drain(transport: Transport, between_batches: Callable[[], None] = lambda: None) -> dict[str, int]:
+    """Claim and send batch after batch until nothing is due (at most MAX_BATCHES_PER_RUN batches)."""
     settings = get_settings()
-    transport = transport or email_transport.configured_transport()
-    outcome = JobOutcome(details={"sent": 0, "retrying": 0, "failed": 0})
+    counts = {"sent": 0, "retrying": 0, "failed": 0}
     for _ in range(MAX_BATCHES_PER_RUN):
         with db.service_session() as conn:
             abandoned = outbox.give_up_abandoned(conn, settings.notification_max_attempts)
@@ -51,20 +60,17 @@ def send_due(run: JobRun, transport: Transport | None = None) -> JobOutcome:
                 settings.notification_lease_seconds,
                 settings.notification_max_attempts,
             )
-        _count(outcome, "failed", abandoned)
+        _count(counts, "failed", abandoned)
         if not claimed:
             break
         for row in claimed:
-            _count(outcome, deliver(row, transport))
-        run.renew_lease()
-    outcome.processed = outcome.details["sent"]
-    outcome.failed = outcome.details["failed"]
-    outcome.skipped = outcome.details["retrying"]
-    return outcome
+            _count(counts, deliver(row, transport))
+        between_batches()
+    return counts
 
 
-def _count(outcome: JobOutcome, result: str, how_many: int = 1) -> None:
-    outcome.details[result] += how_many
+def _count(counts: dict[str, int], result: str, how_many: int = 1) -> None:
+    counts[result] += how_many
     if result == "failed" and how_many:
         metrics.add_metric(name="NotificationsFailed", unit="Count", value=how_many)
 
