@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -31,6 +32,21 @@ def call_api(
     response_headers = {key.lower(): value for key, value in (result.get("headers") or {}).items()}
     text = result.get("body") or ""
     return result["statusCode"], response_headers, json.loads(text) if text else None
+
+
+def call_api_raw(
+    logical_id: str, method: str, path: str, *, token: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """As call_api, for a route that answers bytes (a PDF): the body decoded as API Gateway would."""
+    function = function_by_id(logical_id)
+    route, params = _route_for(function, method, path)
+    headers = {"authorization": f"Bearer {token}"} if token is not None else {}
+    event = api_gateway_event(method, route, path, params, headers, "", None)
+    result = function.load_handler()(event, LambdaContext(logical_id))
+    response_headers = {key.lower(): value for key, value in (result.get("headers") or {}).items()}
+    text = result.get("body") or ""
+    body = base64.b64decode(text) if result.get("isBase64Encoded") else text.encode()
+    return result["statusCode"], response_headers, body
 
 
 def _route_for(function: Any, method: str, path: str) -> tuple[str, dict[str, str]]:

@@ -45,6 +45,7 @@ class DemoServer:
             if key not in _NOT_INHERITED and not key.startswith(_NOT_INHERITED_PREFIXES)
         }
         env["ISP_BILLING_DATA_DIR"] = data_dir
+        self.data_dir = Path(data_dir)
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [CLI, "serve", "--demo", "--port", str(self.port), *extra_args],

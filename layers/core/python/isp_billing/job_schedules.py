@@ -56,11 +56,25 @@ JOBS: tuple[JobSchedule, ...] = (
         route="/api/cron/purge-idempotency-keys",
     ),
     JobSchedule(
+        job_name="render-invoice-pdfs",
+        function="RenderInvoicePdfsFunction",
+        expression="rate(15 minutes)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/render-invoice-pdfs",
+    ),
+    JobSchedule(
         job_name="retry-provider-sync",
         function="RetryProviderSyncFunction",
         expression="cron(0/15 * * * ? *)",
         timezone="Africa/Johannesburg",
         route="/api/cron/retry-provider-sync",
+    ),
+    JobSchedule(
+        job_name="send-notifications",
+        function="SendNotificationsFunction",
+        expression="rate(5 minutes)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/send-notifications",
     ),
     JobSchedule(
         job_name="sync-mandate-statuses",

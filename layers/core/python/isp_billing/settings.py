@@ -94,6 +94,35 @@ class Settings(BaseSettings):
     debit_order_report_poll_seconds: float = Field(default=10.0, ge=0, le=60)
     overdue_grace_days: int = Field(default=14, ge=0, le=90)
 
+    # --- Invoice delivery (issue 12): the tax-invoice PDF, its bucket and queue, and the e-mail outbox ----
+    # The supplier printed on every tax invoice (VAT Act s20); address lines separated by "|".
+    supplier_name: str = "Example Fibre (Pty) Ltd"
+    supplier_address: str = "1 Example Street|Rosebank|Johannesburg|2196"
+    supplier_vat_number: str = "4000000000"
+    supplier_bank_name: str = "Example Bank"
+    supplier_bank_account_name: str = "Example Fibre (Pty) Ltd"
+    supplier_bank_account_number: str = "0000000000"
+    supplier_bank_branch_code: str = "000000"
+    # No bucket (as in `make run`): the PDF route renders and answers the bytes itself.
+    invoice_pdf_bucket: str | None = None
+    invoice_pdf_queue_url: str | None = None
+    invoice_pdf_url_seconds: int = Field(default=300, ge=10, le=3600)
+    # The sweep renders invoices issued longer ago than this with no PDF (a lost enqueue, a DLQ'd render).
+    invoice_pdf_sweep_after_minutes: int = Field(default=15, ge=1)
+    invoice_pdf_sweep_batch: int = Field(default=200, ge=1, le=5000)
+    # Where links in e-mails point (the customer dashboard's API origin).
+    public_api_base_url: str = "http://127.0.0.1:3000"
+    # E-mail: "ses" sends through Amazon SES v2; "outbox" writes .eml files into notifications_outbox_dir.
+    email_delivery: Literal["ses", "outbox"] = "outbox"
+    email_from_address: str = "billing@example.co.za"
+    ses_configuration_set: str | None = None
+    notifications_outbox_dir: str | None = None  # default: <ISP_BILLING_DATA_DIR>/outbox
+    notification_batch_size: int = Field(default=100, ge=1, le=1000)
+    notification_max_attempts: int = Field(default=6, ge=1, le=50)
+    notification_backoff_seconds: int = Field(default=60, ge=1)
+    # A claimed row whose sender died is claimable again after this (longer than one send takes).
+    notification_lease_seconds: int = Field(default=300, ge=10)
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 
@@ -112,6 +141,10 @@ class Settings(BaseSettings):
         "netcash_debit_order_service_key",
         "netcash_account_service_key",
         "netcash_webhook_secret",
+        "invoice_pdf_bucket",
+        "invoice_pdf_queue_url",
+        "ses_configuration_set",
+        "notifications_outbox_dir",
         mode="before",
     )
     @classmethod

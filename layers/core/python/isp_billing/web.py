@@ -383,3 +383,6 @@ async def _admin_context(
 # sees success for work that failed to commit.
 CurrentCustomer = Annotated[CustomerContext, Depends(_customer_context, scope="function")]
 CurrentAdmin = Annotated[AdminContext, Depends(_admin_context, scope="function")]
+# The verified token only, for a route that opens its own short sessions around a slow outside call (the
+# invoice PDF: read, end the transaction, then S3) instead of holding one transaction for the request.
+VerifiedClaims = Annotated[dict[str, Any], Depends(_claims)]

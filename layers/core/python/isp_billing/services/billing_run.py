@@ -34,7 +34,7 @@ from isp_billing.models.jobs import JobOptions
 from isp_billing.observability import logger
 from isp_billing.repositories import billing_run as sql
 from isp_billing.repositories import cron_log
-from isp_billing.services import billing_run_facts, billing_run_rules
+from isp_billing.services import billing_run_facts, billing_run_rules, invoice_issue_hooks
 from isp_billing.settings import get_settings
 
 JOB_NAME = "generate-invoices"
@@ -221,6 +221,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     if invoice_rows:
         sql.insert_invoices(conn, invoice_rows)
         sql.insert_lines(conn, line_rows)
+        invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
         sql.mark_charges_invoiced(
             conn,
             [
@@ -288,6 +289,8 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
                 if dry_run
                 else write(conn, result, billing_date)
             )
+        if not dry_run:  # issue 12: committed, so the new invoices' PDFs may be rendered now
+            invoice_issue_hooks.request_pdfs_for(customer_ids, billing_date)
         outcome.processed += written["invoices"]
         outcome.failed += len({p.customer_id for p in result.problems})
         outcome.skipped += (
