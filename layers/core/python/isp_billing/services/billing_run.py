@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -154,14 +153,22 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
         f.customer_id: billing_run_rules.invoice_lines(f, billing_date, _end(f, billing_date))
         for f in billable
     }
+    # Charge keys were looked up with the facts (`given_keys`); only the other keys need a look now, and a
+    # plain month has none, so this is usually no statement at all.
     given = billing_run_facts.existing_keys(
-        conn, [line.line_key for lines in candidates.values() for line in lines]
+        conn,
+        [
+            line.line_key
+            for lines in candidates.values()
+            for line in lines
+            if not line.line_key.startswith("charge:")
+        ],
     )
     for facts in billable:
-        lines = [line for line in candidates[facts.customer_id] if line.line_key not in given]
-        invoice = billing_run_rules.bill_customer(
-            replace(facts, given_keys=frozenset(given)), billing_date, vat_rate, lines
-        )
+        lines = candidates[facts.customer_id]
+        if given:
+            lines = [line for line in lines if line.line_key not in given]
+        invoice = billing_run_rules.bill_customer(facts, billing_date, vat_rate, lines)
         if invoice is None:
             result.nothing_to_bill.append((facts.customer_id, billing_date, _end(facts, billing_date)))
         else:
