@@ -3,8 +3,8 @@
 - Run date: the SAST date (or the option `run_date`). Catch-up: every billing date from the day after the
   last completed run's `billed_through` up to the run date, at most `billing_catchup_days` days; the first
   run ever bills the run date only.
-- `plan(run)`: the work items `YYYY-MM-DD:<customer id>`, one chunk per billing date (so a chunk is one
-  period and one invoice-number year), in date order.
+- `plan(run)`: the work items `YYYY-MM-DD:<customer id>`; all of a customer's dates in one chunk (billed in
+  date order, one transaction per date, so one period and one invoice-number year per transaction).
 - `bill_chunk(run, items)`: one transaction. Lock the customers' billing rows (the per-customer mutex),
   read the facts (a fixed handful of statements), apply the rules, and write cycles, invoices, lines,
   charges, credit balances and validation errors with one statement each. A re-delivered chunk or a second
@@ -65,21 +65,33 @@ def run_date_of(options: dict[str, Any]) -> date:
 def plan_items(
     conn: Connection, run_date: date, customer_id: UUID | None = None, chunk_size: int = 0
 ) -> list[list[str]]:
-    """Chunks of `YYYY-MM-DD:<customer id>` items: one billing date per chunk, at most the chunk size."""
+    """Chunks of `YYYY-MM-DD:<customer id>` items, at most the chunk size each.
+
+    All of one customer's billing dates of the run are in the same chunk: `bill_chunk` bills a chunk's
+    dates in date order, each committed before the next is read, and a later period's rules read the
+    earlier period's lines (price-change differences, cancellation and suspension credits). With SQS
+    fan-out delivering chunks in any order and at once, the later period could otherwise be billed first
+    and those lines lost. Customers are grouped by their set of dates (a normal night: one date, one group,
+    chunks as before; a catch-up longer than a period: the customers due twice form their own chunks)."""
     window = billing_window(conn, run_date)
     if window is None:
         return []
     size = chunk_size or get_settings().job_chunk_size
-    by_date: dict[date, list[str]] = defaultdict(list)
-    for row in sql.due_customers(conn, *window):
+    dates_of: dict[UUID, list[date]] = defaultdict(list)
+    for row in sql.due_customers(conn, *window):  # date order, then customer
         if customer_id is None or row["customer_id"] == customer_id:
-            by_date[row["billing_date"]].append(f"{row['billing_date']}:{row['customer_id']}")
-    return [
-        items[i : i + size]
-        for day in sorted(by_date)
-        for items in [by_date[day]]
-        for i in range(0, len(items), size)
-    ]
+            dates_of[row["customer_id"]].append(row["billing_date"])
+    groups: dict[tuple[date, ...], list[UUID]] = defaultdict(list)
+    for customer, days in dates_of.items():
+        groups[tuple(days)].append(customer)
+    chunks = []
+    for days in sorted(groups):
+        customers = groups[days]
+        per_chunk = max(1, size // len(days))
+        for i in range(0, len(customers), per_chunk):
+            part = customers[i : i + per_chunk]
+            chunks.append([f"{day}:{customer}" for day in days for customer in part])
+    return chunks
 
 
 def plan(run: JobRun) -> list[list[str]]:
