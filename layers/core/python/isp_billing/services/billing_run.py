@@ -82,15 +82,15 @@ def plan_items(
         if customer_id is None or row["customer_id"] == customer_id:
             dates_of[row["customer_id"]].append(row["billing_date"])
     groups: dict[tuple[date, ...], list[UUID]] = defaultdict(list)
-    for customer, days in dates_of.items():
-        groups[tuple(days)].append(customer)
+    for customer, customer_dates in dates_of.items():
+        groups[tuple(customer_dates)].append(customer)
     chunks = []
-    for days in sorted(groups):
-        customers = groups[days]
-        per_chunk = max(1, size // len(days))
+    for group_dates in sorted(groups):
+        customers = groups[group_dates]
+        per_chunk = max(1, size // len(group_dates))
         for i in range(0, len(customers), per_chunk):
             part = customers[i : i + per_chunk]
-            chunks.append([f"{day}:{customer}" for day in days for customer in part])
+            chunks.append([f"{day}:{customer}" for day in group_dates for customer in part])
     return chunks
 
 
