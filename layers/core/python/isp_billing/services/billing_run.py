@@ -218,57 +218,61 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
     numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
-    invoice_rows: list[dict[str, Any]] = []
+    invoice_rows = [
+        _invoice_row(invoice, invoice_ids[invoice.customer_id], number, cycle_ids[invoice.customer_id])
+        for invoice, number in zip(invoices, numbers, strict=True)
+    ]
     line_rows: list[dict[str, Any]] = []
-    for invoice, number in zip(invoices, numbers, strict=True):
-        invoice_id = invoice_ids[invoice.customer_id]
-        invoice_rows.append(_invoice_row(invoice, invoice_id, number, cycle_ids[invoice.customer_id]))
-        line_rows.extend(
-            {
-                "invoice_id": invoice_id,
-                "service_id": line.service_id,
-                "kind": line.kind,
-                "description": line.description,
-                "amount": line.amount,
-                "period_start": line.period_start,
-                "period_end": line.period_end,
-                "source": line.source,
-                "line_key": line.line_key,
-            }
-            for line in invoice.lines
-        )
-    if invoice_rows:
-        sql.insert_invoices(conn, invoice_rows)
-        sql.insert_lines(conn, line_rows)
-        sql.mark_charges_invoiced(
+    # Pipeline mode: each statement is sent at once and its result collected at the end, so the server
+    # inserts the invoices while the lines' JSON is built here (the client and the server work at once).
+    with conn.pipeline():
+        if invoice_rows:
+            sql.insert_invoices(conn, invoice_rows)
+            line_rows = [
+                {
+                    "invoice_id": row["id"],
+                    "service_id": line.service_id,
+                    "kind": line.kind,
+                    "description": line.description,
+                    "amount": line.amount,
+                    "period_start": line.period_start,
+                    "period_end": line.period_end,
+                    "source": line.source,
+                    "line_key": line.line_key,
+                }
+                for row, invoice in zip(invoice_rows, invoices, strict=True)
+                for line in invoice.lines
+            ]
+            sql.insert_lines(conn, line_rows)
+            sql.mark_charges_invoiced(
+                conn,
+                [
+                    (charge, row["id"])
+                    for row, inv in zip(invoice_rows, invoices, strict=True)
+                    for charge in inv.charge_ids
+                ],
+            )
+            sql.move_credit_balances(
+                conn,
+                [
+                    (inv.customer_id, inv.credit_added - inv.credit_applied)
+                    for inv in invoices
+                    if inv.credit_added or inv.credit_applied
+                ],
+            )
+        sql.record_problems(
             conn,
             [
-                (charge, row["id"])
-                for row, inv in zip(invoice_rows, invoices, strict=True)
-                for charge in inv.charge_ids
+                {
+                    "customer_id": p.customer_id,
+                    "error_code": p.error_code,
+                    "message": p.message,
+                    "suggested_fix": p.suggested_fix,
+                    "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
+                }
+                for p in result.problems
             ],
         )
-        sql.move_credit_balances(
-            conn,
-            [
-                (inv.customer_id, inv.credit_added - inv.credit_applied)
-                for inv in invoices
-                if inv.credit_added or inv.credit_applied
-            ],
-        )
-    sql.record_problems(
-        conn,
-        [
-            {
-                "customer_id": p.customer_id,
-                "error_code": p.error_code,
-                "message": p.message,
-                "suggested_fix": p.suggested_fix,
-                "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
-            }
-            for p in result.problems
-        ],
-    )
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
