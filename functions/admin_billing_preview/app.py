@@ -11,7 +11,13 @@ app = build_app("Admin billing preview")
     "/api/admin/billing/preview",
     response_model=PreviewResponse,
     tags=["admin"],
-    responses={403: {"description": "Not a super_admin or billing_admin"}},
+    responses={
+        403: {"description": "Not a super_admin or billing_admin"},
+        422: {
+            "description": "Invalid body, or no customer_id while the run would bill more customers than"
+            " BILLING_PREVIEW_MAX_CUSTOMERS (default 1000; the problem names `limit` and `customers`)"
+        },
+    },
 )
 async def preview_billing(body: PreviewRequest, ctx: CurrentAdmin) -> PreviewResponse:
     """The same plan and rules as the run (lines with their sources), computed and written nowhere."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from isp_billing import clock
 from tests.billing_helpers import billed_customer, invoices_of, lines_of, run_billing, table_counts
+from tests.environment import settings_environment
 from tests.events import call_api
 from tests.factories import admin_with_token, insert_package
 
@@ -81,6 +82,30 @@ def test_the_preview_of_one_customer_and_its_roles(conn):
     assert status == 200 and [row["customer_id"] for row in body["invoices"]] == [mine]
     assert call_api(*PREVIEW, token=support, body={"run_date": "2026-02-25"})[0] == 403
     assert call_api(*PREVIEW, token=billing, body={"run_date": "2026-02-25", "x": 1})[0] == 422
+
+
+def test_a_preview_of_more_customers_than_the_limit_needs_a_customer_id(conn):
+    # Given three customers due on 25 February and a preview limit of two
+    _, token = admin_with_token(conn, role="billing_admin")
+    mine, _ = billed_customer(conn)
+    billed_customer(conn)
+    billed_customer(conn)
+    before = table_counts(conn)
+    with settings_environment({"BILLING_PREVIEW_MAX_CUSTOMERS": "2"}):
+        # When the whole book is previewed
+        status, _, body = call_api(*PREVIEW, token=token, body={"run_date": "2026-02-25"})
+        # Then it is refused, naming the limit and the count, and nothing is written
+        assert status == 422, body
+        assert (body["field"], body["limit"], body["customers"]) == ("customer_id", 2, 3)
+        assert "more than 2 customers" in body["detail"] and table_counts(conn) == before
+        # And one customer's preview is answered
+        status, _, body = call_api(
+            *PREVIEW, token=token, body={"run_date": "2026-02-25", "customer_id": mine}
+        )
+        assert status == 200 and [row["customer_id"] for row in body["invoices"]] == [mine]
+    # And at the default limit the whole book is previewed
+    status, _, body = call_api(*PREVIEW, token=token, body={"run_date": "2026-02-25"})
+    assert status == 200 and len(body["invoices"]) == 3
 
 
 def test_a_price_change_is_audited_and_the_run_pro_rates_the_difference(conn):

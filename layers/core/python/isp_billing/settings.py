@@ -75,6 +75,9 @@ class Settings(BaseSettings):
 
     # The billing run: how many days a run catches up at most (customers per chunk: job_chunk_size).
     billing_catchup_days: int = Field(default=35, ge=1, le=62)
+    # A preview without customer_id computes every due customer in one request: above this many it is
+    # refused (422) so it stays well inside API Gateway's 29 s (1,000 customers take about a second).
+    billing_preview_max_customers: int = Field(default=1000, ge=1)
 
     # The latest effective date a cancellation may name, in days from today (SAST): about three billing
     # periods. Ending service earlier than a cancellation's date is the end-now action.

@@ -41,7 +41,11 @@ ChargeDescriptionText = Annotated[
 
 class PreviewRequest(RequestModel):
     run_date: date = Field(description="The SAST date of the run to preview (it bills up to this date).")
-    customer_id: UUID | None = Field(default=None, description="Only this customer's invoices.")
+    customer_id: UUID | None = Field(
+        default=None,
+        description="Only this customer's invoices; required when the run would bill more than"
+        " BILLING_PREVIEW_MAX_CUSTOMERS customers (default 1000).",
+    )
 
 
 class PreviewLine(ApiModel):

@@ -3,13 +3,28 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from pydantic_core import to_json
+
 from isp_billing.db import Connection
+
+# A chunk's customer ids as one uuid[] literal, built once per chunk and sent as text to each read: psycopg's
+# list dumper formats and escapes every element again for every statement (~10% of a chunk's Python time).
+Ids = list[UUID] | str
+
+
+def uuid_array(ids: Iterable[UUID]) -> str:
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def _ids(ids: Ids) -> str:
+    return ids if isinstance(ids, str) else uuid_array(ids)
+
 
 # How far back the facts reach: the previous period and a margin (a period has at most 31 days).
 LOOKBACK = timedelta(days=70)
@@ -45,65 +60,65 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
     ).fetchall()
 
 
-def customers(conn: Connection, customer_ids: list[UUID], lock: bool) -> list[dict[str, Any]]:
+def customers(conn: Connection, customer_ids: Ids, lock: bool) -> list[dict[str, Any]]:
     """Billing rows; with `lock`, the customer rows FOR NO KEY UPDATE: the run's per-customer mutex (a
     second run or a re-delivered chunk waits, then finds the period invoiced)."""
     return conn.execute(
         f"""
         select c.id as customer_id, b.billing_day, b.payment_terms_days, b.credit_balance
           from customers c left join customer_billing b on b.customer_id = c.id
-         where c.id = any(%s)
+         where c.id = any(%s::uuid[])
          order by c.id
         {"for no key update of c" if lock else ""}
         """,
-        (customer_ids,),
+        (_ids(customer_ids),),
     ).fetchall()
 
 
-def already_billed(conn: Connection, customer_ids: list[UUID], period_start: date) -> set[UUID]:
+def already_billed(conn: Connection, customer_ids: Ids, period_start: date) -> set[UUID]:
     """Customers whose period starting `period_start` has a non-open cycle or a recurring invoice."""
     rows = conn.execute(
         """
         select customer_id from billing_cycles
-         where customer_id = any(%(ids)s) and period_start = %(start)s and status <> 'open'
+         where customer_id = any(%(ids)s::uuid[]) and period_start = %(start)s and status <> 'open'
         union
         select customer_id from customer_invoices
-         where customer_id = any(%(ids)s) and period_start = %(start)s and kind = 'recurring'
+         where customer_id = any(%(ids)s::uuid[]) and period_start = %(start)s and kind = 'recurring'
         """,
-        {"ids": customer_ids, "start": period_start},
+        {"ids": _ids(customer_ids), "start": period_start},
     ).fetchall()
     return {row["customer_id"] for row in rows}
 
 
-def services(conn: Connection, customer_ids: list[UUID], period_start: date) -> list[dict[str, Any]]:
+def services(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
     return conn.execute(
         """
         select id, customer_id, package_name, status, monthly_price, activation_date,
                cancellation_effective_date
           from customer_services
-         where customer_id = any(%s)
+         where customer_id = any(%s::uuid[])
            and status <> 'pending'
            and (cancellation_effective_date is null or cancellation_effective_date >= %s)
         """,
-        (customer_ids, period_start - LOOKBACK),
+        (_ids(customer_ids), period_start - LOOKBACK),
     ).fetchall()
 
 
-def suspensions(conn: Connection, customer_ids: list[UUID], period_start: date) -> list[dict[str, Any]]:
+def suspensions(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
     return conn.execute(
         """
         select id, service_id, pauses_billing,
                (suspended_at at time zone 'Africa/Johannesburg')::date as start_day,
                (reactivated_at at time zone 'Africa/Johannesburg')::date as end_day
           from service_suspensions
-         where customer_id = any(%s)
+         where customer_id = any(%s::uuid[])
            and (reactivated_at is null or reactivated_at >= %s::date)
         """,
-        (customer_ids, period_start - LOOKBACK),
+        (_ids(customer_ids), period_start - LOOKBACK),
     ).fetchall()
 
 
-def price_changes(conn: Connection, customer_ids: list[UUID], period_start: date) -> list[dict[str, Any]]:
+def price_changes(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
     """The price_change audit rows (details: effective_date, old/new monthly_price) still relevant."""
     return conn.execute(
         """
@@ -111,10 +126,10 @@ def price_changes(conn: Connection, customer_ids: list[UUID], period_start: date
                (details->>'old_price')::numeric(12,2) as old_price,
                (details->>'new_price')::numeric(12,2) as new_price
           from service_action_log
-         where customer_id = any(%s) and action = 'price_change'
+         where customer_id = any(%s::uuid[]) and action = 'price_change'
            and (details->>'effective_date')::date >= %s
         """,
-        (customer_ids, period_start - LOOKBACK),
+        (_ids(customer_ids), period_start - LOOKBACK),
     ).fetchall()
 
 
@@ -124,20 +139,20 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
         """
         select line_key, kind, period_start, period_end, source->>'monthly_price' as monthly_price
           from invoice_line_items
-         where line_key = any(%s)
+         where line_key = any(array(select json_array_elements_text(%s::json)))
         """,
-        (keys,),
+        (dumps(keys),),
     ).fetchall()
 
 
-def pending_charges(conn: Connection, customer_ids: list[UUID], invoice_date: date) -> list[dict[str, Any]]:
+def pending_charges(conn: Connection, customer_ids: Ids, invoice_date: date) -> list[dict[str, Any]]:
     return conn.execute(
         """
         select id, customer_id, kind, description, amount, due_date
           from customer_charges
-         where customer_id = any(%s) and status = 'pending' and due_date <= %s
+         where customer_id = any(%s::uuid[]) and status = 'pending' and due_date <= %s
         """,
-        (customer_ids, invoice_date),
+        (_ids(customer_ids), invoice_date),
     ).fetchall()
 
 
@@ -278,5 +293,7 @@ def _columns(rows: list[dict[str, Any]], names: str) -> list[list[Any]]:
 
 
 def dumps(value: Any) -> str:
-    """JSON for the database: Decimal, date and UUID as their text (never a float)."""
-    return json.dumps(value, default=str, separators=(",", ":"))
+    """JSON for the database: Decimal, date and UUID as their text (never a float). pydantic-core's encoder
+    (Rust) knows these types: ~6x faster than `json.dumps(default=str)`, which called back into Python for
+    every UUID, date and amount of a chunk (~10% of a chunk's time)."""
+    return to_json(value).decode()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.db import Connection
+from isp_billing.errors import ValidationFailed
 from isp_billing.models.billing import (
     PreviewInvoice,
     PreviewLine,
@@ -16,6 +17,7 @@ from isp_billing.models.billing import (
 from isp_billing.models.billing_facts import InvoiceDraft
 from isp_billing.services import billing_run
 from isp_billing.services.billing_inputs import require_billing_role
+from isp_billing.settings import get_settings
 
 
 def preview(conn: Connection, admin: AdminPrincipal, request: PreviewRequest) -> PreviewResponse:
@@ -24,7 +26,9 @@ def preview(conn: Connection, admin: AdminPrincipal, request: PreviewRequest) ->
     invoices: list[PreviewInvoice] = []
     problems: list[PreviewProblem] = []
     nothing = 0
-    for chunk in billing_run.plan_items(conn, request.run_date, request.customer_id):
+    chunks = billing_run.plan_items(conn, request.run_date, request.customer_id)
+    _check_size(chunks, request)
+    for chunk in chunks:
         for billing_date, customer_ids in sorted(billing_run.parse_items(chunk).items()):
             result = billing_run.compute(conn, billing_date, customer_ids, lock=False)
             invoices.extend(_invoice(draft) for draft in result.invoices)
@@ -41,6 +45,20 @@ def preview(conn: Connection, admin: AdminPrincipal, request: PreviewRequest) ->
         problems=problems,
         nothing_to_bill=nothing,
     )
+
+
+def _check_size(chunks: list[list[str]], request: PreviewRequest) -> None:
+    """A whole book in one request would outlast API Gateway's 29 s: above the limit, name a customer."""
+    limit = get_settings().billing_preview_max_customers
+    customers = len({item.split(":", 1)[1] for chunk in chunks for item in chunk})
+    if request.customer_id is None and customers > limit:
+        raise ValidationFailed(
+            f"customer_id: required when the run would bill more than {limit} customers"
+            f" (this run: {customers}); preview one customer, or use a dry run of the job for the counts",
+            field="customer_id",
+            limit=limit,
+            customers=customers,
+        )
 
 
 def _invoice(draft: InvoiceDraft) -> PreviewInvoice:

@@ -3,8 +3,8 @@
 - Run date: the SAST date (or the option `run_date`). Catch-up: every billing date from the day after the
   last completed run's `billed_through` up to the run date, at most `billing_catchup_days` days; the first
   run ever bills the run date only.
-- `plan(run)`: the work items `YYYY-MM-DD:<customer id>`, one chunk per billing date (so a chunk is one
-  period and one invoice-number year), in date order.
+- `plan(run)`: the work items `YYYY-MM-DD:<customer id>`; all of a customer's dates in one chunk (billed in
+  date order, one transaction per date, so one period and one invoice-number year per transaction).
 - `bill_chunk(run, items)`: one transaction. Lock the customers' billing rows (the per-customer mutex),
   read the facts (a fixed handful of statements), apply the rules, and write cycles, invoices, lines,
   charges, credit balances and validation errors with one statement each. A re-delivered chunk or a second
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -66,21 +65,33 @@ def run_date_of(options: dict[str, Any]) -> date:
 def plan_items(
     conn: Connection, run_date: date, customer_id: UUID | None = None, chunk_size: int = 0
 ) -> list[list[str]]:
-    """Chunks of `YYYY-MM-DD:<customer id>` items: one billing date per chunk, at most the chunk size."""
+    """Chunks of `YYYY-MM-DD:<customer id>` items, at most the chunk size each.
+
+    All of one customer's billing dates of the run are in the same chunk: `bill_chunk` bills a chunk's
+    dates in date order, each committed before the next is read, and a later period's rules read the
+    earlier period's lines (price-change differences, cancellation and suspension credits). With SQS
+    fan-out delivering chunks in any order and at once, the later period could otherwise be billed first
+    and those lines lost. Customers are grouped by their set of dates (a normal night: one date, one group,
+    chunks as before; a catch-up longer than a period: the customers due twice form their own chunks)."""
     window = billing_window(conn, run_date)
     if window is None:
         return []
     size = chunk_size or get_settings().job_chunk_size
-    by_date: dict[date, list[str]] = defaultdict(list)
-    for row in sql.due_customers(conn, *window):
+    dates_of: dict[UUID, list[date]] = defaultdict(list)
+    for row in sql.due_customers(conn, *window):  # date order, then customer
         if customer_id is None or row["customer_id"] == customer_id:
-            by_date[row["billing_date"]].append(f"{row['billing_date']}:{row['customer_id']}")
-    return [
-        items[i : i + size]
-        for day in sorted(by_date)
-        for items in [by_date[day]]
-        for i in range(0, len(items), size)
-    ]
+            dates_of[row["customer_id"]].append(row["billing_date"])
+    groups: dict[tuple[date, ...], list[UUID]] = defaultdict(list)
+    for customer, customer_dates in dates_of.items():
+        groups[tuple(customer_dates)].append(customer)
+    chunks = []
+    for group_dates in sorted(groups):
+        customers = groups[group_dates]
+        per_chunk = max(1, size // len(group_dates))
+        for i in range(0, len(customers), per_chunk):
+            part = customers[i : i + per_chunk]
+            chunks.append([f"{day}:{customer}" for day in group_dates for customer in part])
+    return chunks
 
 
 def plan(run: JobRun) -> list[list[str]]:
@@ -154,14 +165,22 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
         f.customer_id: billing_run_rules.invoice_lines(f, billing_date, _end(f, billing_date))
         for f in billable
     }
+    # Charge keys were looked up with the facts (`given_keys`); only the other keys need a look now, and a
+    # plain month has none, so this is usually no statement at all.
     given = billing_run_facts.existing_keys(
-        conn, [line.line_key for lines in candidates.values() for line in lines]
+        conn,
+        [
+            line.line_key
+            for lines in candidates.values()
+            for line in lines
+            if not line.line_key.startswith("charge:")
+        ],
     )
     for facts in billable:
-        lines = [line for line in candidates[facts.customer_id] if line.line_key not in given]
-        invoice = billing_run_rules.bill_customer(
-            replace(facts, given_keys=frozenset(given)), billing_date, vat_rate, lines
-        )
+        lines = candidates[facts.customer_id]
+        if given:
+            lines = [line for line in lines if line.line_key not in given]
+        invoice = billing_run_rules.bill_customer(facts, billing_date, vat_rate, lines)
         if invoice is None:
             result.nothing_to_bill.append((facts.customer_id, billing_date, _end(facts, billing_date)))
         else:
@@ -199,58 +218,62 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
     numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
-    invoice_rows: list[dict[str, Any]] = []
+    invoice_rows = [
+        _invoice_row(invoice, invoice_ids[invoice.customer_id], number, cycle_ids[invoice.customer_id])
+        for invoice, number in zip(invoices, numbers, strict=True)
+    ]
     line_rows: list[dict[str, Any]] = []
-    for invoice, number in zip(invoices, numbers, strict=True):
-        invoice_id = invoice_ids[invoice.customer_id]
-        invoice_rows.append(_invoice_row(invoice, invoice_id, number, cycle_ids[invoice.customer_id]))
-        line_rows.extend(
-            {
-                "invoice_id": invoice_id,
-                "service_id": line.service_id,
-                "kind": line.kind,
-                "description": line.description,
-                "amount": line.amount,
-                "period_start": line.period_start,
-                "period_end": line.period_end,
-                "source": line.source,
-                "line_key": line.line_key,
-            }
-            for line in invoice.lines
-        )
-    if invoice_rows:
-        sql.insert_invoices(conn, invoice_rows)
-        sql.insert_lines(conn, line_rows)
-        invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
-        sql.mark_charges_invoiced(
+    # Pipeline mode: each statement is sent at once and its result collected at the end, so the server
+    # inserts the invoices while the lines' JSON is built here (the client and the server work at once).
+    with conn.pipeline():
+        if invoice_rows:
+            sql.insert_invoices(conn, invoice_rows)
+            line_rows = [
+                {
+                    "invoice_id": row["id"],
+                    "service_id": line.service_id,
+                    "kind": line.kind,
+                    "description": line.description,
+                    "amount": line.amount,
+                    "period_start": line.period_start,
+                    "period_end": line.period_end,
+                    "source": line.source,
+                    "line_key": line.line_key,
+                }
+                for row, invoice in zip(invoice_rows, invoices, strict=True)
+                for line in invoice.lines
+            ]
+            sql.insert_lines(conn, line_rows)
+            invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
+            sql.mark_charges_invoiced(
+                conn,
+                [
+                    (charge, row["id"])
+                    for row, inv in zip(invoice_rows, invoices, strict=True)
+                    for charge in inv.charge_ids
+                ],
+            )
+            sql.move_credit_balances(
+                conn,
+                [
+                    (inv.customer_id, inv.credit_added - inv.credit_applied)
+                    for inv in invoices
+                    if inv.credit_added or inv.credit_applied
+                ],
+            )
+        sql.record_problems(
             conn,
             [
-                (charge, row["id"])
-                for row, inv in zip(invoice_rows, invoices, strict=True)
-                for charge in inv.charge_ids
+                {
+                    "customer_id": p.customer_id,
+                    "error_code": p.error_code,
+                    "message": p.message,
+                    "suggested_fix": p.suggested_fix,
+                    "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
+                }
+                for p in result.problems
             ],
         )
-        sql.move_credit_balances(
-            conn,
-            [
-                (inv.customer_id, inv.credit_added - inv.credit_applied)
-                for inv in invoices
-                if inv.credit_added or inv.credit_applied
-            ],
-        )
-    sql.record_problems(
-        conn,
-        [
-            {
-                "customer_id": p.customer_id,
-                "error_code": p.error_code,
-                "message": p.message,
-                "suggested_fix": p.suggested_fix,
-                "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
-            }
-            for p in result.problems
-        ],
-    )
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),

@@ -33,12 +33,13 @@ def load(
 ) -> tuple[list[CustomerFacts], set[UUID]]:
     """Facts of the chunk's customers still to bill for the period starting `billing_date`, and the ids
     already billed for it (skipped). With `lock`, the customers' billing rows stay locked until commit."""
-    customer_rows = sql.customers(conn, customer_ids, lock)
-    billed = sql.already_billed(conn, customer_ids, billing_date)
+    chunk = sql.uuid_array(customer_ids)
+    customer_rows = sql.customers(conn, chunk, lock)
+    billed = sql.already_billed(conn, chunk, billing_date)
     todo = [row for row in customer_rows if row["customer_id"] not in billed]
-    ids = [row["customer_id"] for row in todo]
-    if not ids:
+    if not todo:
         return [], billed
+    ids = chunk if len(todo) == len(customer_ids) else sql.uuid_array(row["customer_id"] for row in todo)
     suspensions: dict[UUID, list[SuspensionFacts]] = defaultdict(list)
     for row in sql.suspensions(conn, ids, billing_date):
         suspensions[row["service_id"]].append(
@@ -56,17 +57,24 @@ def load(
         )
     billing_days = {row["customer_id"]: row["billing_day"] for row in todo}
     service_rows = sql.services(conn, ids, billing_date)
-    previous_keys = {
-        row[
-            "id"
-        ]: f"charge:{row['id']}:{previous_period_start(billing_date, billing_days[row['customer_id']])}"
-        for row in service_rows
-        if _valid_day(billing_days[row["customer_id"]])
-    }
-    previous = {row["line_key"]: row for row in sql.lines_by_key(conn, list(previous_keys.values()))}
+    # One lookup for both charge keys a service can get on this invoice: the previous period's (its line
+    # is the "previous line" the credits and price differences need) and this period's (already invoiced:
+    # never again). The rules' other keys (credits, price changes, charges) are looked up by `existing_keys`.
+    previous_keys: dict[UUID, str] = {}
+    current_keys: dict[str, UUID] = {}
+    for row in service_rows:
+        billing_day = billing_days[row["customer_id"]]
+        if _valid_day(billing_day):
+            previous = previous_period_start(billing_date, billing_day)
+            previous_keys[row["id"]] = f"charge:{row['id']}:{previous}"
+            current_keys[f"charge:{row['id']}:{billing_date}"] = row["customer_id"]
+    found = {row["line_key"]: row for row in sql.lines_by_key(conn, [*previous_keys.values(), *current_keys])}
+    charged: dict[UUID, set[str]] = defaultdict(set)
+    for key in found.keys() & current_keys.keys():
+        charged[current_keys[key]].add(key)
     services: dict[UUID, list[ServiceFacts]] = defaultdict(list)
     for row in service_rows:
-        line = previous.get(previous_keys.get(row["id"], ""))
+        line = found.get(previous_keys.get(row["id"], ""))
         services[row["customer_id"]].append(
             ServiceFacts(
                 id=row["id"],
@@ -88,6 +96,7 @@ def load(
             credit_balance=row["credit_balance"] if row["credit_balance"] is not None else ZERO,
             services=tuple(services.get(row["customer_id"], ())),
             charges=tuple(charges.get(row["customer_id"], ())),
+            given_keys=frozenset(charged.get(row["customer_id"], ())),
         )
         for row in todo
     ]
@@ -95,6 +104,7 @@ def load(
 
 
 def existing_keys(conn: Connection, keys: list[str]) -> set[str]:
+    """Which of these line keys are on an invoice already (no statement when there are none)."""
     return {row["line_key"] for row in sql.lines_by_key(conn, keys)} if keys else set()
 
 
