@@ -53,6 +53,16 @@ def credited_so_far(conn: Connection, invoice_id: UUID) -> Decimal:
     return Decimal(row["credited"]) if row else Decimal("0.00")
 
 
+def collecting(conn: Connection, invoice_id: UUID) -> Decimal:
+    """What collections already in flight (pending or submitted) will take for the invoice."""
+    row = conn.execute(
+        "select coalesce(sum(amount), 0) as amount from payment_transactions"
+        " where invoice_id = %s and kind = 'collection' and status in ('pending', 'submitted')",
+        (invoice_id,),
+    ).fetchone()
+    return Decimal(row["amount"]) if row else Decimal("0.00")
+
+
 def credited_per_line(conn: Connection, invoice_id: UUID) -> dict[str, Decimal]:
     """Per line of the invoice (its id as text), what earlier credit notes took off it (positive)."""
     rows = conn.execute(
