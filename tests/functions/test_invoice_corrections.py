@@ -312,3 +312,24 @@ def test_void_and_write_off_need_a_reason_and_an_existing_invoice(conn, billing_
     assert call(invoice["id"], billing_admin, {"note": "x"})[0] == 422
     assert call("00000000-0000-4000-8000-000000000000", billing_admin)[0] == 404
     assert conn.execute("select count(*) as n from invoice_action_log").fetchone()["n"] == 0
+
+
+def test_a_note_while_a_debit_order_is_in_flight_becomes_account_credit(conn, billing_admin):
+    # Given an unpaid invoice whose debit order for the full amount was submitted to NetCash
+    customer = insert_customer(conn)
+    invoice = insert_invoice(conn, customer)
+    insert_payment(conn, invoice, "699.00", status="submitted")
+    # When R100.00 is credited
+    status, _, body = _credit(
+        invoice["id"], billing_admin, {"mode": "amount", "amount": "100.00", "reason": "Fault"}
+    )
+    # Then the collection will still take R699.00, so the credit is account credit, not a lower amount due
+    assert status == 201, body
+    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("0.00", "100.00")
+    assert body["invoice"]["amount_due"] == "699.00"
+    assert _credit_balance(conn, customer) == Decimal("100.00")
+    # And when the collection settles, paid + credited still fits the invoice
+    conn.execute(
+        "update customer_invoices set amount_paid = 699.00, status = 'paid' where id = %s", (invoice["id"],)
+    )
+    assert _invoice(conn, invoice["id"])["amount_due"] == Decimal("0.00")

@@ -7,8 +7,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from isp_billing.db import Connection
 from isp_billing.repositories.billing_run import dumps
 
@@ -51,6 +49,16 @@ def credited_so_far(conn: Connection, invoice_id: UUID) -> Decimal:
         (invoice_id,),
     ).fetchone()
     return Decimal(row["credited"]) if row else Decimal("0.00")
+
+
+def collecting(conn: Connection, invoice_id: UUID) -> Decimal:
+    """What collections already in flight (pending or submitted) will take for the invoice."""
+    row = conn.execute(
+        "select coalesce(sum(amount), 0) as amount from payment_transactions"
+        " where invoice_id = %s and kind = 'collection' and status in ('pending', 'submitted')",
+        (invoice_id,),
+    ).fetchone()
+    return Decimal(row["amount"]) if row else Decimal("0.00")
 
 
 def credited_per_line(conn: Connection, invoice_id: UUID) -> dict[str, Decimal]:
@@ -112,13 +120,15 @@ def log_action(conn: Connection, entry: dict[str, Any]) -> None:
                                         actor_type, actor_admin_id, request_id, previous_data, new_data,
                                         details)
         values (%(invoice_id)s, %(customer_id)s, %(action)s, %(previous_status)s, %(new_status)s, %(reason)s,
-                'admin', %(actor_admin_id)s, %(request_id)s, %(previous_data)s, %(new_data)s, %(details)s)
+                'admin', %(actor_admin_id)s, %(request_id)s, %(previous_data)s::jsonb, %(new_data)s::jsonb,
+                %(details)s::jsonb)
         """,
         {
             **entry,
-            "previous_data": Jsonb(_plain(entry["previous_data"])),
-            "new_data": Jsonb(_plain(entry["new_data"])),
-            "details": Jsonb(_plain(entry.get("details") or {})),
+            # Money, dates and ids as their text (Decimal's text keeps the two decimals of numeric(12,2)).
+            "previous_data": dumps(entry["previous_data"]),
+            "new_data": dumps(entry["new_data"]),
+            "details": dumps(entry.get("details") or {}),
         },
     )
 
@@ -132,16 +142,3 @@ def for_invoice(conn: Connection, invoice_id: UUID) -> list[dict[str, Any]]:
         """,
         (invoice_id,),
     ).fetchall()
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: money as strings with two decimals, dates and ids as text."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    return str(value) if not hasattr(value, "isoformat") else value.isoformat()

@@ -6,6 +6,8 @@ CRN-YYYY-NNNNN by the database, its VAT extracted from its total the way the bil
 (`amount_credited`) as far as something is still due; the rest (the invoice was paid) becomes account credit
 (customer_billing.credit_balance), which the next run applies. The invoice row is locked first, so two notes
 at once queue and the second sees the first: the notes on one invoice never add up to more than its total.
+A collection in flight (pending or submitted) counts as paid for this purpose: it will take the whole amount
+it was submitted for.
 """
 
 from __future__ import annotations
@@ -64,7 +66,11 @@ def issue(
         },
         lines,
     )
-    applied = min(amount, max(invoice["amount_due"], ZERO))
+    # A debit order already submitted for the amount due will still collect all of it: only what no
+    # collection in flight covers can be taken off; the rest is account credit (so paid + credited never
+    # exceeds the total when that collection settles).
+    open_due = invoice["amount_due"] - invoice_actions.collecting(conn, invoice_id)
+    applied = min(amount, max(open_due, ZERO))
     to_balance = amount - applied
     changes: dict[str, Any] = {"amount_credited": invoice["amount_credited"] + applied}
     if applied > 0 and invoice["amount_due"] - applied == 0 and invoice["status"] in UNPAID_STATUSES:
