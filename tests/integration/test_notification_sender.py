@@ -293,3 +293,21 @@ def test_invoice_emails_are_queued_once_per_invoice_and_never_for_drafts(clean_d
     rows = conn.execute("select dedupe_key, data from notifications").fetchall()
     assert [r["dedupe_key"] for r in rows] == [f"invoice_issued:{issued['id']}"]
     assert rows[0]["data"]["total_amount"] == "699.00" and rows[0]["data"]["due_date"] == "2026-03-04"
+
+
+def test_the_sender_logs_no_address_and_no_name(clean_db, conn, tmp_path, caplog, monkeypatch):
+    # Given one e-mail that sends, and one SES refuses (its reason is logged)
+    _queue_invoice_email(conn, email="zanele.private@example.test", last_name="Privatesurname")
+    caplog.clear()
+    # When the job runs through SES (the sender unverified: refused) and then through the outbox folder
+    with delivery_aws(
+        monkeypatch, extra={"EMAIL_DELIVERY": "ses", "EMAIL_FROM_ADDRESS": "x@unverified.example"}
+    ):
+        _send_job()
+    conn.execute("update notifications set status = 'pending', attempts = 0, next_attempt_at = now()")
+    with settings_environment({"NOTIFICATIONS_OUTBOX_DIR": str(tmp_path)}):
+        _send_job()
+    # Then the logs name rows and kinds, never the address or the customer
+    logged = " ".join(str(record.__dict__) for record in caplog.records)
+    assert "notification" in logged
+    assert "zanele.private" not in logged and "Privatesurname" not in logged and "Thandi" not in logged
