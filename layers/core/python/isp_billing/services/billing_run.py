@@ -316,7 +316,11 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     total = Decimal("0.00")
     for billing_date, customer_ids in sorted(parse_items(items).items()):
         with db.service_session() as conn:
-            conn.execute("set local jit = off")
+            # Transaction-local planner settings. random_page_cost 1.1 (SSD-class storage; the default 4.0
+            # models spinning disks): with 4.0, fetching a chunk's 1,000 customers among 100,000 was planned
+            # as a sequential scan of customers and customer_billing, a cost growing with the book (O(N) per
+            # chunk, O(N^2) per run: 43 ms of a chunk at 100k, 24 ms by index).
+            conn.execute("select set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
             result = compute(conn, billing_date, customer_ids, lock=not dry_run)
             written = (
                 {"invoices": len(result.invoices), "lines": sum(len(i.lines) for i in result.invoices)}
