@@ -182,10 +182,12 @@ def open_cycles(conn: Connection, cycles: list[dict[str, Any]]) -> dict[UUID, UU
         return {}
     rows = conn.execute(
         """
-        insert into billing_cycles (customer_id, period_start, period_end, billing_date, status, invoice_id)
-        select customer_id, period_start, period_end, period_start, status, invoice_id
+        insert into billing_cycles (id, customer_id, period_start, period_end, billing_date, status,
+                                    invoice_id)
+        select id, customer_id, period_start, period_end, period_start, status, invoice_id
           from json_to_recordset(%s::json)
-               as v(customer_id uuid, period_start date, period_end date, status text, invoice_id uuid)
+               as v(id uuid, customer_id uuid, period_start date, period_end date, status text,
+                    invoice_id uuid)
         on conflict (customer_id, period_start) do update
            set status = excluded.status, period_end = excluded.period_end, invoice_id = excluded.invoice_id
          where billing_cycles.status = 'open'
@@ -220,12 +222,12 @@ def insert_lines(conn: Connection, lines: list[dict[str, Any]]) -> None:
         return
     conn.execute(
         """
-        insert into invoice_line_items (invoice_id, service_id, kind, description, quantity, unit_amount,
-                                        amount, period_start, period_end, source, line_key)
-        select invoice_id, service_id, kind, description, 1, amount, amount, period_start, period_end,
+        insert into invoice_line_items (id, invoice_id, service_id, kind, description, quantity,
+                                        unit_amount, amount, period_start, period_end, source, line_key)
+        select id, invoice_id, service_id, kind, description, 1, amount, amount, period_start, period_end,
                source::jsonb, line_key
           from json_to_recordset(%s::json)
-               as v(invoice_id uuid, service_id uuid, kind text, description text, amount numeric,
+               as v(id uuid, invoice_id uuid, service_id uuid, kind text, description text, amount numeric,
                     period_start date, period_end date, source json, line_key text)
         """,
         (dumps(lines),),

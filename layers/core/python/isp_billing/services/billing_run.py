@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,6 +26,7 @@ from isp_billing import db
 from isp_billing.billing_periods import period_containing
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
+from isp_billing.ids import time_ordered_uuids
 from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.billing_facts import ChunkResult, CustomerProblem, InvoiceDraft
 from isp_billing.models.jobs import JobOptions
@@ -194,9 +194,19 @@ def _end(facts: Any, billing_date: date) -> date:
 
 def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str, int]:
     """One statement per table for the whole chunk."""
-    invoice_ids = {inv.customer_id: uuid.uuid4() for inv in result.invoices}
+    # Time-ordered ids (isp_billing.ids): the invoices', lines' and cycles' key indexes grow at their right
+    # edge instead of taking a random leaf page per row.
+    new_ids = iter(
+        time_ordered_uuids(
+            2 * len(result.invoices)
+            + len(result.nothing_to_bill)
+            + sum(len(inv.lines) for inv in result.invoices)
+        )
+    )
+    invoice_ids = {inv.customer_id: next(new_ids) for inv in result.invoices}
     cycles = [
         {
+            "id": next(new_ids),
             "customer_id": inv.customer_id,
             "period_start": inv.period_start,
             "period_end": inv.period_end,
@@ -207,6 +217,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     ]
     cycles += [
         {
+            "id": next(new_ids),
             "customer_id": customer,
             "period_start": start,
             "period_end": end,
@@ -230,6 +241,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
             sql.insert_invoices(conn, invoice_rows)
             line_rows = [
                 {
+                    "id": next(new_ids),
                     "invoice_id": row["id"],
                     "service_id": line.service_id,
                     "kind": line.kind,
@@ -281,7 +293,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     }
 
 
-def _invoice_row(invoice: InvoiceDraft, invoice_id: UUID, number: str, cycle_id: UUID) -> dict[str, Any]:
+def _invoice_row(invoice: InvoiceDraft, invoice_id: str, number: str, cycle_id: UUID) -> dict[str, Any]:
     return {
         "id": invoice_id,
         "customer_id": invoice.customer_id,
@@ -305,7 +317,11 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     total = Decimal("0.00")
     for billing_date, customer_ids in sorted(parse_items(items).items()):
         with db.service_session() as conn:
-            conn.execute("set local jit = off")
+            # Transaction-local planner settings. random_page_cost 1.1 (SSD-class storage; the default 4.0
+            # models spinning disks): with 4.0, fetching a chunk's 1,000 customers among 100,000 was planned
+            # as a sequential scan of customers and customer_billing, a cost growing with the book (O(N) per
+            # chunk, O(N^2) per run: 43 ms of a chunk at 100k, 24 ms by index).
+            conn.execute("select set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
             result = compute(conn, billing_date, customer_ids, lock=not dry_run)
             written = (
                 {"invoices": len(result.invoices), "lines": sum(len(i.lines) for i in result.invoices)}
