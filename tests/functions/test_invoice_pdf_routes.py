@@ -112,3 +112,23 @@ def test_with_a_bucket_the_first_request_renders_and_stores_then_a_presigned_red
         # and another customer still gets 404 for it, stored or not
         _, other_token = customer_with_token(conn)
         assert call_api(CUSTOMER, "GET", _path(invoice["id"]), token=other_token)[0] == 404
+
+
+def test_a_credit_note_pdf_says_credit_note_and_names_the_invoice_it_corrects(conn):
+    # Given my invoice and a credit note on it
+    me, token = customer_with_token(conn)
+    original = insert_invoice(conn, me)
+    note = insert_invoice(
+        conn,
+        me,
+        kind="credit_note",
+        credit_note_for=original["id"],
+        lines=[("Credit: outage 3-5 March", "-100.00")],
+    )
+    # When I fetch the credit note's PDF
+    status, _, body = call_api_raw(CUSTOMER, "GET", _path(note["id"]), token=token)
+    # Then it is a credit note naming the original invoice, with the credited amounts
+    text = pypdf.PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert status == 200
+    assert "Credit Note" in text and "Tax Invoice" not in text
+    assert f"Corrects invoice {original['invoice_number']}" in text and "-R100.00" in text
