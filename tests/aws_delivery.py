@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.chunk_queue import REGION, fake_aws_credentials, queue_arn
 from tests.environment import settings_environment
 
-REGION = "af-south-1"
 BUCKET = "isp-billing-invoices-test"
 SENDER = "billing@isp.example"
 
@@ -23,19 +23,15 @@ SENDER = "billing@isp.example"
 def delivery_aws(
     monkeypatch: pytest.MonkeyPatch, *, max_receives: int = 3, extra: dict[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
-    }.items():
-        monkeypatch.setenv(key, value)
+    fake_aws_credentials(monkeypatch)
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})  # as deployed
         sqs = boto3.client("sqs", region_name=REGION)
         dlq_url = sqs.create_queue(QueueName="invoice-pdfs-dlq")["QueueUrl"]
         redrive = json.dumps(
-            {"deadLetterTargetArn": _arn(sqs, dlq_url), "maxReceiveCount": str(max_receives)}
+            {"deadLetterTargetArn": queue_arn(sqs, dlq_url), "maxReceiveCount": str(max_receives)}
         )
         url = sqs.create_queue(
             QueueName="invoice-pdfs", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": redrive}
@@ -49,8 +45,11 @@ def delivery_aws(
             **(extra or {}),
         }
         with settings_environment(environment):
-            yield {"s3": s3, "sqs": sqs, "ses": ses, "url": url, "arn": _arn(sqs, url), "dlq_url": dlq_url}
-
-
-def _arn(sqs: Any, queue_url: str) -> str:
-    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            yield {
+                "s3": s3,
+                "sqs": sqs,
+                "ses": ses,
+                "url": url,
+                "arn": queue_arn(sqs, url),
+                "dlq_url": dlq_url,
+            }

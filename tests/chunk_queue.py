@@ -22,16 +22,11 @@ def chunk_queue(
 ) -> Iterator[dict[str, str]]:
     """A chunk queue with a DLQ after `max_receives` receives; visibility 0 so a failed message is visible
     again at once (the test plays Lambda's poller). The job settings point at it while the block runs."""
-    for key, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
-    }.items():
-        monkeypatch.setenv(key, value)
+    fake_aws_credentials(monkeypatch)
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-        dlq_arn = _arn(sqs, dlq_url)
+        dlq_arn = queue_arn(sqs, dlq_url)
         redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})
         url = sqs.create_queue(
             QueueName=f"{name}-chunks", Attributes={"VisibilityTimeout": "0", "RedrivePolicy": redrive}
@@ -42,7 +37,17 @@ def chunk_queue(
             "JOB_CHUNK_MAX_RECEIVES": str(max_receives),
         }
         with settings_environment(environment):
-            yield {"url": url, "arn": _arn(sqs, url), "dlq_url": dlq_url}
+            yield {"url": url, "arn": queue_arn(sqs, url), "dlq_url": dlq_url}
+
+
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The region and moto's fake credentials, for this test only."""
+    for key, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials
+    }.items():
+        monkeypatch.setenv(key, value)
 
 
 def receive(queue_url: str) -> list[dict[str, Any]]:
@@ -53,5 +58,5 @@ def receive(queue_url: str) -> list[dict[str, Any]]:
     ).get("Messages", [])
 
 
-def _arn(sqs: Any, queue_url: str) -> str:
+def queue_arn(sqs: Any, queue_url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

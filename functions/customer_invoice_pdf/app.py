@@ -16,8 +16,8 @@ app = build_app("Customer invoice PDF")
     responses=PDF_RESPONSES,
 )
 async def invoice_pdf(invoice_id: InvoiceId, claims: VerifiedClaims) -> Response:
-    """302 to a short-lived S3 URL when the PDF is stored; the bytes when it is rendered now or the stage has
-    no bucket. Another customer's invoice, a draft or a void one: 404."""
+    """302 to a short-lived S3 URL (rendered and stored first if it was not yet); the bytes where the stage
+    has no bucket. Another customer's invoice, a draft or a void one: 404."""
     return pdf_response(invoice_delivery.customer_pdf(claims, invoice_id))
 
 

@@ -144,8 +144,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = _serve_as_runtime_role(url)
     if runtime != url:
         print("handlers connect as the runtime role isp_billing_runtime (owns nothing)")
+    os.environ.setdefault("PUBLIC_API_BASE_URL", base)  # links in e-mails point at this server
     reset_settings_cache()
     app = create_gateway()
+    from isp_billing.services.email_transport import outbox_folder
+
+    print(f"e-mails (POST /api/cron/send-notifications) are written to {outbox_folder().resolve()}/")
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
     print(f"ready in {time.perf_counter() - started:.2f}s; Ctrl-C to stop", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit (not the default handler's

@@ -84,31 +84,51 @@ def test_an_admin_token_is_not_a_customer_and_a_customer_token_is_not_an_admin(c
     assert status == 200 and headers["content-type"] == "application/pdf" and body.startswith(b"%PDF")
 
 
-def test_with_a_bucket_the_first_request_renders_and_stores_then_a_presigned_redirect(conn, monkeypatch):
+def test_with_a_bucket_the_first_request_renders_and_stores_then_every_request_redirects(conn, monkeypatch):
     # Given a stage with a bucket and my invoice not rendered yet
     me, token = customer_with_token(conn)
     invoice = insert_invoice(conn, me)
+    key = f"invoices/2026/{invoice['invoice_number']}-{invoice['id']}.pdf"
     with delivery_aws(monkeypatch) as aws:
-        # When I fetch the PDF the first time
-        status, headers, body = call_api_raw(CUSTOMER, "GET", _path(invoice["id"]), token=token)
-        # Then it is rendered now, answered as bytes, stored in the bucket and recorded on the invoice
-        assert status == 200 and body.startswith(b"%PDF")
-        row = conn.execute(
-            "select pdf_url, pdf_generated_at from customer_invoices where id = %s", (invoice["id"],)
-        ).fetchone()
-        key = f"invoices/2026/{invoice['invoice_number']}-{invoice['id']}.pdf"
-        assert row["pdf_url"] == f"s3://{BUCKET}/{key}" and row["pdf_generated_at"] is not None
-        stored = aws["s3"].get_object(Bucket=BUCKET, Key=key)
-        assert stored["Body"].read() == body and stored["ContentType"] == "application/pdf"
-        assert stored["ServerSideEncryption"] == "AES256"
-        # When I fetch it again
-        status, headers, _ = call_api_raw(CUSTOMER, "GET", _path(invoice["id"]), token=token)
-        # Then a 302 to a short-lived presigned URL of that object, not cached
-        assert status == 302 and headers["cache-control"] == "no-store"
-        location = urlparse(headers["location"])
-        assert location.path.endswith(key) and BUCKET in headers["location"]
-        query = parse_qs(location.query)
-        assert query["X-Amz-Expires"] == ["300"] and "X-Amz-Signature" in query
-        # and another customer still gets 404 for it, stored or not
+        for attempt in ("first: rendered now", "second: already stored"):
+            # When I fetch the PDF
+            status, headers, _ = call_api_raw(CUSTOMER, "GET", _path(invoice["id"]), token=token)
+            # Then a 302 to a short-lived presigned URL of its object, not cached
+            assert status == 302 and headers["cache-control"] == "no-store", attempt
+            location = urlparse(headers["location"])
+            assert location.path.endswith(key) and BUCKET in headers["location"]
+            query = parse_qs(location.query)
+            assert query["X-Amz-Expires"] == ["300"] and "X-Amz-Signature" in query
+            # and the object is the invoice's PDF, encrypted, recorded on the invoice, stored once
+            stored = aws["s3"].get_object(Bucket=BUCKET, Key=key)
+            text = pypdf.PdfReader(io.BytesIO(stored["Body"].read())).pages[0].extract_text()
+            assert invoice["invoice_number"] in text and stored["ContentType"] == "application/pdf"
+            assert stored["ServerSideEncryption"] == "AES256"
+            row = conn.execute(
+                "select pdf_url, pdf_generated_at from customer_invoices where id = %s", (invoice["id"],)
+            ).fetchone()
+            assert row["pdf_url"] == f"s3://{BUCKET}/{key}" and row["pdf_generated_at"] is not None
+            assert len(aws["s3"].list_object_versions(Bucket=BUCKET)["Versions"]) == 1
+        # and another customer still gets 404 for it
         _, other_token = customer_with_token(conn)
         assert call_api(CUSTOMER, "GET", _path(invoice["id"]), token=other_token)[0] == 404
+
+
+def test_a_credit_note_pdf_says_credit_note_and_names_the_invoice_it_corrects(conn):
+    # Given my invoice and a credit note on it
+    me, token = customer_with_token(conn)
+    original = insert_invoice(conn, me)
+    note = insert_invoice(
+        conn,
+        me,
+        kind="credit_note",
+        credit_note_for=original["id"],
+        lines=[("Credit: outage 3-5 March", "-100.00")],
+    )
+    # When I fetch the credit note's PDF
+    status, _, body = call_api_raw(CUSTOMER, "GET", _path(note["id"]), token=token)
+    # Then it is a credit note naming the original invoice, with the credited amounts
+    text = pypdf.PdfReader(io.BytesIO(body)).pages[0].extract_text()
+    assert status == 200
+    assert "Credit Note" in text and "Tax Invoice" not in text
+    assert f"Corrects invoice {original['invoice_number']}" in text and "-R100.00" in text

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from isp_billing import db
+from isp_billing.repositories import invoice_documents
+from isp_billing.services import invoice_delivery
 from isp_billing_cli.events import LambdaContext
 from isp_billing_cli.template import function_by_id
 from tests.aws_delivery import BUCKET, delivery_aws
@@ -127,3 +130,25 @@ def test_the_billing_run_enqueues_its_new_invoices_after_commit_and_queues_their
     # When the run is repeated / Then nothing more is queued
     run_billing(date(2026, 2, 25))
     assert conn.execute("select count(*) as n from notifications").fetchone()["n"] == 2
+
+
+def test_a_crash_between_upload_and_record_is_repaired_by_the_sweep_with_identical_bytes(conn, monkeypatch):
+    # Given an invoice whose PDF was uploaded by a render that died before recording it
+    customer_id = insert_customer(conn)
+    invoice = insert_invoice(conn, customer_id, age_minutes=60)
+    with delivery_aws(monkeypatch) as aws:
+        with db.service_session() as runtime:
+            row = invoice_documents.document(runtime, invoice["id"])
+        invoice_delivery.store(BUCKET, row, invoice_delivery.render_row(row))
+        assert _pdf_url(conn, invoice["id"]) is None
+        # When the sweep runs
+        log = _handler()({"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}}, None)
+        # Then the invoice records its PDF, and the second upload is the same bytes as the first
+        assert log["records_processed"] == 1 and _pdf_url(conn, invoice["id"]) is not None
+        key = invoice_delivery.object_key(row)
+        versions = aws["s3"].list_object_versions(Bucket=BUCKET)["Versions"]
+        bodies = {
+            aws["s3"].get_object(Bucket=BUCKET, Key=key, VersionId=v["VersionId"])["Body"].read()
+            for v in versions
+        }
+        assert len(versions) == 2 and len(bodies) == 1

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
 from isp_billing import db
 from isp_billing.repositories import invoice_documents
@@ -24,7 +26,8 @@ from isp_billing.services import notification_sender
 from isp_billing.services.email_transport import OutboxFolderTransport, TransientSendError
 from isp_billing_cli.events import LambdaContext
 from isp_billing_cli.template import function_by_id
-from tests.aws_delivery import delivery_aws
+from tests.aws_delivery import SENDER, delivery_aws
+from tests.chunk_queue import REGION
 from tests.environment import settings_environment
 from tests.factories import insert_customer
 from tests.invoice_delivery_helpers import insert_invoice
@@ -86,7 +89,15 @@ def test_ses_sends_the_raw_message_and_records_its_message_id(clean_db, conn, mo
     with delivery_aws(monkeypatch, extra={"EMAIL_DELIVERY": "ses"}):
         # When the job runs
         log = _send_job()
-    # Then SES took it: the row is sent with SES's message id
+        sent = ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages
+        # Then SES took one raw message, to the billing address, with the invoice PDF attached
+        assert len(sent) == 1
+        message = email.message_from_string(sent[0].raw_data, policy=email.policy.default)
+        assert message["To"] == "thandi@example.test" and message["From"] == SENDER
+        attachment = next(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        assert attachment.get_filename() == f"{invoice['invoice_number']}.pdf"
+    # and the row is sent with SES's message id
     row = _row(conn, f"invoice_issued:{invoice['id']}")
     assert log["records_processed"] == 1
     assert row["status"] == "sent" and row["provider_message_id"] and row["last_error"] is None

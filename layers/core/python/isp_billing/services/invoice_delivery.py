@@ -5,8 +5,8 @@
   (`render_and_store`, idempotent: a stored PDF is not rendered again; a re-render gives the same bytes).
 - A lost enqueue (a crash between the commit and the send) or a render that ended in the DLQ is found by
   the sweep (the same function on a schedule): invoices issued more than N minutes ago with no PDF.
-- The route answers a presigned URL when the PDF is stored, renders on demand (and stores) when not, and
-  answers the bytes where the stage has no bucket (`make run`).
+- The route answers a presigned URL when the PDF is stored, renders on demand (stores, then redirects) when
+  not, and answers the bytes where the stage has no bucket (`make run`).
 
 Nothing here holds a database transaction across an S3 call: the invoice row is read, the session ends,
 then S3 is called, then a new short transaction records the result.
@@ -177,16 +177,18 @@ def _answer(row: dict[str, Any] | None) -> PdfAnswer:
         return PdfAnswer(filename_of(row), content=render_row(row))
     if row["pdf_url"]:
         return PdfAnswer(filename_of(row), redirect_url=presigned_url(row["pdf_url"]))
-    # Not rendered yet (the queue is behind, or the render failed): render now, store, and answer the bytes.
-    pdf = render_row(row)
-    _store_and_record(bucket, row, pdf)
-    return PdfAnswer(filename_of(row), content=pdf)
+    # Not rendered yet (the queue is behind, or the render failed): render now, store, and redirect to it
+    # like a stored one, so on AWS the bytes never pass through API Gateway (whose binary handling depends
+    # on the caller's Accept header).
+    url = _store_and_record(bucket, row, render_row(row))
+    return PdfAnswer(filename_of(row), redirect_url=presigned_url(url))
 
 
-def _store_and_record(bucket: str, row: dict[str, Any], pdf: bytes) -> None:
+def _store_and_record(bucket: str, row: dict[str, Any], pdf: bytes) -> str:
     url = store(bucket, row, pdf)
     with db.service_session() as conn:
         invoice_documents.record_pdf(conn, row["id"], url)
+    return url
 
 
 # --- rendering once per invoice ------------------------------------------------------------------------

@@ -11,10 +11,13 @@ from isp_billing.services.invoice_delivery import PdfAnswer
 
 PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The PDF (rendered now: the stage has no bucket, or it was not stored yet)",
+        "description": "The PDF itself, where the stage has no bucket (as in `make run`)",
         "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
     },
-    302: {"description": "The stored PDF: Location is a presigned S3 URL valid for a few minutes"},
+    302: {
+        "description": "The stored PDF (rendered and stored now if it was not yet): Location is a presigned"
+        " S3 URL valid for a few minutes"
+    },
     404: {"description": "No such invoice for this caller (another customer's, a draft or a void one)"},
 }
 
