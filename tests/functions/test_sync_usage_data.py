@@ -15,8 +15,10 @@ from isp_billing.errors import JobFailed
 from isp_billing.providers import registry
 from isp_billing_cli.events import LambdaContext, scheduled_event
 from isp_billing_cli.template import function_by_id
+from tests.chunk_queue import chunk_queue, receive
 from tests.conftest import TEST_CRON_SECRET
-from tests.events import call_api
+from tests.environment import settings_environment
+from tests.events import call_api, sqs_event_from_messages
 from tests.factories import admin_with_token, insert_package
 from tests.lifecycle_helpers import fake_interstellio_for_functions, service_with_line
 
@@ -265,3 +267,48 @@ def test_crossing_80_and_100_percent_of_the_cap_queues_one_alert_per_threshold_p
     # Then one 100% alert is added, and no second 80% alert
     keys = [row["dedupe_key"] for row in conn.execute("select dedupe_key from notifications").fetchall()]
     assert sorted(key.rsplit(":", 1)[1] for key in keys) == ["100", "80"]
+
+
+def test_a_fanned_out_run_syncs_through_sqs_chunks_and_a_poison_chunk_lands_in_the_dlq(
+    conn, fake, monkeypatch
+):
+    # Given five services, a chunk size of 2 (three chunks) and a moto chunk queue with a DLQ after 2 receives
+    today = sast_today()
+    services = [service_with_line(conn, fake) for _ in range(5)]
+    for _, subscriber in services:
+        fake.set_daily_usage(subscriber, today, download_kb=MB, upload_kb=MB)
+    with (
+        chunk_queue(monkeypatch, "usage", chunk_size=2, max_receives=2) as queue,
+        settings_environment({"USAGE_SYNC_CHUNK_SIZE": "2"}),
+    ):
+        handler = function_by_id(FUNCTION).load_handler()
+        # When the run starts: the parent plans and queues its chunks and stays running
+        parent = handler(scheduled_event("sync-usage-data"), LambdaContext(FUNCTION))
+        assert parent["status"] == "running"
+        messages = receive(queue["url"])
+        assert len(messages) == 3
+        poison = next(m for m in messages if json.loads(m["Body"])["chunk_no"] == 0)
+        good = [m for m in messages if m is not poison]
+        # When the good chunks are delivered
+        answer = handler(sqs_event_from_messages(good, queue["arn"]), LambdaContext(FUNCTION))
+        assert answer["batchItemFailures"] == []
+        _delete(queue, good)
+        # And the first chunk comes again (its second receive, the last allowed) while Interstellio fails
+        _warm_token(fake, services[0][1])
+        fake.fail_next("http_500", times=6)
+        [again] = receive(queue["url"])
+        failed = handler(sqs_event_from_messages([again], queue["arn"]), LambdaContext(FUNCTION))
+        assert len(failed["batchItemFailures"]) == 1
+        # Then the poison chunk is in the DLQ, and the parent is partial with the chunks' counts summed
+        assert receive(queue["url"]) == [] and len(receive(queue["dlq_url"])) == 1
+        row = conn.execute("select * from cron_execution_log where parent_id is null").fetchone()
+        assert (row["status"], row["records_processed"], row["records_failed"]) == ("partial", 3, 2)
+        assert conn.execute("select count(*) as n from usage_history").fetchone()["n"] == 3
+
+
+def _delete(queue, messages) -> None:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="af-south-1")
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue["url"], ReceiptHandle=message["ReceiptHandle"])
