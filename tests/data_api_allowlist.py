@@ -134,6 +134,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "service_action_log",
         "service_provider_intents",
         "unpaid_reason_codes",
+        "usage_meter_events",
         "validation_errors",
         "webhook_deliveries",
     }

@@ -29,6 +29,11 @@ EXEMPT = {
     "/api/admin/billing/preview": "writes nothing",
     # Sets this process's clock to a value (not prod): setting it twice to the same value is one setting.
     "/api/admin/clock": "a setting, not an effect",
+    # Signed by the sender, no Idempotency-Key: each signed delivery is applied once (webhook_deliveries keyed
+    # by its signature), and the figures are an upsert per service and day.
+    "/api/webhooks/interstellio/usage": "deduplicated per signed delivery",
+    # Interstellio sends no Idempotency-Key: recorded once per service and meter month (unique key).
+    "/api/webhooks/interstellio/usage-meter": "deduplicated per service and meter month",
 }
 CRON_PREFIXES = ("/api/cron/", "/api/admin/backfill/")  # job routes: jobs.py (see the cron test below)
 
@@ -292,7 +297,22 @@ def _invoice_case(conn, action: str) -> Case:
     )
 
 
+def _usage_correction_case(conn, fake) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    service_id, _ = service_with_line(conn, fake, status="active")
+    body = {"usage_date": str(sast_today()), "upload_mb": "1.000", "download_mb": "2.500", "reason": "Outage"}
+    return Case(
+        "AdminServiceUsageCorrectFunction",
+        f"/api/admin/services/{service_id}/usage",
+        token,
+        body,
+        {**body, "download_mb": "9.000"},
+        lambda: len(log_rows(conn, service_id)),
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
+    "AdminServiceUsageCorrectFunction": _usage_correction_case,
     "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),
     "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_cancel_case(conn),
     "AdminServiceChangePriceFunction": _change_price_case,

@@ -83,4 +83,11 @@ JOBS: tuple[JobSchedule, ...] = (
         timezone="Africa/Johannesburg",
         route="/api/cron/sync-mandate-statuses",
     ),
+    JobSchedule(
+        job_name="sync-usage-data",
+        function="SyncUsageDataFunction",
+        expression="cron(0 4 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/sync-usage-data",
+    ),
 )

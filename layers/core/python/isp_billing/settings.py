@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     # A claimed row whose sender died is claimable again after this (longer than one send takes).
     notification_lease_seconds: int = Field(default=300, ge=10)
 
+    # Usage (issue 13): how many SAST days the daily sync re-reads (yesterday's bucket still grows), services
+    # per fan-out chunk (one Interstellio call each), and the secrets of the two usage webhooks.
+    usage_sync_days: int = Field(default=3, ge=1, le=31)
+    usage_sync_chunk_size: int = Field(default=200, ge=1)
+    # A chunk stops calling Interstellio after this long (below the function's Timeout): the rest fail.
+    usage_sync_chunk_budget_seconds: float = Field(default=200.0, gt=0)
+    usage_webhook_secret: SecretStr | None = None
+    usage_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    interstellio_webhook_token: SecretStr | None = None
+
     log_level: str = "INFO"
     data_dir: str = Field(default=".isp-billing", validation_alias="ISP_BILLING_DATA_DIR")
 
@@ -148,6 +158,8 @@ class Settings(BaseSettings):
         "invoice_pdf_queue_url",
         "ses_configuration_set",
         "notifications_outbox_dir",
+        "usage_webhook_secret",
+        "interstellio_webhook_token",
         mode="before",
     )
     @classmethod
@@ -155,7 +167,14 @@ class Settings(BaseSettings):
         # CloudFormation parameters cannot be absent, only empty: treat "" as not set.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("jwt_secret", "cron_secret", "netcash_webhook_secret", "interstellio_password")
+    @field_validator(
+        "jwt_secret",
+        "cron_secret",
+        "netcash_webhook_secret",
+        "interstellio_password",
+        "usage_webhook_secret",
+        "interstellio_webhook_token",
+    )
     @classmethod
     def _not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDERS:
