@@ -322,3 +322,15 @@ def test_the_sender_logs_no_address_and_no_name(clean_db, conn, tmp_path, caplog
     logged = " ".join(str(record.__dict__) for record in caplog.records)
     assert "notification" in logged
     assert "zanele.private" not in logged and "Privatesurname" not in logged and "Thandi" not in logged
+
+
+def test_a_run_claims_no_new_batch_once_its_time_budget_is_spent(clean_db, conn, tmp_path, monkeypatch):
+    # Given queued e-mails and a run whose claim budget is already spent
+    customer_id = insert_customer(conn)
+    with db.service_session() as runtime:
+        queue_many(runtime, [_request(customer_id, f"late:{n}") for n in range(3)])
+    monkeypatch.setattr(notification_sender, "CLAIM_BUDGET_SECONDS", 0.0)
+    # When it drains / Then it claims nothing: the rows wait, pending and untried, for the next run
+    assert notification_sender.drain(OutboxFolderTransport(tmp_path))["sent"] == 0
+    rows = conn.execute("select status, attempts from notifications").fetchall()
+    assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 0)}
