@@ -56,6 +56,13 @@ JOBS: tuple[JobSchedule, ...] = (
         route="/api/cron/purge-idempotency-keys",
     ),
     JobSchedule(
+        job_name="reconcile-payments",
+        function="ReconcilePaymentsFunction",
+        expression="cron(0 9 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/reconcile-payments",
+    ),
+    JobSchedule(
         job_name="retry-provider-sync",
         function="RetryProviderSyncFunction",
         expression="cron(0/15 * * * ? *)",
