@@ -85,3 +85,96 @@ def reverse_on_invoice(conn: Connection, invoice_id: UUID, amount: Decimal, toda
         )
     assert updated is not None
     return str(updated["status"])
+
+
+def invoice_for_payment(conn: Connection, invoice_id: UUID) -> dict[str, Any] | None:
+    return conn.execute(
+        "select id, customer_id, invoice_number, kind, status, amount_due from customer_invoices"
+        " where id = %s for update",
+        (invoice_id,),
+    ).fetchone()
+
+
+def insert_manual_payment(
+    conn: Connection,
+    *,
+    invoice: dict[str, Any],
+    method: str,
+    amount: Decimal,
+    payment_date: date,
+    bank_reference: str | None,
+    admin_id: UUID,
+) -> UUID:
+    row = conn.execute(
+        """
+        insert into payment_transactions (customer_id, invoice_id, amount, kind, status, provider,
+                                          action_date, provider_response, processed_at, recorded_by)
+        values (%s, %s, %s, 'payment', 'successful', %s, %s, jsonb_build_object('method', %s::text,
+                'bank_reference', %s::text), now(), %s)
+        returning id
+        """,
+        (
+            invoice["customer_id"],
+            invoice["id"],
+            amount,
+            "eft" if method == "eft" else "manual",
+            payment_date,
+            method,
+            bank_reference,
+            admin_id,
+        ),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+_DAY = "coalesce(t.action_date, (t.created_at at time zone 'Africa/Johannesburg')::date)"
+_LIST = f"""
+    select t.id, {_DAY} as payment_date,
+           t.amount, t.kind,
+           case when t.provider = 'netcash' then 'debit_order'
+                when t.provider = 'eft' then 'eft' else coalesce(t.provider_response->>'method', 'cash') end
+             as method,
+           i.invoice_number, t.status, t.failure_reason, t.customer_id, t.invoice_id, t.batch_reference,
+           t.failure_code, t.attempt_number, t.created_at
+      from payment_transactions t
+      left join customer_invoices i on i.id = t.invoice_id
+"""
+
+
+def list_page(
+    conn: Connection,
+    *,
+    customer_id: UUID | None,
+    status: str | None,
+    batch_reference: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+    after: tuple[Any, UUID] | None,
+) -> list[dict[str, Any]]:
+    """Newest first; `limit + 1` rows so the caller can tell whether there is a next page."""
+    return conn.execute(
+        _LIST
+        + f"""
+         where (%(customer)s::uuid is null or t.customer_id = %(customer)s)
+           and (%(status)s::text is null or t.status = %(status)s)
+           and (%(batch)s::text is null or t.batch_reference = %(batch)s)
+           and (%(from)s::date is null or {_DAY} >= %(from)s)
+           and (%(to)s::date is null or {_DAY} <= %(to)s)
+           and (%(after_at)s::timestamptz is null
+                or (t.created_at, t.id) < (%(after_at)s, %(after_id)s::uuid))
+         order by t.created_at desc, t.id desc
+         limit %(limit)s
+        """,
+        {
+            "customer": customer_id,
+            "status": status,
+            "batch": batch_reference,
+            "from": date_from,
+            "to": date_to,
+            "after_at": after[0] if after else None,
+            "after_id": after[1] if after else None,
+            "limit": limit + 1,
+        },
+    ).fetchall()
