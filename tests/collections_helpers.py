@@ -105,3 +105,7 @@ def invoice_row(conn: psycopg.Connection, invoice_id: str) -> dict[str, Any]:
     row = conn.execute("select * from customer_invoices where id = %s", (invoice_id,)).fetchone()
     assert row is not None
     return row
+
+
+def run_overdue(run_date: date | None = None) -> dict[str, Any]:
+    return run_job("EnforceOverdueFunction", **({"run_date": run_date} if run_date else {}))

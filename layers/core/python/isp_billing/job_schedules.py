@@ -28,6 +28,13 @@ JOBS: tuple[JobSchedule, ...] = (
         route="/api/admin/backfill/orders",
     ),
     JobSchedule(
+        job_name="enforce-overdue",
+        function="EnforceOverdueFunction",
+        expression="cron(0 7 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/enforce-overdue",
+    ),
+    JobSchedule(
         job_name="expire-unsigned-mandates",
         function="ExpireUnsignedMandatesFunction",
         expression="cron(30 1 * * ? *)",
