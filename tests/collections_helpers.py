@@ -95,3 +95,17 @@ def netcash_for_jobs(monkeypatch: pytest.MonkeyPatch) -> Iterator[fake_netcash.F
     """The fake NetCash with settings pointed at it and no waiting between load-report polls."""
     monkeypatch.setenv("DEBIT_ORDER_REPORT_POLL_SECONDS", "0")
     yield from running_fake(monkeypatch)
+
+
+def run_reconcile(run_date: date | None = None) -> dict[str, Any]:
+    return run_job("ReconcilePaymentsFunction", **({"run_date": run_date} if run_date else {}))
+
+
+def invoice_row(conn: psycopg.Connection, invoice_id: str) -> dict[str, Any]:
+    row = conn.execute("select * from customer_invoices where id = %s", (invoice_id,)).fetchone()
+    assert row is not None
+    return row
+
+
+def run_overdue(run_date: date | None = None) -> dict[str, Any]:
+    return run_job("EnforceOverdueFunction", **({"run_date": run_date} if run_date else {}))

@@ -176,6 +176,9 @@ def seed_demo(url: str) -> None:
 
         seed_legacy_orders(conn)
         seed_billing_demo(conn)
+        from isp_billing_cli.demo_collections import seed_collections_demo
+
+        seed_collections_demo(conn)
 
 
 def mint_token(

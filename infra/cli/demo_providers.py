@@ -31,8 +31,10 @@ def start_demo_providers(api_base_url: str) -> DemoProviders:
     netcash = fake_netcash.start(
         postback_url=f"{api_base_url}/api/webhooks/netcash/mandate?token={DEMO_NETCASH_WEBHOOK_SECRET}"
     )
+    netcash.debit_orders.auto_settle = True  # the demo's debit orders are paid on their action date
     interstellio = fake_interstellio.start()
     os.environ.update(
+        DEBIT_ORDER_REPORT_POLL_SECONDS="1",
         NETCASH_BASE_URL=f"{netcash.url}/NIWS",
         NETCASH_DEBIT_ORDER_SERVICE_KEY=fake_netcash.DEFAULT_DEBIT_ORDER_KEY,
         NETCASH_ACCOUNT_SERVICE_KEY=fake_netcash.DEFAULT_ACCOUNT_KEY,

@@ -311,8 +311,26 @@ def _usage_correction_case(conn, fake) -> Case:
     )
 
 
+def _manual_payment_case(conn) -> Case:
+    from tests.collections_helpers import issued_invoice
+
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer_id = insert_customer(conn)
+    invoice = issued_invoice(conn, customer_id, invoice_date=sast_today())
+    body = {"method": "eft", "amount": "100.00", "payment_date": str(sast_today()), "bank_reference": "Ref 1"}
+    return Case(
+        "AdminInvoicePaymentCreateFunction",
+        f"/api/admin/invoices/{invoice}/payments",
+        token,
+        body,
+        {**body, "amount": "200.00"},
+        _count(conn, "select count(*) as n from payment_transactions where invoice_id = %s", invoice),
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
     "AdminServiceUsageCorrectFunction": _usage_correction_case,
+    "AdminInvoicePaymentCreateFunction": lambda conn, fake: _manual_payment_case(conn),
     "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),
     "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_cancel_case(conn),
     "AdminServiceChangePriceFunction": _change_price_case,

@@ -20,7 +20,8 @@ Formats as providers-netcash.md gives them:
   VAT, Extra 1-3, ledger). Lines are added by `settle(...)`: `TDD` on the action date for a paid debit,
   then `DRU` with `Debit order unpaid -Code:NN` on the day given, or a dispute.
 
-Test hooks: `batches`, `reject_references`, `lose_next_upload_answer` (the upload is processed, then the
+Test hooks: `auto_settle` (the demo: authorised lines are paid on their action date),
+`batches`, `reject_references`, `lose_next_upload_answer` (the upload is processed, then the
 answer is garbage: an upload whose outcome the client cannot know), `settle`, `statement_not_ready`.
 """
 
@@ -121,6 +122,8 @@ class FakeDebitOrders:
         self.report_not_ready_polls = report_not_ready_polls
         self.reject_references: dict[str, str] = {}
         self.lose_next_upload_answer = False
+        # `serve --demo`: an authorised batch's lines appear as paid (TDD) on its action date's statement.
+        self.auto_settle = False
         self.auto_authorise_allowed = True
         self.statement_not_ready: set[date] = set()
         self.statement_lines: list[FakeStatementLine] = []
@@ -318,6 +321,9 @@ class FakeDebitOrders:
             if batch is None:
                 return "320"
             batch.authorised = True
+            if self.auto_settle:
+                for line in batch.accepted_lines:
+                    self.settle(line.extra1, "paid")
         return "0"
 
     def _request_statement(self, params: dict[str, str]) -> str:

@@ -40,6 +40,24 @@ class AdminPrincipal:
         if self.role not in roles:
             raise Forbidden(f"The {self.role} role may not do this.")
 
+    @property
+    def is_system(self) -> bool:
+        """The system actor (the overdue job): audit rows say `system` and name no admin."""
+        return self.admin_id == SYSTEM_ACTOR_ID
+
+    @property
+    def audited_admin_id(self) -> UUID | None:
+        """The admin to record as the actor (None for the system actor)."""
+        return None if self.is_system else self.admin_id
+
+
+# The system actor acts with billing_admin's permissions (suspend for non_payment and reactivate what it
+# suspended); the code that uses it (the enforce-overdue job) restricts it to exactly that.
+SYSTEM_ACTOR_ID = UUID(int=0)
+SYSTEM_ACTOR = AdminPrincipal(
+    admin_id=SYSTEM_ACTOR_ID, auth_user_id=SYSTEM_ACTOR_ID, role="billing_admin", email="", full_name="System"
+)
+
 
 @lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:

@@ -28,6 +28,13 @@ JOBS: tuple[JobSchedule, ...] = (
         route="/api/admin/backfill/orders",
     ),
     JobSchedule(
+        job_name="enforce-overdue",
+        function="EnforceOverdueFunction",
+        expression="cron(0 7 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/enforce-overdue",
+    ),
+    JobSchedule(
         job_name="expire-unsigned-mandates",
         function="ExpireUnsignedMandatesFunction",
         expression="cron(30 1 * * ? *)",
@@ -54,6 +61,13 @@ JOBS: tuple[JobSchedule, ...] = (
         expression="cron(0 3 * * ? *)",
         timezone="Africa/Johannesburg",
         route="/api/cron/purge-idempotency-keys",
+    ),
+    JobSchedule(
+        job_name="reconcile-payments",
+        function="ReconcilePaymentsFunction",
+        expression="cron(0 9 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/reconcile-payments",
     ),
     JobSchedule(
         job_name="render-invoice-pdfs",

@@ -90,3 +90,5 @@ FilterText = Annotated[str, _bounded(1, 64), SINGLE_LINE]
 """A text query parameter that filters a list (e.g. a source name)."""
 TokenText = Annotated[str, _bounded(0, 512), SINGLE_LINE]
 """A secret passed in a URL (a webhook's token): compared, never stored."""
+PaymentReferenceText = Annotated[str, _bounded(1, 60), SINGLE_LINE]
+"""A bank or cash-slip reference for a payment, as the bank statement shows it."""

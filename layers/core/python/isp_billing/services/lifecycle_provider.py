@@ -78,7 +78,7 @@ def set_enabled(
                 subscriber_id=subscriber_id,
                 enabled=enabled,
                 request_id=attempt.request_id,
-                actor_admin_id=attempt.admin.admin_id,
+                actor_admin_id=attempt.admin.audited_admin_id,
             )
         try:
             provider.set_subscriber_enabled(subscriber_id, enabled)
@@ -168,8 +168,8 @@ def _insert_audit(conn: Connection, attempt: Attempt, after: dict[str, Any], det
         new_status=after["status"],
         reason=attempt.reason,
         notes=attempt.notes,
-        actor_type="admin",
-        actor_admin_id=attempt.admin.admin_id,
+        actor_type="system" if attempt.admin.is_system else "admin",
+        actor_admin_id=attempt.admin.audited_admin_id,
         request_id=attempt.request_id,
         previous_data=snapshot(attempt.before),
         new_data=snapshot(after),

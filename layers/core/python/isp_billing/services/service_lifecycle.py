@@ -104,7 +104,7 @@ def suspend(
         reason=request.reason,
         notes=request.notes,
         planned_end=request.planned_end,
-        suspended_by=admin.admin_id,
+        suspended_by=admin.audited_admin_id,
     )
     attempt = lifecycle_provider.Attempt(admin, before, "suspend", request.reason, request.notes, request_id)
     lifecycle_provider.check_audit_row(conn, attempt, staged)
@@ -150,7 +150,9 @@ def reactivate(
     reason = request.reason or DEFAULT_REASONS["reactivate"]
     staged = admin_services.update_service(conn, service_id, {"status": new_status, "suspension_date": None})
     closed = (
-        service_suspensions.close_suspension(conn, suspension["id"], admin.admin_id) if suspension else None
+        service_suspensions.close_suspension(conn, suspension["id"], admin.audited_admin_id)
+        if suspension
+        else None
     )
     attempt = lifecycle_provider.Attempt(admin, before, "reactivate", reason, request.notes, request_id)
     lifecycle_provider.check_audit_row(conn, attempt, staged)
@@ -378,8 +380,8 @@ def _log_and_result(
         new_status=after["status"],
         reason=reason or DEFAULT_REASONS.get(action),
         notes=notes,
-        actor_type="admin",
-        actor_admin_id=admin.admin_id,
+        actor_type="system" if admin.is_system else "admin",
+        actor_admin_id=admin.audited_admin_id,
         request_id=request_id,
         previous_data=lifecycle_provider.snapshot(before),
         new_data=lifecycle_provider.snapshot(after),

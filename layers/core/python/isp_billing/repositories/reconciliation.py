@@ -1,0 +1,173 @@
+"""SQL for reconciling NetCash statement days with our collections (set-based per day)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from isp_billing.db import Connection
+
+
+def last_reconciled_day(conn: Connection) -> date | None:
+    row = conn.execute("select max(statement_date) as day from netcash_statement_days").fetchone()
+    return None if row is None else row["day"]
+
+
+def first_open_action_date(conn: Connection) -> date | None:
+    row = conn.execute(
+        "select min(action_date) as day from payment_transactions"
+        " where provider = 'netcash' and kind = 'collection' and status = 'submitted'"
+    ).fetchone()
+    return None if row is None else row["day"]
+
+
+def record_day(conn: Connection, day: date, lines: int) -> bool:
+    row = conn.execute(
+        "insert into netcash_statement_days (statement_date, lines_read) values (%s, %s)"
+        " on conflict (statement_date) do nothing returning id",
+        (day, lines),
+    ).fetchone()
+    return row is not None
+
+
+def claim_lines(conn: Connection, day: date, lines: list[tuple[str, str, str, str]]) -> set[tuple[str, str]]:
+    """Record (type, NetCash id, extra1, outcome) lines; returns the (type, id) pairs not seen before."""
+    if not lines:
+        return set()
+    rows = conn.execute(
+        """
+        insert into netcash_statement_lines (statement_date, transaction_type, netcash_transaction_id, extra1,
+                                             outcome)
+        select %s, t, n, e, o from unnest(%s::text[], %s::text[], %s::text[], %s::text[]) as x(t, n, e, o)
+        on conflict (transaction_type, netcash_transaction_id) do nothing
+        returning transaction_type, netcash_transaction_id
+        """,
+        (day, [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines], [x[3] for x in lines]),
+    ).fetchall()
+    return {(row["transaction_type"], row["netcash_transaction_id"]) for row in rows}
+
+
+def collections_by_id(conn: Connection, ids: list[UUID]) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        """
+        select t.*, c.account_number, i.invoice_number
+          from payment_transactions t
+          join customers c on c.id = t.customer_id
+          left join customer_invoices i on i.id = t.invoice_id
+         where t.id = any(%s::uuid[]) and t.kind = 'collection' and t.provider = 'netcash'
+         for update of t
+        """,
+        (ids,),
+    ).fetchall()
+    return {str(row["id"]): row for row in rows}
+
+
+def mark_successful(
+    conn: Connection, ids: list[UUID], provider_references: list[str]
+) -> list[dict[str, Any]]:
+    """Submitted collections -> successful, with NetCash's transaction id; returns (id, invoice, amount)."""
+    if not ids:
+        return []
+    return conn.execute(
+        """
+        update payment_transactions t
+           set status = 'successful', processed_at = now(), provider_reference = x.ref
+          from unnest(%s::uuid[], %s::text[]) as x(id, ref)
+         where t.id = x.id and t.status = 'submitted'
+        returning t.id, t.invoice_id, t.customer_id, t.amount
+        """,
+        (ids, provider_references),
+    ).fetchall()
+
+
+def mark_failed(conn: Connection, transaction_id: UUID, code: str, reason: str, reference: str) -> bool:
+    row = conn.execute(
+        """
+        update payment_transactions
+           set status = 'failed', failure_code = %s, failure_reason = %s, processed_at = now(),
+               provider_reference = coalesce(provider_reference, %s)
+         where id = %s and status = 'submitted'
+        returning id
+        """,
+        (code, reason, reference, transaction_id),
+    ).fetchone()
+    return row is not None
+
+
+def insert_reversal(
+    conn: Connection, original: dict[str, Any], code: str, reason: str, reference: str
+) -> UUID:
+    """A successful collection disputed or reversed: the original -> reversed, and a new reversal row."""
+    conn.execute("update payment_transactions set status = 'reversed' where id = %s", (original["id"],))
+    row = conn.execute(
+        """
+        insert into payment_transactions (customer_id, invoice_id, payment_method_id, original_transaction_id,
+                                          amount, kind, status, provider, provider_reference, failure_code,
+                                          failure_reason, processed_at)
+        values (%s, %s, %s, %s, %s, 'reversal', 'successful', 'netcash', %s, %s, %s, now())
+        returning id
+        """,
+        (
+            original["customer_id"],
+            original["invoice_id"],
+            original["payment_method_id"],
+            original["id"],
+            original["amount"],
+            f"reversal:{reference}",
+            code,
+            reason,
+        ),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def unpaid_code(conn: Connection, code: str) -> dict[str, Any] | None:
+    return conn.execute("select * from unpaid_reason_codes where code = %s", (code,)).fetchone()
+
+
+def previous_return_code(conn: Connection, payment_method_id: UUID, before: UUID) -> str | None:
+    """The code of the method's last collection before this one, if the bank returned it (None if paid)."""
+    row = conn.execute(
+        """
+        select status, failure_code from payment_transactions
+         where payment_method_id = %s and kind = 'collection' and id <> %s
+           and status in ('successful', 'failed', 'reversed')
+           and failure_code is distinct from 'not_submitted' and failure_code is distinct from 'load_rejected'
+         order by action_date desc nulls last, created_at desc
+         limit 1
+        """,
+        (payment_method_id, before),
+    ).fetchone()
+    return None if row is None or row["status"] != "failed" else row["failure_code"]
+
+
+def block_mandate(conn: Connection, collection: dict[str, Any], code: str, reason: str) -> None:
+    conn.execute(
+        """
+        insert into mandate_collection_blocks (payment_method_id, customer_id, unpaid_code, reason,
+                                               transaction_id)
+        values (%s, %s, %s, %s, %s) on conflict (payment_method_id) do nothing
+        """,
+        (collection["payment_method_id"], collection["customer_id"], code, reason, collection["id"]),
+    )
+
+
+def record_unmatched(conn: Connection, day: date, lines: list[tuple[str, str, str]]) -> None:
+    """Statement lines that match no collection of ours: (type, NetCash id, extra1)."""
+    if not lines:
+        return
+    conn.execute(
+        """
+        insert into validation_errors (source, record_type, record_ref, error_code, message, suggested_fix,
+                                       payload)
+        select 'debit_orders', 'statement_line', t || ':' || n, 'unmatched_statement_line',
+               'A NetCash statement line matches no collection of ours.',
+               'Check the line in the NetCash portal and record the payment by hand if it is ours.',
+               jsonb_build_object('statement_date', %s::text, 'type', t, 'extra1', e)
+          from unnest(%s::text[], %s::text[], %s::text[]) as x(t, n, e)
+        on conflict (source, record_ref, error_code) where resolved_at is null do nothing
+        """,
+        (day.isoformat(), [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines]),
+    )
