@@ -80,7 +80,7 @@ grant select, insert on public.mandate_collection_blocks, public.netcash_stateme
 
 -- The first debit-day date on or after `day` (a month without that day: its last day).
 create or replace function public.debit_date_on_or_after(day date, debit_day int) returns date
-language sql immutable strict
+language sql immutable  -- not STRICT: a strict call with a NULL constant is folded before the EXECUTE check, so PostgREST would answer it for anon
 set search_path = pg_catalog
 as $$
   select case when this_month >= day then this_month else next_month end
