@@ -48,7 +48,9 @@ def start_demo_providers(api_base_url: str) -> DemoProviders:
     today = sast_today()
     for subscriber_id, enabled in _subscriber_lines(os.environ["DATABASE_URL"]):
         interstellio.add_subscriber(subscriber_id, subscriber_id, enabled=enabled)
-        for back in range(1, 8):
+        # Usage for the last 40 SAST days, today included: more than any billing period, so a sync over the
+        # current period (POST /api/cron/sync-usage-data with a range) fills the demo customer's whole period.
+        for back in range(0, 40):
             interstellio.set_daily_usage(
                 subscriber_id,
                 today - timedelta(days=back),

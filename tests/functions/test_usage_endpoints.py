@@ -4,15 +4,18 @@ webhooks (signature, stale timestamp, replay, the usage meter's token)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 
 from isp_billing.billing_periods import period_containing
 from isp_billing.clock import sast_today
 from isp_billing.services.usage_webhooks import sign
+from tests.concurrency import wait_until_a_session_waits_for_a_lock
 from tests.environment import settings_environment
 from tests.events import call_api
 from tests.factories import admin_with_token, customer_with_token, insert_package, insert_service
@@ -210,3 +213,38 @@ def test_the_usage_meter_webhook_needs_its_token_records_once_and_queues_the_cap
     assert conn.execute("select count(*) as n from usage_meter_events").fetchone()["n"] == 1
     kinds = conn.execute("select kind, dedupe_key from notifications order by dedupe_key").fetchall()
     assert len(kinds) == 2 and {row["kind"] for row in kinds} == {"usage_cap"}
+
+
+def test_two_deliveries_of_one_signed_batch_at_once_apply_it_once(conn, secrets, admin_database_url):
+    # Given a linked service whose row another session holds locked (the upsert's key check waits on it)
+    today = sast_today()
+    customer, _ = customer_with_token(conn)
+    service = insert_service(conn, customer, interstellio_subscriber_id="sub-race-1")
+    raw = json.dumps(
+        {
+            "unit": "MB",
+            "records": [
+                {"subscriber_id": "sub-race-1", "usage_date": str(today), "upload": "1", "download": "1"}
+            ],
+        }
+    ).encode()
+    headers = _signed(raw)
+    answers: list[dict] = []
+    with psycopg.connect(admin_database_url) as blocker:
+        blocker.execute("select 1 from customer_services where id = %s for update", (service,))
+        # When the same delivery arrives twice at once
+        threads = [
+            threading.Thread(
+                target=lambda: answers.append(call_api(*PUSH, body=raw.decode(), headers=headers)[2])
+            )
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        wait_until_a_session_waits_for_a_lock(conn)
+        blocker.rollback()
+    for thread in threads:
+        thread.join(timeout=30)
+    # Then one applied it and the other was told it is a duplicate; the day is stored once
+    assert sorted(answer["status"] for answer in answers) == ["applied", "duplicate"]
+    assert conn.execute("select count(*) as n from usage_history").fetchone()["n"] == 1
