@@ -9,6 +9,7 @@ Run: .venv/bin/pytest tests/perf/test_debit_order_perf.py -m perf -s
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 import tracemalloc
@@ -25,7 +26,7 @@ from isp_billing_cli.fakes import netcash as fake_netcash
 from tests.collections_helpers import netcash_for_jobs
 from tests.netcash_env import calls
 
-COLLECTIONS = 100_000
+COLLECTIONS = int(os.environ.get("DEBIT_ORDER_PERF_COLLECTIONS", "100000"))
 INVOICE_DATE = date(2026, 3, 1)
 RUN_DATE = date(2026, 3, 2)
 

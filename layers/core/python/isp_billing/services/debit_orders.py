@@ -125,10 +125,8 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
 
     batch_name = f"ISPB-{action_date:%Y%m%d}-{uuid.uuid4().hex[:12]}"
     with db.service_session() as conn:
-        problems = sql.problems(conn, action_date, window_start, *limits)
-        sql.record_problems(conn, problems)
-        notifications.queue_many(conn, [_debit_not_possible(row) for row in problems])
-        claimed = sql.claim(
+        # One selection answers both the claimed collections and the invoices that may not be debited.
+        claim = sql.claim(
             conn,
             batch_name=batch_name,
             action_date=action_date,
@@ -136,6 +134,9 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
             item_limit=limits[0],
             daily_limit=limits[1],
         )
+        claimed, problems = claim.collections, claim.problems
+        sql.record_problems(conn, problems)
+        notifications.queue_many(conn, [_debit_not_possible(row) for row in problems])
         batch_id = None
         if claimed:
             batch_id = sql.insert_batch(
