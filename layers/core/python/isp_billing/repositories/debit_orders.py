@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from psycopg.rows import tuple_row
+
 from isp_billing.db import Connection
 
 LIVE_COLLECTION = "kind = 'collection' and status in ('pending', 'submitted', 'successful')"
@@ -105,10 +107,11 @@ def preview(
 
 @dataclass(frozen=True)
 class Claim:
-    """What one claim wrote: the collections (id, account_number, amount; ordered by id) and the due invoices
-    that may not be debited (the same rows `problems` gives), found by the same single selection."""
+    """What one claim wrote: the collections as (id text, account_number, amount) tuples ordered by id
+    (tuples, not dicts: a run holds 100,000 of them at once) and the due invoices that may not be debited
+    (dicts, the columns `problems` gives), found by the same single selection."""
 
-    collections: list[dict[str, Any]]
+    collections: list[tuple[str, str, Decimal]]
     problems: list[dict[str, Any]]
 
 
@@ -125,7 +128,8 @@ def claim(
     unique index skips an invoice another writer claimed first. One statement selects the due invoices once
     (the `due` CTE is materialised because both branches read it) and answers both the claimed collections
     and the problem invoices, so a 100,000-invoice run does not select twice."""
-    rows = conn.execute(
+    cursor = conn.cursor(row_factory=tuple_row)
+    rows = cursor.execute(
         _DUE
         + f"""
         , inserted as (
@@ -139,7 +143,7 @@ def claim(
         )
         -- customers by primary key, not a join back to `chosen`: the planner cannot estimate CTE rows and
         -- would nest-loop two 100,000-row CTE scans.
-        select null as problem, inserted.id, c.account_number, inserted.amount,
+        select null as problem, inserted.id::text, c.account_number, inserted.amount,
                null::uuid as invoice_id, null::uuid as customer_id, null as invoice_number,
                null::numeric as amount_due, null::numeric as mandate_amount, null::date as due_date
           from inserted join customers c on c.id = inserted.customer_id
@@ -151,8 +155,22 @@ def claim(
         """,
         {**_params(action_date, window_start, item_limit, daily_limit), "batch_name": batch_name},
     ).fetchall()
-    collections = [row for row in rows if row["problem"] is None]
-    return Claim(collections, [row for row in rows if row["problem"] is not None])
+    collections = [(row[1], row[2], row[3]) for row in rows if row[0] is None]
+    problems = [
+        dict(zip(_PROBLEM_COLUMNS, (*row[4:], row[0]), strict=True)) for row in rows if row[0] is not None
+    ]
+    return Claim(collections, problems)
+
+
+_PROBLEM_COLUMNS = (
+    "invoice_id",
+    "customer_id",
+    "invoice_number",
+    "amount_due",
+    "mandate_amount",
+    "due_date",
+    "problem",
+)
 
 
 def insert_batch(
