@@ -40,7 +40,7 @@ _UNPAID_CODE = re.compile(r"code\s*:?\s*([0-9]{2,3})", re.IGNORECASE)
 _BATCH_NAME = re.compile(r"^[A-Za-z0-9 _\-]{1,50}$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a batch holds up to 100,000 of these
 class Collection:
     """One T record: our collection (payment transaction) id, the NetCash account reference, the amount."""
 

@@ -6,10 +6,13 @@ are failed or settled by batch reference, never a query per row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from psycopg.rows import tuple_row
 
 from isp_billing.db import Connection
 
@@ -102,6 +105,16 @@ def preview(
     return row
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What one claim wrote: the collections as (id text, account_number, amount) tuples ordered by id
+    (tuples, not dicts: a run holds 100,000 of them at once) and the due invoices that may not be debited
+    (dicts, the columns `problems` gives), found by the same single selection."""
+
+    collections: list[tuple[str, str, Decimal]]
+    problems: list[dict[str, Any]]
+
+
 def claim(
     conn: Connection,
     *,
@@ -110,10 +123,13 @@ def claim(
     window_start: date,
     item_limit: Decimal,
     daily_limit: Decimal,
-) -> list[dict[str, Any]]:
+) -> Claim:
     """Insert one `submitted` collection per chosen invoice, in the caller's transaction; the live-collection
-    unique index skips an invoice another writer claimed first. Returns (id, account_number, amount)."""
-    return conn.execute(
+    unique index skips an invoice another writer claimed first. One statement selects the due invoices once
+    (the `due` CTE is materialised because both branches read it) and answers both the claimed collections
+    and the problem invoices, so a 100,000-invoice run does not select twice."""
+    cursor = conn.cursor(row_factory=tuple_row)
+    rows = cursor.execute(
         _DUE
         + f"""
         , inserted as (
@@ -125,12 +141,36 @@ def claim(
           on conflict (invoice_id) where {LIVE_COLLECTION} do nothing
           returning id, customer_id, amount
         )
-        select inserted.id, c.account_number, inserted.amount
+        -- customers by primary key, not a join back to `chosen`: the planner cannot estimate CTE rows and
+        -- would nest-loop two 100,000-row CTE scans.
+        select null as problem, inserted.id::text, c.account_number, inserted.amount,
+               null::uuid as invoice_id, null::uuid as customer_id, null as invoice_number,
+               null::numeric as amount_due, null::numeric as mandate_amount, null::date as due_date
           from inserted join customers c on c.id = inserted.customer_id
-         order by inserted.id
+        union all
+        select problem, null, null, null, invoice_id, customer_id, invoice_number, amount_due, mandate_amount,
+               due_date
+          from due where problem is not null
+         order by problem nulls first, id, invoice_id
         """,
         {**_params(action_date, window_start, item_limit, daily_limit), "batch_name": batch_name},
     ).fetchall()
+    collections = [(row[1], row[2], row[3]) for row in rows if row[0] is None]
+    problems = [
+        dict(zip(_PROBLEM_COLUMNS, (*row[4:], row[0]), strict=True)) for row in rows if row[0] is not None
+    ]
+    return Claim(collections, problems)
+
+
+_PROBLEM_COLUMNS = (
+    "invoice_id",
+    "customer_id",
+    "invoice_number",
+    "amount_due",
+    "mandate_amount",
+    "due_date",
+    "problem",
+)
 
 
 def insert_batch(

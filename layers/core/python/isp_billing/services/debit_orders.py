@@ -125,10 +125,8 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
 
     batch_name = f"ISPB-{action_date:%Y%m%d}-{uuid.uuid4().hex[:12]}"
     with db.service_session() as conn:
-        problems = sql.problems(conn, action_date, window_start, *limits)
-        sql.record_problems(conn, problems)
-        notifications.queue_many(conn, [_debit_not_possible(row) for row in problems])
-        claimed = sql.claim(
+        # One selection answers both the claimed collections and the invoices that may not be debited.
+        claim = sql.claim(
             conn,
             batch_name=batch_name,
             action_date=action_date,
@@ -136,6 +134,9 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
             item_limit=limits[0],
             daily_limit=limits[1],
         )
+        claimed, problems = claim.collections, claim.problems
+        sql.record_problems(conn, problems)
+        notifications.queue_many(conn, [_debit_not_possible(row) for row in problems])
         batch_id = None
         if claimed:
             batch_id = sql.insert_batch(
@@ -145,13 +146,14 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
                 action_date=action_date,
                 run_id=run.id,
                 item_count=len(claimed),
-                total=sum((row["amount"] for row in claimed), Decimal("0")),
+                total=sum((amount for _, _, amount in claimed), Decimal("0")),
             )
     details |= {"not_debitable": len(problems), "resumed_batches": resumed}
     if batch_id is None:
         return JobOutcome(processed=0, skipped=len(problems), details=details)
 
-    items = [Collection(str(row["id"]), row["account_number"], row["amount"]) for row in claimed]
+    items = [Collection(*row) for row in claimed]
+    del claimed, claim  # 100,000 rows: keep one copy (the items) while the file is built and uploaded
     status = upload(provider, batch_id, batch_name, action_date, items)
     if status == "uploaded":
         status = advance_batch(provider, _batch(batch_id))
