@@ -14,6 +14,9 @@ from isp_billing_cli.fakes import netcash as fake_netcash
 
 # Local only: the secret in the fake's postback URL, as NetCash's would be configured in production.
 DEMO_NETCASH_WEBHOOK_SECRET = "local-demo-netcash-webhook-secret-0f3b7c9e1a5d"  # noqa: S105
+# The usage webhooks' secrets, so the demo's webhooks answer an unsigned call 401 as a deployment does.
+DEMO_USAGE_WEBHOOK_SECRET = "local-demo-usage-webhook-secret-7d2e9a4c6b1f"  # noqa: S105
+DEMO_INTERSTELLIO_WEBHOOK_TOKEN = "local-demo-interstellio-webhook-token-3c8f1e6a"  # noqa: S105
 
 
 @dataclass
@@ -39,6 +42,8 @@ def start_demo_providers(api_base_url: str) -> DemoProviders:
         NETCASH_DEBIT_ORDER_SERVICE_KEY=fake_netcash.DEFAULT_DEBIT_ORDER_KEY,
         NETCASH_ACCOUNT_SERVICE_KEY=fake_netcash.DEFAULT_ACCOUNT_KEY,
         NETCASH_WEBHOOK_SECRET=DEMO_NETCASH_WEBHOOK_SECRET,
+        USAGE_WEBHOOK_SECRET=DEMO_USAGE_WEBHOOK_SECRET,
+        INTERSTELLIO_WEBHOOK_TOKEN=DEMO_INTERSTELLIO_WEBHOOK_TOKEN,
         INTERSTELLIO_BASE_URL=interstellio.url,
         INTERSTELLIO_TELEMETRY_URL=interstellio.url,
         INTERSTELLIO_DOMAIN=fake_interstellio.DEFAULT_DOMAIN,

@@ -24,3 +24,14 @@ def test_the_demo_customer_sees_usage_after_the_sync_cron_route():
         assert synced and usage["last_synced_at"] is not None
         assert {day["usage_date"] for day in synced[0]["days"]} >= {period_start, today}
         assert Decimal(synced[0]["totals"]["total_mb"]) > 0
+
+
+def test_the_demo_usage_webhooks_refuse_an_unsigned_call_as_a_deployment_does():
+    # Given the demo served (its usage webhooks have secrets, as a deployment's do)
+    with demo_server("ispb-usage-hooks-") as server:
+        # When the push webhook is called unsigned and the meter webhook with a wrong token
+        push = server.post("/api/webhooks/interstellio/usage", None, {"unit": "KB", "records": []})
+        meter = server.post("/api/webhooks/interstellio/usage-meter?token=wrong", None, {})
+        # Then both answer 401 (before: 500 "misconfigured", found by the fuzz pass), and nothing is written
+        assert push.status_code == 401, push.text
+        assert meter.status_code == 401, meter.text
