@@ -82,12 +82,14 @@ def upsert_synced(conn: Connection, rows: Sequence[UsageRow]) -> int:
     """
     if not rows:
         return 0
+    # Dropped at commit, not kept for the session: through a transaction pooler the next client on this
+    # server connection must find no table of ours (the same rule as the backfill's work tables).
     conn.execute(
         """
         create temporary table if not exists usage_incoming (
           service_id uuid not null, usage_date date not null,
           upload_mb numeric(14,3) not null, download_mb numeric(14,3) not null
-        ) on commit delete rows
+        ) on commit drop
         """
     )
     with conn.cursor().copy(
@@ -108,7 +110,7 @@ def upsert_synced(conn: Connection, rows: Sequence[UsageRow]) -> int:
         """
     )
     changed = result.rowcount
-    conn.execute("truncate usage_incoming")
+    conn.execute("truncate usage_incoming")  # a second write in the same transaction starts empty
     return changed
 
 
