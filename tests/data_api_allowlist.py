@@ -168,6 +168,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "protect_issued_invoice_lines_statement",
         "protect_payment_transaction",
         "refuse_append_only_change",
+        "refuse_delete_of_invoiced_service",
         "refuse_truncate",
         "reserve_numbers",
         "unknown_auth_user_ids",
