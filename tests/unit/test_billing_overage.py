@@ -18,6 +18,7 @@ from isp_billing.models.billing_facts import (
 )
 from isp_billing.services.billing_overage import over_gb, overage_amount, overage_lines, usage_totals
 from isp_billing.services.billing_run_rules import bill_customer
+from isp_billing.services.invoice_line_reasons import reason
 
 D = Decimal
 VAT = D("15.00")
@@ -239,3 +240,31 @@ def test_usage_totals_none_without_a_live_service():
         cancellation_effective_date=None,
     )
     assert usage_totals([service]) is None
+
+
+def _as_row(line) -> dict:
+    return {
+        "description": line.description,
+        "amount": str(line.amount),
+        "period_start": line.period_start,
+        "period_end": line.period_end,
+        "source": line.source,
+    }
+
+
+def test_the_overage_reason_in_words_from_the_rules_own_source():
+    # Given the line the rule writes for 12.5 GB over a 100 GB cap at R10/GB in February
+    [line] = overage_lines(_service(D("115200.000")), INVOICE)
+    # Then the customer reads it in words
+    assert (
+        reason(_as_row(line))
+        == "Out-of-bundle usage 1\u201328 Feb 2026: 12.500 GB over the 100 GB cap at R10.00/GB"
+    )
+
+
+def test_the_correction_reason_in_words():
+    [line] = overage_lines(_service(D("0"), before=_january(120 * GB, billed="125.00")), INVOICE)
+    assert reason(_as_row(line)) == (
+        "Out-of-bundle usage correction for 1\u201331 Jan 2026: now 20.000 GB over the 100 GB cap"
+        " at R10.00/GB (R200.00), R125.00 already billed"
+    )
