@@ -116,8 +116,8 @@ def _credit_carried(line: Line, source: Mapping[str, Any]) -> str:
 
 def _overage(line: Line, source: Mapping[str, Any]) -> str:
     return (
-        f"Out-of-bundle usage {span(line['period_start'], line['period_end'])}: {source['over_gb']} GB over the"
-        f" {source['cap_gb']} GB cap at {rand(source['price_per_gb'])}/GB"
+        f"Out-of-bundle usage {span(line['period_start'], line['period_end'])}: {source['over_gb']} GB"
+        f" over the {source['cap_gb']} GB cap at {rand(source['price_per_gb'])}/GB"
     )
 
 
