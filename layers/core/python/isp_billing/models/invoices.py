@@ -46,7 +46,9 @@ class InvoiceSummary(ApiModel):
 
 class InvoiceLine(ApiModel):
     id: UUID = Field(description="The line's id.")
-    kind: str = Field(description="recurring, pro_rata, credit, adjustment, installation, equipment, ...")
+    kind: str = Field(
+        description="recurring, pro_rata, credit, adjustment, installation, equipment, overage, ..."
+    )
     description: str = Field(description="The line's text as the invoice shows it.")
     period_start: date | None = Field(description="First day the line covers, if it covers days.")
     period_end: date | None = Field(description="Last day the line covers, if it covers days.")
