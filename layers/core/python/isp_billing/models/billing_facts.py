@@ -82,7 +82,8 @@ class ServiceFacts:
     price_changes: tuple[PriceChangeFacts, ...] = ()
     # the charge line of the previous period, when that period was invoiced for this service
     previous_line: BilledLineFacts | None = None
-    usage: ServiceUsageFacts | None = None  # None: the service was not live in the previous period
+    # None: not live in the previous period, or uncapped with no usage recorded and nothing to settle
+    usage: ServiceUsageFacts | None = None
 
 
 @dataclass(frozen=True)

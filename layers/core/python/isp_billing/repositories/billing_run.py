@@ -150,7 +150,8 @@ def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[
     """Per service (id, customer id, previous period Q as q_start/q_end): its package's cap and out-of-bundle
     price, its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
     totals name the service), U's usage now and the overage lines billed for U. One statement for the chunk;
-    usage days by the one "manual wins" rule (repositories/usage.py)."""
+    usage days by the one "manual wins" rule (repositories/usage.py). Services that are uncapped, have no
+    usage in Q and nothing to settle are left out."""
     if not periods:
         return []
     return conn.execute(
@@ -167,12 +168,17 @@ def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[
           from json_to_recordset(%s::json) as v(service_id uuid, customer_id uuid, q_start date, q_end date)
           join customer_services s on s.id = v.service_id
           join service_packages p on p.id = s.package_id
-          left join customer_invoices qi
-            on qi.customer_id = v.customer_id and qi.period_start = v.q_start and qi.kind = 'recurring'
+          -- limit 1 keeps this a probe of the (customer, period) index per row: flattened into a join, the
+          -- planner hashed every recurring invoice of the book for each chunk (O(N) per chunk)
           left join lateral (
-                select qi.usage_totals -> v.service_id::text as assessed,
-                       (qi.usage_totals -> v.service_id::text ->> 'period_start')::date as u_start,
-                       (qi.usage_totals -> v.service_id::text ->> 'period_end')::date as u_end
+                select i.usage_totals -> v.service_id::text as assessed
+                  from customer_invoices i
+                 where i.customer_id = v.customer_id and i.period_start = v.q_start and i.kind = 'recurring'
+                 limit 1
+          ) qi on true
+          left join lateral (
+                select qi.assessed, (qi.assessed ->> 'period_start')::date as u_start,
+                       (qi.assessed ->> 'period_end')::date as u_end
           ) a on true
           left join lateral (
                 select sum(e.upload_mb) filter (where e.usage_date >= v.q_start) as q_upload,
@@ -183,6 +189,8 @@ def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[
                        sum(e.total_mb) filter (where e.usage_date <= a.u_end) as u_total
                   from ({effective_days_of("v.service_id", "coalesce(a.u_start, v.q_start)", "v.q_end")}) e
           ) d on true
+         -- a service with no cap, no usage in the period and nothing to settle has nothing to show or bill
+         where p.data_cap_gb is not null or d.q_total is not null or a.assessed is not null
         """,
         (dumps(periods),),
     ).fetchall()

@@ -119,8 +119,8 @@ def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]
 
 
 def usage_totals(services: Iterable[ServiceFacts]) -> dict[str, dict[str, Any]] | None:
-    """The previous period's usage of each service live in it, as the invoice shows (and later settles) it;
-    keyed by service id. None when no service was live in that period."""
+    """The previous period's usage of each service live in it that is capped or has usage recorded, as the
+    invoice shows (and a later invoice settles) it; keyed by service id. None when there is none."""
     totals = {
         str(service.id): {
             "service_name": service.name,

@@ -111,7 +111,8 @@ def load(
 def _usage(
     conn: Connection, billing_date: date, service_rows: list[dict[str, Any]], billing_days: dict[UUID, Any]
 ) -> dict[UUID, ServiceUsageFacts]:
-    """The previous period's usage of every service live in it (one statement for the chunk)."""
+    """The previous period's usage of every service live in it that is capped or has usage (one statement
+    for the chunk)."""
     periods = []
     for row in service_rows:
         billing_day = billing_days[row["customer_id"]]
