@@ -122,6 +122,12 @@ def test_never_charges_less_than_what_was_used(used_kb: int, cap: int):
     assert over - D("0.001") < max(used - cap * GB, D(0)) / GB or over == 0
 
 
+def test_one_mb_over_is_a_one_cent_line():
+    # Given 1 MB over the cap / Then a line of R0.01 (0.001 GB at R10.00), not nothing
+    [line] = overage_lines(_service(100 * GB + 1), INVOICE)
+    assert (line.amount, line.source["over_gb"]) == (D("0.01"), "0.001")
+
+
 def test_null_price_no_line():
     assert overage_lines(_service(D("200000"), price=None), INVOICE) == []
 

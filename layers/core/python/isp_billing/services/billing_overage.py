@@ -38,10 +38,10 @@ def mb_text(value: Decimal) -> str:
 
 def over_gb(used_mb: Decimal, data_cap_gb: int) -> Decimal:
     """GB above the cap, rounded up to the thousandth."""
-    over_mb = used_mb - cap_mb(data_cap_gb)
-    if over_mb <= 0:
+    cap = cap_mb(data_cap_gb)
+    if used_mb <= cap:
         return ZERO_GB
-    return (over_mb / MB_PER_GB).quantize(THOUSANDTH, rounding=ROUND_CEILING)
+    return ((used_mb - cap) / MB_PER_GB).quantize(THOUSANDTH, rounding=ROUND_CEILING)
 
 
 def overage_amount(used_mb: Decimal, data_cap_gb: int | None, price_per_gb: Decimal | None) -> Decimal:
