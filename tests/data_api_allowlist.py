@@ -49,7 +49,7 @@ CUSTOMER_FACING: dict[str, frozenset[str]] = {
         """
         id customer_id invoice_number kind invoice_date due_date period_start period_end subtotal
         vat_rate vat_amount total_amount amount_paid amount_due status paid_at pdf_url pdf_generated_at
-        credit_note_for created_at updated_at amount_credited
+        credit_note_for created_at updated_at amount_credited usage_totals
         """
     ),
     "invoice_line_items": _columns(
@@ -80,7 +80,7 @@ CUSTOMER_FACING: dict[str, frozenset[str]] = {
     "service_packages": _columns(
         """
         id name service_type speed_down_mbps speed_up_mbps monthly_price data_cap_gb is_active
-        created_at updated_at
+        created_at updated_at out_of_bundle_price_per_gb
         """
     ),
     "vat_rates": _columns(

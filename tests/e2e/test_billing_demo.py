@@ -27,7 +27,18 @@ def test_the_demo_bills_its_customers_due_today_through_the_cron_route():
         johan = previewed["20000000-0000-4000-8000-000000000102"]
         kinds = sorted(line["kind"] for line in johan["lines"])
         assert kinds == ["credit", "installation", "pro_rata", "recurring"]
+        # And Ayanda's 120 GB on a 100 GB cap at R10.00/GB is a R200.00 overage line
+        ayanda = previewed["20000000-0000-4000-8000-000000000103"]
+        [overage] = [line for line in ayanda["lines"] if line["kind"] == "overage"]
+        assert (overage["amount"], overage["source"]["over_gb"]) == ("200.00", "20.000")
         logs = server.get("/api/admin/cron/logs?job=generate-invoices", admin).json()["items"]
         assert logs[0]["records_processed"] == body["records_processed"]
         jobs = {job["job_name"]: job for job in server.get("/api/admin/cron/jobs", admin).json()}
         assert jobs["generate-invoices"]["last_status"] == "completed"
+        # And her invoice shows the usage it billed
+        invoices = server.get(
+            "/api/admin/invoices?customer_id=20000000-0000-4000-8000-000000000103", admin
+        ).json()["items"]
+        detail = server.get(f"/api/admin/invoices/{invoices[0]['id']}", admin).json()
+        assert [usage["total_mb"] for usage in detail["usage"]] == ["122880.000"]
+        assert detail["usage"][0]["percent_used"] == "120.00"

@@ -14,6 +14,7 @@ import pytest
 
 from isp_billing.services.invoice_pdf import (
     DocumentLine,
+    DocumentUsage,
     InvoiceDocument,
     Supplier,
     address_lines,
@@ -194,3 +195,38 @@ def test_stored_addresses_print_as_lines(stored, lines):
 def test_money_prints_in_rand_with_credits_negative():
     assert money_text(Decimal("1234.5")) == "R1,234.50"
     assert money_text(Decimal("-338.225")) == "-R338.23"  # half up
+
+
+def test_the_previous_periods_usage_prints_as_a_small_table():
+    # Given an invoice carrying February's usage of two services (one capped)
+    invoice = replace(
+        INVOICE,
+        usage=(
+            DocumentUsage(
+                "LTE 100 GB",
+                date(2026, 1, 25),
+                date(2026, 2, 24),
+                Decimal("28800"),
+                Decimal("86400"),
+                Decimal("115200"),
+                100,
+            ),
+            DocumentUsage(
+                "Fibre 100/100",
+                date(2026, 1, 25),
+                date(2026, 2, 24),
+                Decimal("1.5"),
+                Decimal("2.25"),
+                Decimal("3.75"),
+                None,
+            ),
+        ),
+    )
+    # When it is rendered and read back
+    text = _text(render(invoice, SUPPLIER))
+    # Then the usage table shows each service's period, MB to three places and its cap
+    assert "Usage in the previous period" in text
+    for expected in ("LTE 100 GB", "28,800.000", "86,400.000", "115,200.000", "100 GB", "3.750"):
+        assert expected in text
+    # And an invoice without usage has no table
+    assert "Usage in the previous period" not in _text(render(INVOICE, SUPPLIER))

@@ -49,7 +49,9 @@ class PreviewRequest(RequestModel):
 
 
 class PreviewLine(ApiModel):
-    kind: str = Field(description="recurring, pro_rata, credit, adjustment, installation, equipment.")
+    kind: str = Field(
+        description="recurring, pro_rata, credit, adjustment, installation, equipment, overage."
+    )
     description: str = Field(description="The line's text as the invoice shows it.")
     amount: Money = Field(description="VAT-inclusive amount; negative for a credit.")
     service_id: UUID | None = Field(description="The service the line is for, if any.")

@@ -41,6 +41,36 @@ class BilledLineFacts:
 
 
 @dataclass(frozen=True)
+class UsagePeriodFacts:
+    """A service's usage over one billing period (manual rows replacing synced ones), in MB."""
+
+    start: date
+    end: date
+    upload_mb: Decimal
+    download_mb: Decimal
+    total_mb: Decimal
+
+
+@dataclass(frozen=True)
+class AssessedUsageFacts:
+    """The period before the previous one, as the invoice for the previous period assessed it (the cap and
+    price it used), its usage now, and the overage lines already billed for it."""
+
+    usage: UsagePeriodFacts
+    data_cap_gb: int | None
+    price_per_gb: Decimal | None
+    billed: Decimal
+
+
+@dataclass(frozen=True)
+class ServiceUsageFacts:
+    data_cap_gb: int | None  # the package's, now
+    price_per_gb: Decimal | None  # out-of-bundle, VAT-inclusive; None: no overage
+    previous: UsagePeriodFacts  # the previous period Q
+    before: AssessedUsageFacts | None = None  # the period before Q, when Q's invoice assessed it
+
+
+@dataclass(frozen=True)
 class ServiceFacts:
     id: UUID
     name: str
@@ -52,6 +82,8 @@ class ServiceFacts:
     price_changes: tuple[PriceChangeFacts, ...] = ()
     # the charge line of the previous period, when that period was invoiced for this service
     previous_line: BilledLineFacts | None = None
+    # None: not live in the previous period, or uncapped with no usage recorded and nothing to settle
+    usage: ServiceUsageFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,8 @@ class InvoiceDraft:
     credit_applied: Decimal  # taken from credit_balance
     credit_added: Decimal  # excess credits carried to credit_balance
     charge_ids: tuple[UUID, ...] = ()
+    # the previous period's usage per service, as the invoice shows it (customer_invoices.usage_totals)
+    usage_totals: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pydantic import Field
 from isp_billing.models.billing import MoneyIn
 from isp_billing.models.common import ApiModel, RequestModel
 from isp_billing.models.text import ReasonText
+from isp_billing.models.usage import Megabytes, Percent
 from isp_billing.money import Money
 
 InvoiceStatus = Literal["draft", "issued", "partially_paid", "paid", "overdue", "void", "written_off"]
@@ -45,7 +46,9 @@ class InvoiceSummary(ApiModel):
 
 class InvoiceLine(ApiModel):
     id: UUID = Field(description="The line's id.")
-    kind: str = Field(description="recurring, pro_rata, credit, adjustment, installation, equipment, ...")
+    kind: str = Field(
+        description="recurring, pro_rata, credit, adjustment, installation, equipment, overage, ..."
+    )
     description: str = Field(description="The line's text as the invoice shows it.")
     period_start: date | None = Field(description="First day the line covers, if it covers days.")
     period_end: date | None = Field(description="Last day the line covers, if it covers days.")
@@ -64,9 +67,29 @@ class AppliedPayment(ApiModel):
     status: str = Field(description="pending, submitted, successful, failed or reversed.")
 
 
+class InvoiceServiceUsage(ApiModel):
+    """A service's usage over the previous billing period, as the invoice was issued with it."""
+
+    service_id: UUID = Field(description="The service's id.")
+    service_name: str = Field(description="The package's name as sold.")
+    period_start: date = Field(description="First day of the usage period (the previous billing period).")
+    period_end: date = Field(description="Last day of the usage period.")
+    upload_mb: Megabytes = Field(description="Upload in MB (a manual correction replaces the synced day).")
+    download_mb: Megabytes = Field(description="Download in MB.")
+    total_mb: Megabytes = Field(description="Upload plus download in MB.")
+    data_cap_gb: int | None = Field(description="The package's data cap in GB then; null when uncapped.")
+    percent_used: Percent | None = Field(description="Total over the cap (1 GB = 1024 MB); null uncapped.")
+    out_of_bundle_price_per_gb: Money | None = Field(
+        description="The VAT-inclusive price per GB above the cap then; null when there is none."
+    )
+
+
 class CustomerInvoiceDetail(InvoiceSummary):
     lines: list[InvoiceLine] = Field(description="The invoice's lines.")
     payments: list[AppliedPayment] = Field(description="The payments made against it, oldest first.")
+    usage: list[InvoiceServiceUsage] = Field(
+        description="The previous period's usage per service (recurring invoices billed since issue 13)."
+    )
 
 
 class LastPayment(ApiModel):
@@ -130,6 +153,7 @@ class InvoiceAction(ApiModel):
 
 class AdminInvoiceDetail(AdminInvoiceSummary):
     lines: list[AdminInvoiceLine] = Field(description="The lines, with their full sources.")
+    usage: list[InvoiceServiceUsage] = Field(description="The previous period's usage per service.")
     payments: list[AdminPayment] = Field(description="Payment transactions for it, oldest first.")
     credit_notes: list[InvoiceSummary] = Field(description="Credit notes issued against it, oldest first.")
     actions: list[InvoiceAction] = Field(description="Admin actions on it, oldest first.")

@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic_core import to_json
 
 from isp_billing.db import Connection
+from isp_billing.repositories.usage import effective_days_of
 
 # A chunk's customer ids as one uuid[] literal, built once per chunk and sent as text to each read: psycopg's
 # list dumper formats and escapes every element again for every statement (~10% of a chunk's Python time).
@@ -145,6 +146,56 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
     ).fetchall()
 
 
+def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per service (id, customer id, previous period Q as q_start/q_end): its package's cap and out-of-bundle
+    price, its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
+    totals name the service), U's usage now and the overage lines billed for U. One statement for the chunk;
+    usage days by the one "manual wins" rule (repositories/usage.py). Services that are uncapped, have no
+    usage in Q and nothing to settle are left out."""
+    if not periods:
+        return []
+    return conn.execute(
+        f"""
+        select v.service_id, p.data_cap_gb, p.out_of_bundle_price_per_gb as price_per_gb,
+               coalesce(d.q_upload, 0) as q_upload_mb, coalesce(d.q_download, 0) as q_download_mb,
+               coalesce(d.q_total, 0) as q_total_mb,
+               a.assessed, a.u_start, a.u_end,
+               coalesce(d.u_upload, 0) as u_upload_mb, coalesce(d.u_download, 0) as u_download_mb,
+               coalesce(d.u_total, 0) as u_total_mb,
+               (select coalesce(sum(l.amount), 0) from invoice_line_items l
+                 where a.assessed is not null
+                   and l.line_key = 'overage:' || v.service_id || ':' || a.u_start) as billed
+          from json_to_recordset(%s::json) as v(service_id uuid, customer_id uuid, q_start date, q_end date)
+          join customer_services s on s.id = v.service_id
+          join service_packages p on p.id = s.package_id
+          -- limit 1 keeps this a probe of the (customer, period) index per row: flattened into a join, the
+          -- planner hashed every recurring invoice of the book for each chunk (O(N) per chunk)
+          left join lateral (
+                select i.usage_totals -> v.service_id::text as assessed
+                  from customer_invoices i
+                 where i.customer_id = v.customer_id and i.period_start = v.q_start and i.kind = 'recurring'
+                 limit 1
+          ) qi on true
+          left join lateral (
+                select qi.assessed, (qi.assessed ->> 'period_start')::date as u_start,
+                       (qi.assessed ->> 'period_end')::date as u_end
+          ) a on true
+          left join lateral (
+                select sum(e.upload_mb) filter (where e.usage_date >= v.q_start) as q_upload,
+                       sum(e.download_mb) filter (where e.usage_date >= v.q_start) as q_download,
+                       sum(e.total_mb) filter (where e.usage_date >= v.q_start) as q_total,
+                       sum(e.upload_mb) filter (where e.usage_date <= a.u_end) as u_upload,
+                       sum(e.download_mb) filter (where e.usage_date <= a.u_end) as u_download,
+                       sum(e.total_mb) filter (where e.usage_date <= a.u_end) as u_total
+                  from ({effective_days_of("v.service_id", "coalesce(a.u_start, v.q_start)", "v.q_end")}) e
+          ) d on true
+         -- a service with no cap, no usage in the period and nothing to settle has nothing to show or bill
+         where p.data_cap_gb is not null or d.q_total is not null or a.assessed is not null
+        """,
+        (dumps(periods),),
+    ).fetchall()
+
+
 def pending_charges(conn: Connection, customer_ids: Ids, invoice_date: date) -> list[dict[str, Any]]:
     return conn.execute(
         """
@@ -204,13 +255,14 @@ def insert_invoices(conn: Connection, invoices: list[dict[str, Any]]) -> None:
         """
         insert into customer_invoices (id, customer_id, invoice_number, kind, invoice_date, due_date,
                                        period_start, period_end, subtotal, vat_rate, vat_amount,
-                                       total_amount, status, billing_cycle_id)
+                                       total_amount, status, billing_cycle_id, usage_totals)
         select id, customer_id, invoice_number, 'recurring', invoice_date, due_date, period_start,
-               period_end, subtotal, vat_rate, vat_amount, total_amount, 'issued', billing_cycle_id
+               period_end, subtotal, vat_rate, vat_amount, total_amount, 'issued', billing_cycle_id,
+               usage_totals::jsonb
           from json_to_recordset(%s::json)
                as v(id uuid, customer_id uuid, invoice_number text, invoice_date date, due_date date,
                     period_start date, period_end date, subtotal numeric, vat_rate numeric,
-                    vat_amount numeric, total_amount numeric, billing_cycle_id uuid)
+                    vat_amount numeric, total_amount numeric, billing_cycle_id uuid, usage_totals json)
         """,
         (dumps(invoices),),
     )

@@ -48,7 +48,7 @@ def list_for_customer(
 
 def get_for_customer(conn: Connection, customer_id: UUID, invoice_id: UUID) -> dict[str, Any] | None:
     query = sql.SQL(
-        "select {columns} from customer_invoices i"
+        "select {columns}, i.usage_totals from customer_invoices i"
         " where i.id = %s and i.customer_id = %s and i.status <> all (%s)"
     ).format(columns=_SUMMARY)
     return conn.execute(query, (invoice_id, customer_id, list(HIDDEN_FROM_CUSTOMERS))).fetchone()
@@ -98,7 +98,7 @@ def list_for_admin(
 
 def get_for_admin(conn: Connection, invoice_id: UUID) -> dict[str, Any] | None:
     query = sql.SQL(
-        "select {columns}, c.account_number from customer_invoices i"
+        "select {columns}, c.account_number, i.usage_totals from customer_invoices i"
         " join customers c on c.id = i.customer_id where i.id = %s"
     ).format(columns=_SUMMARY)
     return conn.execute(query, (invoice_id,)).fetchone()

@@ -27,6 +27,18 @@ _EFFECTIVE_DAYS = """
      order by u.service_id, u.usage_date, (u.source = 'manual') desc
 """
 
+
+def effective_days_of(service_id: str, first: str, last: str) -> str:
+    """The same rule for one service over [first, last], for a lateral join: the arguments are SQL
+    expressions of the outer query (column names, never values)."""
+    return f"""
+        select distinct on (u.usage_date) u.usage_date, u.upload_mb, u.download_mb, u.total_mb
+          from usage_history u
+         where u.service_id = {service_id} and u.usage_date between {first} and {last}
+         order by u.usage_date, (u.source = 'manual') desc
+    """
+
+
 UsageRow = tuple[UUID, date, Decimal, Decimal]  # service id, SAST day, upload MB, download MB
 
 
@@ -221,15 +233,10 @@ def period_totals(conn: Connection, periods: Sequence[tuple[UUID, date, date]]) 
     if not periods:
         return {}
     rows = conn.execute(
-        """
+        f"""
         select p.service_id, coalesce(sum(d.total_mb), 0) as used_mb
           from unnest(%s::uuid[], %s::date[], %s::date[]) as p(service_id, first, last)
-          left join lateral (
-                select distinct on (u.usage_date) u.total_mb
-                  from usage_history u
-                 where u.service_id = p.service_id and u.usage_date between p.first and p.last
-                 order by u.usage_date, (u.source = 'manual') desc
-          ) d on true
+          left join lateral ({effective_days_of("p.service_id", "p.first", "p.last")}) d on true
          group by p.service_id
         """,
         [list(column) for column in zip(*periods, strict=True)],

@@ -307,6 +307,7 @@ def _invoice_row(invoice: InvoiceDraft, invoice_id: str, number: str, cycle_id: 
         "vat_amount": invoice.vat_amount,
         "total_amount": invoice.total_amount,
         "billing_cycle_id": cycle_id,
+        "usage_totals": invoice.usage_totals,  # issue 13: written with the invoice, part of the document
     }
 
 

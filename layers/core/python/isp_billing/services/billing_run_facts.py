@@ -12,12 +12,15 @@ from uuid import UUID
 from isp_billing.billing_periods import period_containing
 from isp_billing.db import Connection
 from isp_billing.models.billing_facts import (
+    AssessedUsageFacts,
     BilledLineFacts,
     ChargeFacts,
     CustomerFacts,
     PriceChangeFacts,
     ServiceFacts,
+    ServiceUsageFacts,
     SuspensionFacts,
+    UsagePeriodFacts,
 )
 from isp_billing.repositories import billing_run as sql
 
@@ -72,6 +75,7 @@ def load(
     charged: dict[UUID, set[str]] = defaultdict(set)
     for key in found.keys() & current_keys.keys():
         charged[current_keys[key]].add(key)
+    usage = _usage(conn, billing_date, service_rows, billing_days)
     services: dict[UUID, list[ServiceFacts]] = defaultdict(list)
     for row in service_rows:
         line = found.get(previous_keys.get(row["id"], ""))
@@ -86,6 +90,7 @@ def load(
                 suspensions=tuple(suspensions.get(row["id"], ())),
                 price_changes=tuple(changes.get(row["id"], ())),
                 previous_line=_billed_line(line) if line else None,
+                usage=usage.get(row["id"]),
             )
         )
     facts = [
@@ -101,6 +106,54 @@ def load(
         for row in todo
     ]
     return facts, billed
+
+
+def _usage(
+    conn: Connection, billing_date: date, service_rows: list[dict[str, Any]], billing_days: dict[UUID, Any]
+) -> dict[UUID, ServiceUsageFacts]:
+    """The previous period's usage of every service live in it that is capped or has usage (one statement
+    for the chunk)."""
+    periods = []
+    for row in service_rows:
+        billing_day = billing_days[row["customer_id"]]
+        if not _valid_day(billing_day):
+            continue
+        q_start, q_end = previous_period_start(billing_date, billing_day), billing_date - timedelta(days=1)
+        activation, effective = row["activation_date"], row["cancellation_effective_date"]
+        if activation is None or activation > q_end or (effective is not None and effective < q_start):
+            continue
+        periods.append(
+            {"service_id": row["id"], "customer_id": row["customer_id"], "q_start": q_start, "q_end": q_end}
+        )
+    bounds = {period["service_id"]: period for period in periods}
+    facts = {}
+    for row in sql.service_usage(conn, periods):
+        period = bounds[row["service_id"]]
+        assessed = row["assessed"]
+        facts[row["service_id"]] = ServiceUsageFacts(
+            data_cap_gb=row["data_cap_gb"],
+            price_per_gb=row["price_per_gb"],
+            previous=UsagePeriodFacts(
+                period["q_start"],
+                period["q_end"],
+                row["q_upload_mb"],
+                row["q_download_mb"],
+                row["q_total_mb"],
+            ),
+            before=None
+            if assessed is None
+            else AssessedUsageFacts(
+                usage=UsagePeriodFacts(
+                    row["u_start"], row["u_end"], row["u_upload_mb"], row["u_download_mb"], row["u_total_mb"]
+                ),
+                data_cap_gb=assessed.get("data_cap_gb"),
+                price_per_gb=None
+                if assessed.get("price_per_gb") is None
+                else Decimal(assessed["price_per_gb"]),
+                billed=row["billed"],
+            ),
+        )
+    return facts
 
 
 def existing_keys(conn: Connection, keys: list[str]) -> set[str]:

@@ -12,6 +12,8 @@ P is the period being invoiced (billed in advance, on its first day), Q the peri
 - cancellation credit: the invoiced days of Q after the effective date, at the price invoiced.
 - suspension credit: the invoiced days of Q a billing-pausing suspension covered, at the price invoiced.
 - once-off charges due on or before P's first day.
+- out-of-bundle usage of Q above the cap, and the settlement of a later correction to the period before Q
+  (services/billing_overage.py).
 - credit_balance last: it reduces a positive total; an excess of credits becomes credit_balance (a line
   carries it), so the invoice is never negative.
 
@@ -34,6 +36,7 @@ from isp_billing.models.billing_facts import (
     ServiceFacts,
 )
 from isp_billing.money import format_money, pro_rata, to_cents, vat_from_inclusive
+from isp_billing.services import billing_overage
 
 ZERO = Decimal("0.00")
 ONE_DAY = timedelta(days=1)
@@ -369,6 +372,7 @@ def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraf
             cancellation_credit(service, q_start, q_end),
             *suspension_credits(service, q_start, q_end),
             recurring_line(service, start, end),
+            *billing_overage.overage_lines(service, start),
         ]
         lines.extend(line for line in candidates if line is not None)
     lines.extend(charge_lines(facts.charges, start))
@@ -434,4 +438,5 @@ def bill_customer(
         credit_applied=applied,
         credit_added=added,
         charge_ids=tuple(line.charge_id for line in lines if line.charge_id is not None),
+        usage_totals=billing_overage.usage_totals(facts.services),
     )

@@ -30,6 +30,7 @@ from isp_billing.observability import log_failure, logger
 from isp_billing.repositories import admins, invoice_documents
 from isp_billing.services.invoice_pdf import (
     DocumentLine,
+    DocumentUsage,
     InvoiceDocument,
     address_lines,
     render,
@@ -87,6 +88,23 @@ def to_document(row: dict[str, Any]) -> InvoiceDocument:
         amount_paid=row["amount_paid"],
         amount_due=row["amount_due"],
         credit_note_for_number=row["credit_note_for_number"],
+        usage=tuple(
+            sorted(
+                (
+                    DocumentUsage(
+                        service_name=entry["service_name"],
+                        period_start=date.fromisoformat(entry["period_start"]),
+                        period_end=date.fromisoformat(entry["period_end"]),
+                        upload_mb=Decimal(entry["upload_mb"]),
+                        download_mb=Decimal(entry["download_mb"]),
+                        total_mb=Decimal(entry["total_mb"]),
+                        data_cap_gb=entry.get("data_cap_gb"),
+                    )
+                    for entry in (row.get("usage_totals") or {}).values()
+                ),
+                key=lambda usage: usage.service_name,
+            )
+        ),
     )
 
 

@@ -114,6 +114,21 @@ def _credit_carried(line: Line, source: Mapping[str, Any]) -> str:
     return f"Credits exceeded charges by {excess}: carried to your account credit"
 
 
+def _overage(line: Line, source: Mapping[str, Any]) -> str:
+    return (
+        f"Out-of-bundle usage {span(line['period_start'], line['period_end'])}: {source['over_gb']} GB"
+        f" over the {source['cap_gb']} GB cap at {rand(source['price_per_gb'])}/GB"
+    )
+
+
+def _overage_correction(line: Line, source: Mapping[str, Any]) -> str:
+    return (
+        f"Out-of-bundle usage correction for {span(line['period_start'], line['period_end'])}: now"
+        f" {source['over_gb']} GB over the {source['cap_gb']} GB cap at {rand(source['price_per_gb'])}/GB"
+        f" ({rand(source['should_be'])}), {rand(source['already_billed'])} already billed"
+    )
+
+
 def _credit_note(line: Line, source: Mapping[str, Any]) -> str:
     credited = source.get("credited_description")
     target = f" ({credited})" if credited else ""
@@ -132,6 +147,8 @@ _BY_RULE: dict[str, Callable[[Line, Mapping[str, Any]], str]] = {
     "credit_balance_applied": _credit_applied,
     "excess_credit_to_balance": _credit_carried,
     "credit_note": _credit_note,
+    "overage": _overage,
+    "overage_correction": _overage_correction,
 }
 
 

@@ -48,6 +48,19 @@ class DocumentLine:
 
 
 @dataclass(frozen=True)
+class DocumentUsage:
+    """A service's usage over the previous period, in MB (the invoice's usage totals)."""
+
+    service_name: str
+    period_start: date
+    period_end: date
+    upload_mb: Decimal
+    download_mb: Decimal
+    total_mb: Decimal
+    data_cap_gb: int | None
+
+
+@dataclass(frozen=True)
 class InvoiceDocument:
     """Everything printed on one invoice; read from the database by repositories/invoice_documents."""
 
@@ -70,6 +83,7 @@ class InvoiceDocument:
     amount_paid: Decimal
     amount_due: Decimal
     credit_note_for_number: str | None = None
+    usage: tuple[DocumentUsage, ...] = ()
 
     @property
     def title(self) -> str:
@@ -165,6 +179,7 @@ def render(document: InvoiceDocument, supplier: Supplier) -> bytes:
     _parties(pdf, document)
     _lines_table(pdf, document.lines)
     _totals(pdf, document)
+    _usage_table(pdf, document.usage)
     _how_to_pay(pdf, document, supplier)
     return bytes(pdf.output())
 
@@ -261,6 +276,38 @@ def _totals(pdf: FPDF, document: InvoiceDocument) -> None:
         pdf.cell(50, 6, label)
         pdf.cell(30, 6, money_text(amount), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(8)
+
+
+def mb_text(value: Decimal) -> str:
+    return f"{Decimal(value).quantize(Decimal('0.001')):,.3f}"
+
+
+def _usage_table(pdf: FPDF, usage: Sequence[DocumentUsage]) -> None:
+    """The previous period's usage per service (MB, 1 GB = 1024 MB), small, after the totals."""
+    if not usage:
+        return
+    _text(pdf, "Usage in the previous period", size=10, bold=True, height=6)
+    widths = (50, 45, 25, 25, 25, 10)
+    pdf.set_font("Helvetica", style="B", size=8)
+    headings = ("Service", "Period", "Upload MB", "Download MB", "Total MB", "Cap")
+    for label, width, align in zip(headings, widths, "LLRRRR", strict=True):
+        pdf.cell(width, 5, label, border="B", align=align)
+    pdf.ln(5)
+    pdf.set_font("Helvetica", size=8)
+    for row in usage:
+        cap = "-" if row.data_cap_gb is None else f"{row.data_cap_gb} GB"
+        values = (
+            _latin1(row.service_name)[:34],
+            period_text(row.period_start, row.period_end),
+            mb_text(row.upload_mb),
+            mb_text(row.download_mb),
+            mb_text(row.total_mb),
+            cap,
+        )
+        for value, width, align in zip(values, widths, "LLRRRR", strict=True):
+            pdf.cell(width, 4.5, value, align=align)
+        pdf.ln(4.5)
+    pdf.ln(6)
 
 
 def _how_to_pay(pdf: FPDF, document: InvoiceDocument, supplier: Supplier) -> None:

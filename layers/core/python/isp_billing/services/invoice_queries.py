@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -19,11 +20,13 @@ from isp_billing.models.invoices import (
     CustomerInvoiceDetail,
     InvoiceAction,
     InvoiceLine,
+    InvoiceServiceUsage,
     InvoiceSummary,
 )
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import invoice_actions, invoices
 from isp_billing.services.invoice_line_reasons import reason
+from isp_billing.services.usage_ingest import percent_used
 
 
 def _cursor(cursor: str | None) -> tuple[date, UUID] | None:
@@ -39,6 +42,26 @@ def _key(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def _with_reasons(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, "reason": reason(row)} for row in rows]
+
+
+def usage_of(usage_totals: dict[str, Any] | None) -> list[InvoiceServiceUsage]:
+    """The invoice's usage totals (stored with it by the billing run), by service name."""
+    entries = [
+        InvoiceServiceUsage(
+            service_id=UUID(service_id),
+            service_name=entry["service_name"],
+            period_start=entry["period_start"],
+            period_end=entry["period_end"],
+            upload_mb=Decimal(entry["upload_mb"]),
+            download_mb=Decimal(entry["download_mb"]),
+            total_mb=Decimal(entry["total_mb"]),
+            data_cap_gb=entry.get("data_cap_gb"),
+            percent_used=percent_used(Decimal(entry["total_mb"]), entry.get("data_cap_gb")),
+            out_of_bundle_price_per_gb=entry.get("price_per_gb"),
+        )
+        for service_id, entry in (usage_totals or {}).items()
+    ]
+    return sorted(entries, key=lambda usage: (usage.service_name, str(usage.service_id)))
 
 
 def list_customer_invoices(
@@ -67,6 +90,7 @@ def get_customer_invoice(
                 InvoiceLine.model_validate(line) for line in _with_reasons(invoices.lines(conn, invoice_id))
             ],
             "payments": [AppliedPayment.model_validate(p) for p in invoices.payments(conn, invoice_id)],
+            "usage": usage_of(row["usage_totals"]),
         }
     )
 
@@ -111,6 +135,7 @@ def get_admin_invoice(conn: Connection, invoice_id: UUID) -> AdminInvoiceDetail:
                 AdminInvoiceLine.model_validate(x) for x in _with_reasons(invoices.lines(conn, invoice_id))
             ],
             "payments": [AdminPayment.model_validate(p) for p in invoices.payments(conn, invoice_id)],
+            "usage": usage_of(row["usage_totals"]),
             "credit_notes": [
                 InvoiceSummary.model_validate(n) for n in invoices.credit_notes(conn, invoice_id)
             ],
