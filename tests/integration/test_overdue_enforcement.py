@@ -1,5 +1,6 @@
 """Job enforce-overdue: non-payment suspension past the grace period by the system actor, through the
-lifecycle code (audit, Interstellio), reactivation on payment of only what it suspended; the full
+lifecycle code (audit, Interstellio), reactivation on payment of only what it suspended (by the payment
+itself; tests/integration/test_reactivation_after_payment.py has the details); the full
 invoice -> debit -> code 12 -> suspension -> EFT -> reactivation timeline on a moved clock."""
 
 from __future__ import annotations
@@ -108,11 +109,13 @@ def test_payment_reactivates_only_what_the_system_suspended(
     invoice = issued_invoice(conn, customer, invoice_date=date.today() - timedelta(days=30))
     run_overdue(date.today())
     assert service_row(conn, by_system)["status"] == "suspended"
-    # When the overdue amount is paid and the job runs again
+    # When the overdue amount is paid, and the job runs again
     _pay(conn, invoice, "699.00", date.today())
+    assert service_row(conn, by_system)["status"] == "active"
     row = run_overdue(date.today())
-    # Then the system's suspension is lifted (line enabled, audit row by system); the admin's stays
-    assert row["details"]["reactivated"] == 1
+    # Then the system's suspension was lifted by the payment itself (line enabled, audit row by system), so
+    # the job finds nothing left; the admin's suspension stays
+    assert row["details"]["reactivated"] == 0
     assert service_row(conn, by_system)["status"] == "active"
     assert interstellio.subscribers[subscriber]["enabled"] is True
     assert [(e["action"], e["actor_type"]) for e in log_rows(conn, by_system)] == [
@@ -159,11 +162,13 @@ def test_timeline_debit_code_12_suspension_eft_reactivation(
         assert run_overdue()["details"]["suspended"] == 0
         at(date(2026, 3, 23), 7)
         assert run_overdue()["details"]["suspended"] == 1
-        # And the customer pays by EFT and the job runs the next morning
+        # And the customer pays by EFT at noon: the line is back at once, the next morning's job has
+        # nothing to reactivate
         at(date(2026, 3, 24), 12)
         _pay(conn, invoice, "699.00", date(2026, 3, 24))
+        assert service_row(conn, service)["status"] == "active"
         at(date(2026, 3, 25), 7)
-        assert run_overdue()["details"]["reactivated"] == 1
+        assert run_overdue()["details"]["reactivated"] == 0
     finally:
         clock.reset()
     # Then: one failed collection (code 12, mandate blocked), suspension then reactivation by the system,

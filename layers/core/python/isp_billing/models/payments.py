@@ -30,6 +30,7 @@ class ManualPayment(ApiModel):
     id: UUID = Field(description="The payment transaction's id.")
     invoice_id: UUID = Field(description="The invoice paid.")
     invoice_number: str = Field(description="Its number.")
+    customer_id: UUID = Field(description="The invoice's customer.")
     method: ManualMethod = Field(description="eft or cash.")
     amount: Money = Field(description="Amount received.")
     applied: Money = Field(description="Applied to the invoice (at most what it still owed).")

@@ -52,6 +52,7 @@ def record_manual_payment(
         id=payment_id,
         invoice_id=invoice_id,
         invoice_number=invoice["invoice_number"],
+        customer_id=invoice["customer_id"],
         method=request.method,
         amount=request.amount,
         applied=applied["applied"],
