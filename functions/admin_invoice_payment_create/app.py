@@ -1,5 +1,5 @@
 """POST /api/admin/invoices/{invoice_id}/payments: record an EFT or cash payment on an invoice; once it has
-committed, reactivate what the system suspended for non-payment if nothing is overdue past the grace period."""
+committed, reactivate what the system suspended for non-payment if nothing is overdue past the grace."""
 
 import uuid
 from typing import Annotated

@@ -49,7 +49,7 @@ def _pay(
         f"/api/admin/invoices/{invoice}/payments",
         token=token,
         headers={"idempotency-key": key} if key else None,
-        body={"method": "eft", "amount": amount, "payment_date": str(date.today()), "bank_reference": "EFT 1"},
+        body={"method": "eft", "amount": amount, "payment_date": str(date.today()), "bank_reference": "EFT"},
     )
 
 
@@ -60,9 +60,8 @@ def _suspended_for_non_payment(
     (customer, service, subscriber, invoice ids)."""
     customer = insert_customer(conn)
     service, subscriber = service_with_line(conn, fake, customer_id=customer)
-    ids = [
-        issued_invoice(conn, customer, invoice_date=date.today() - timedelta(days=30 + n)) for n in range(invoices)
-    ]
+    days_ago = [timedelta(days=30 + n) for n in range(invoices)]
+    ids = [issued_invoice(conn, customer, invoice_date=date.today() - ago) for ago in days_ago]
     assert run_overdue(date.today())["details"]["suspended"] == 1
     fake.requests.clear()
     return customer, service, subscriber, ids

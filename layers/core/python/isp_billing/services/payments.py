@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
@@ -13,6 +14,8 @@ from isp_billing.errors import InvalidState, NotFound, ValidationFailed
 from isp_billing.models.payments import AdminPaymentItem, ManualPayment, ManualPaymentRequest, PaymentItem
 from isp_billing.pagination import Page, decode_cursor, page_of
 from isp_billing.repositories import payments
+
+Item = TypeVar("Item", bound=PaymentItem)
 
 PAYABLE_STATUSES = {"issued", "partially_paid", "overdue", "paid"}
 
@@ -63,30 +66,10 @@ def record_manual_payment(
     )
 
 
-def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
-    if not cursor:
-        return None
-    at, row_id = decode_cursor(cursor, datetime.fromisoformat, UUID)
-    return at, row_id
-
-
 def customer_payments(
     conn: Connection, customer_id: UUID, *, limit: int, cursor: str | None
 ) -> Page[PaymentItem]:
-    rows = payments.list_page(
-        conn,
-        customer_id=customer_id,
-        status=None,
-        batch_reference=None,
-        date_from=None,
-        date_to=None,
-        limit=limit,
-        after=_after(cursor),
-    )
-    items, next_cursor = page_of(rows, limit, lambda row: (row["created_at"], row["id"]))
-    return Page[PaymentItem](
-        items=[PaymentItem.model_validate(row) for row in items], next_cursor=next_cursor
-    )
+    return _page(PaymentItem, conn, limit, cursor, customer_id=customer_id)
 
 
 def admin_payments(
@@ -104,6 +87,36 @@ def admin_payments(
     admin.require("billing_admin", "super_admin", "support")
     if date_from and date_to and date_from > date_to:
         raise ValidationFailed("from: must not be after to", field="from")
+    return _page(
+        AdminPaymentItem,
+        conn,
+        limit,
+        cursor,
+        customer_id=customer_id,
+        status=status,
+        batch_reference=batch_reference,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _page(
+    model: type[Item],
+    conn: Connection,
+    limit: int,
+    cursor: str | None,
+    *,
+    customer_id: UUID | None,
+    status: str | None = None,
+    batch_reference: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Page[Item]:
+    """One page of payment transactions, newest first, as `model` (what the customer or the admin sees)."""
+    after = None
+    if cursor:
+        at, row_id = decode_cursor(cursor, datetime.fromisoformat, UUID)
+        after = (at, row_id)
     rows = payments.list_page(
         conn,
         customer_id=customer_id,
@@ -112,9 +125,7 @@ def admin_payments(
         date_from=date_from,
         date_to=date_to,
         limit=limit,
-        after=_after(cursor),
+        after=after,
     )
     items, next_cursor = page_of(rows, limit, lambda row: (row["created_at"], row["id"]))
-    return Page[AdminPaymentItem](
-        items=[AdminPaymentItem.model_validate(row) for row in items], next_cursor=next_cursor
-    )
+    return Page[Item](items=[model.model_validate(row) for row in items], next_cursor=next_cursor)
