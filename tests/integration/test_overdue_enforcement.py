@@ -15,17 +15,18 @@ from isp_billing import clock
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from isp_billing_cli.fakes import netcash as fake_netcash
 from tests.collections_helpers import (
+    admin_suspends,
     collections_of,
     debit_customer,
     invoice_row,
     issued_invoice,
     netcash_for_jobs,
+    pay_by_eft,
     run_debit_orders,
     run_overdue,
     run_reconcile,
 )
-from tests.events import call_api
-from tests.factories import admin_with_token, insert_customer
+from tests.factories import insert_customer
 from tests.lifecycle_helpers import fake_interstellio_for_functions, log_rows, service_row, service_with_line
 
 TODAY = date(2026, 5, 20)
@@ -38,14 +39,7 @@ def interstellio(clean_db: str) -> Iterator[fake_interstellio.FakeInterstellio]:
 
 
 def _pay(conn: psycopg.Connection, invoice: str, amount: str, day: date) -> None:
-    _, token = admin_with_token(conn, role="billing_admin")
-    status, _, body = call_api(
-        "AdminInvoicePaymentCreateFunction",
-        "POST",
-        f"/api/admin/invoices/{invoice}/payments",
-        token=token,
-        body={"method": "eft", "amount": amount, "payment_date": str(day), "bank_reference": "EFT"},
-    )
+    status, _, body = pay_by_eft(conn, invoice, amount, day)
     assert status == 201, body
 
 
@@ -97,15 +91,7 @@ def test_payment_reactivates_only_what_the_system_suspended(
     customer = insert_customer(conn)
     by_system, subscriber = service_with_line(conn, interstellio, customer_id=customer)
     by_admin, _ = service_with_line(conn, interstellio, customer_id=customer)
-    _, admin = admin_with_token(conn, role="support")
-    status, _, _ = call_api(
-        "AdminServiceSuspendFunction",
-        "POST",
-        f"/api/admin/services/{by_admin}/suspend",
-        token=admin,
-        body={"reason": "Router fault", "suspension_type": "technical"},
-    )
-    assert status in (200, 202)
+    admin_suspends(conn, by_admin)
     invoice = issued_invoice(conn, customer, invoice_date=date.today() - timedelta(days=30))
     run_overdue(date.today())
     assert service_row(conn, by_system)["status"] == "suspended"

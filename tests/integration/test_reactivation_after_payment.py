@@ -15,16 +15,17 @@ from isp_billing.services import service_lifecycle
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from isp_billing_cli.fakes import netcash as fake_netcash
 from tests.collections_helpers import (
+    admin_suspends,
     collections_of,
     debit_customer,
     invoice_row,
     issued_invoice,
     netcash_for_jobs,
+    pay_by_eft,
     run_debit_orders,
     run_overdue,
     run_reconcile,
 )
-from tests.events import call_api
 from tests.factories import admin_with_token, insert_customer
 from tests.lifecycle_helpers import fake_interstellio_for_functions, log_rows, service_row, service_with_line
 
@@ -37,20 +38,6 @@ def interstellio(clean_db: str) -> Iterator[fake_interstellio.FakeInterstellio]:
 
 def _patches(fake: fake_interstellio.FakeInterstellio) -> list[Any]:
     return [call for call in fake.requests if call.method == "PATCH"]
-
-
-def _pay(
-    conn: psycopg.Connection, invoice: str, amount: str, *, key: str | None = None, token: str | None = None
-) -> tuple[int, dict[str, str], Any]:
-    token = token or admin_with_token(conn, role="billing_admin")[1]
-    return call_api(
-        "AdminInvoicePaymentCreateFunction",
-        "POST",
-        f"/api/admin/invoices/{invoice}/payments",
-        token=token,
-        headers={"idempotency-key": key} if key else None,
-        body={"method": "eft", "amount": amount, "payment_date": str(date.today()), "bank_reference": "EFT"},
-    )
 
 
 def _suspended_for_non_payment(
@@ -67,28 +54,16 @@ def _suspended_for_non_payment(
     return customer, service, subscriber, ids
 
 
-def _admin_suspends(conn: psycopg.Connection, service: str) -> None:
-    _, token = admin_with_token(conn, role="support")
-    status, _, body = call_api(
-        "AdminServiceSuspendFunction",
-        "POST",
-        f"/api/admin/services/{service}/suspend",
-        token=token,
-        body={"reason": "Router fault", "suspension_type": "technical"},
-    )
-    assert status in (200, 202), body
-
-
 def test_an_eft_of_the_overdue_amount_reactivates_within_the_request(
     conn: psycopg.Connection, interstellio: fake_interstellio.FakeInterstellio
 ) -> None:
     # Given a line the system suspended for non-payment, and a second line an admin suspended (technical)
     customer, service, subscriber, (invoice,) = _suspended_for_non_payment(conn, interstellio)
     by_admin, admin_subscriber = service_with_line(conn, interstellio, customer_id=customer)
-    _admin_suspends(conn, by_admin)
+    admin_suspends(conn, by_admin)
     interstellio.requests.clear()
     # When the overdue amount is paid by EFT
-    status, _, body = _pay(conn, invoice, "699.00")
+    status, _, body = pay_by_eft(conn, invoice, "699.00")
     # Then right after the request the system's suspension is lifted (one PATCH enabling its subscriber,
     # audited as the system) and the admin's suspension stays
     assert status == 201 and body["invoice_status"] == "paid" and body["customer_id"] == customer
@@ -110,7 +85,7 @@ def test_a_partial_payment_that_leaves_an_overdue_amount_reactivates_nothing(
     # Given a suspended customer with two invoices overdue past the grace period
     _, service, subscriber, (first, _) = _suspended_for_non_payment(conn, interstellio, invoices=2)
     # When one of them is paid (and part of nothing else)
-    status, _, body = _pay(conn, first, "699.00")
+    status, _, body = pay_by_eft(conn, first, "699.00")
     # Then the payment is recorded, the line stays suspended and Interstellio is not called
     assert status == 201 and body["invoice_status"] == "paid"
     assert service_row(conn, service)["status"] == "suspended"
@@ -123,9 +98,9 @@ def test_a_replayed_payment_request_reactivates_nothing_twice(
     # Given a suspended customer who pays the overdue amount with an Idempotency-Key
     _, service, _, (invoice,) = _suspended_for_non_payment(conn, interstellio)
     _, token = admin_with_token(conn, role="billing_admin")
-    first = _pay(conn, invoice, "699.00", key="eft-1", token=token)
+    first = pay_by_eft(conn, invoice, "699.00", key="eft-1", token=token)
     # When the same request is retried
-    again = _pay(conn, invoice, "699.00", key="eft-1", token=token)
+    again = pay_by_eft(conn, invoice, "699.00", key="eft-1", token=token)
     # Then the stored answer is replayed: one payment, one reactivation, one PATCH
     assert (first[0], again[0], again[1].get("idempotent-replayed")) == (201, 201, "true")
     assert len([t for t in collections_of(conn, invoice) if t["kind"] == "payment"]) == 1
@@ -147,7 +122,7 @@ def test_a_crash_in_reactivation_keeps_the_payment_and_the_daily_run_reactivates
     with monkeypatch.context() as patched:
         patched.setattr(service_lifecycle, "reactivate", crash)
         # When the overdue amount is paid
-        status, _, body = _pay(conn, invoice, "699.00")
+        status, _, body = pay_by_eft(conn, invoice, "699.00")
     # Then the payment stands (201, invoice paid) and the line is still suspended
     assert status == 201 and body["invoice_status"] == "paid"
     assert invoice_row(conn, invoice)["status"] == "paid"
@@ -174,7 +149,7 @@ def test_a_paid_debit_reactivates_in_the_same_reconciliation_run(
     customer, _ = debit_customer(conn)
     service, subscriber = service_with_line(conn, interstellio, customer_id=customer)
     by_admin, _ = service_with_line(conn, interstellio, customer_id=customer)
-    _admin_suspends(conn, by_admin)
+    admin_suspends(conn, by_admin)
     invoice = issued_invoice(conn, customer, invoice_date=date(2026, 3, 1))
     run_debit_orders(date(2026, 3, 2))
     (collection,) = collections_of(conn, invoice)
