@@ -87,6 +87,50 @@ def reverse_on_invoice(conn: Connection, invoice_id: UUID, amount: Decimal, toda
     return str(updated["status"])
 
 
+def insert_reversal(
+    conn: Connection,
+    original: dict[str, Any],
+    *,
+    reason: str,
+    code: str | None = None,
+    reference: str | None = None,
+    recorded_by: UUID | None = None,
+) -> UUID:
+    """A successful payment undone (a bank's dispute, an admin's correction): the original -> reversed, and a
+    new reversal row of the same amount and provider naming it (one per original: a unique index)."""
+    conn.execute("update payment_transactions set status = 'reversed' where id = %s", (original["id"],))
+    row = conn.execute(
+        """
+        insert into payment_transactions (customer_id, invoice_id, payment_method_id, original_transaction_id,
+                                          amount, kind, status, provider, provider_reference, failure_code,
+                                          failure_reason, processed_at, recorded_by)
+        values (%s, %s, %s, %s, %s, 'reversal', 'successful', %s, %s, %s, %s, now(), %s)
+        returning id
+        """,
+        (
+            original["customer_id"],
+            original["invoice_id"],
+            original["payment_method_id"],
+            original["id"],
+            original["amount"],
+            original["provider"],
+            None if reference is None else f"reversal:{reference}",
+            code,
+            reason,
+            recorded_by,
+        ),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def lock_payment(conn: Connection, transaction_id: UUID) -> dict[str, Any] | None:
+    """The transaction locked until the transaction ends (a second reversal waits, then sees `reversed`)."""
+    return conn.execute(
+        "select * from payment_transactions where id = %s for update", (transaction_id,)
+    ).fetchone()
+
+
 def invoice_for_payment(conn: Connection, invoice_id: UUID) -> dict[str, Any] | None:
     return conn.execute(
         "select id, customer_id, invoice_number, kind, status, amount_due from customer_invoices"

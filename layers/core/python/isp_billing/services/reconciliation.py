@@ -33,6 +33,7 @@ from isp_billing.repositories import notifications, payments
 from isp_billing.repositories import reconciliation as sql
 from isp_billing.services import overdue
 from isp_billing.services.debit_orders import DebitOrderProvider
+from isp_billing.services.payments import reverse_payment
 
 JOB_NAME = "reconcile-payments"
 PAID_TYPES = {"TDD", "SDD"}
@@ -160,8 +161,7 @@ def handle_unpaid(
         sql.mark_failed(conn, collection["id"], code, reason, reference)
         outcome = "failed"
     elif collection["status"] == "successful":
-        sql.insert_reversal(conn, collection, code, reason, reference)
-        payments.reverse_on_invoice(conn, collection["invoice_id"], collection["amount"], today)
+        reverse_payment(conn, collection, reason=reason, code=code, reference=reference, today=today)
         outcome = "reversed"
     else:
         return "ignored", None
