@@ -100,6 +100,24 @@ def test_a_reversed_partial_payment_past_the_due_date_leaves_the_invoice_overdue
     assert (status, body["invoice_status"], body["invoice_amount_due"]) == (201, "overdue", "699.00")
 
 
+def test_reversing_an_overpayment_takes_back_what_it_gave_the_invoice_and_the_credit(
+    conn: psycopg.Connection,
+) -> None:
+    # Given R500.00 then R300.00 by EFT on a R699.00 invoice: the second paid R199.00 and made R101.00 credit
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer = insert_customer(conn)
+    invoice = issued_invoice(conn, customer, invoice_date=sast_today())
+    pay_by_eft(conn, invoice, "500.00", token=token)
+    second = pay_by_eft(conn, invoice, "300.00", token=token)[2]
+    assert (second["applied"], second["credited"]) == ("199.00", "101.00")
+    # When the second is reversed
+    status, _, body = _reverse(token, second["id"])
+    # Then R199.00 comes off the invoice and R101.00 off the credit: back to after the first payment
+    assert (status, body["invoice_status"], body["invoice_amount_due"]) == (201, "partially_paid", "199.00")
+    assert invoice_row(conn, invoice)["amount_paid"] == Decimal("500.00")
+    assert _credit(conn, customer) == Decimal("0.00")
+
+
 def test_twice_is_409_and_a_retry_with_the_same_key_replays(conn: psycopg.Connection) -> None:
     # Given an EFT reversed once with an Idempotency-Key
     _, token = admin_with_token(conn, role="billing_admin")

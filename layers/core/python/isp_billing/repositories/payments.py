@@ -56,14 +56,17 @@ def apply_to_invoices(conn: Connection, payments: Sequence[tuple[UUID, Decimal]]
     ).fetchall()
 
 
-def reverse_on_invoice(conn: Connection, invoice_id: UUID, amount: Decimal, today: date) -> str:
-    """Take `amount` back (a dispute, a reversal): off the invoice's amount_paid first, the rest off the
-    credit balance its excess made. Returns the invoice's new status."""
+def reverse_on_invoice(
+    conn: Connection, invoice_id: UUID, amount: Decimal, today: date, applied: Decimal | None = None
+) -> str:
+    """Take `amount` back (a dispute, a reversal): off the invoice's amount_paid first (at most `applied`,
+    what the payment put there, when known), the rest off the credit balance its excess made. Returns the
+    invoice's new status."""
     row = conn.execute(
         "select customer_id, amount_paid from customer_invoices where id = %s for update", (invoice_id,)
     ).fetchone()
     assert row is not None
-    from_invoice = min(amount, row["amount_paid"])
+    from_invoice = min(amount if applied is None else applied, row["amount_paid"])
     from_credit = amount - from_invoice
     updated = conn.execute(
         """
@@ -122,6 +125,16 @@ def insert_reversal(
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))
+
+
+def record_applied(conn: Connection, transaction_id: UUID, applied: Decimal) -> None:
+    """Keep how much of a manual payment went to its invoice (the rest became credit), so that reversing it
+    takes back from each what it gave, even after later payments on the same invoice."""
+    conn.execute(
+        "update payment_transactions set provider_response = provider_response"
+        " || jsonb_build_object('applied', %s::text) where id = %s",
+        (applied, transaction_id),
+    )
 
 
 def lock_payment(conn: Connection, transaction_id: UUID) -> dict[str, Any] | None:

@@ -59,6 +59,7 @@ def record_manual_payment(
         admin_id=admin.admin_id,
     )
     (applied,) = payments.apply_to_invoices(conn, [(invoice_id, request.amount)])
+    payments.record_applied(conn, payment_id, applied["applied"])
     after = payments.invoice_for_payment(conn, invoice_id)
     assert after is not None
     return ManualPayment(
@@ -92,7 +93,14 @@ def reverse_payment(
     reversal_id = payments.insert_reversal(
         conn, original, reason=reason, code=code, reference=reference, recorded_by=recorded_by
     )
-    status = payments.reverse_on_invoice(conn, original["invoice_id"], original["amount"], today)
+    recorded = (original.get("provider_response") or {}).get("applied")
+    status = payments.reverse_on_invoice(
+        conn,
+        original["invoice_id"],
+        original["amount"],
+        today,
+        applied=None if recorded is None else Decimal(recorded),
+    )
     return reversal_id, status
 
 
