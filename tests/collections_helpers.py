@@ -1,4 +1,5 @@
-"""Helpers for collections tests: debit-order customers with a signed mandate, issued invoices, job runs."""
+"""Helpers for collections tests: debit-order customers with a signed mandate, issued invoices, job runs,
+manual payments and an admin's suspension through their routes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from isp_billing.money import vat_from_inclusive
 from isp_billing_cli.events import LambdaContext
 from isp_billing_cli.fakes import netcash as fake_netcash
 from isp_billing_cli.template import function_by_id
-from tests.factories import insert_customer
+from tests.events import call_api
+from tests.factories import admin_with_token, insert_customer
 from tests.netcash_env import running_fake
 
 
@@ -109,3 +111,42 @@ def invoice_row(conn: psycopg.Connection, invoice_id: str) -> dict[str, Any]:
 
 def run_overdue(run_date: date | None = None) -> dict[str, Any]:
     return run_job("EnforceOverdueFunction", **({"run_date": run_date} if run_date else {}))
+
+
+def pay_by_eft(
+    conn: psycopg.Connection,
+    invoice_id: str,
+    amount: str,
+    day: date | None = None,
+    *,
+    key: str | None = None,
+    token: str | None = None,
+) -> tuple[int, dict[str, str], Any]:
+    """POST an EFT on the invoice as a billing admin (a new one unless `token`): (status, headers, body)."""
+    token = token or admin_with_token(conn, role="billing_admin")[1]
+    return call_api(
+        "AdminInvoicePaymentCreateFunction",
+        "POST",
+        f"/api/admin/invoices/{invoice_id}/payments",
+        token=token,
+        headers={"idempotency-key": key} if key else None,
+        body={
+            "method": "eft",
+            "amount": amount,
+            "payment_date": str(day or date.today()),
+            "bank_reference": "EFT",
+        },
+    )
+
+
+def admin_suspends(conn: psycopg.Connection, service_id: str) -> None:
+    """A support admin suspends the service (technical): a suspension the system must never lift."""
+    _, token = admin_with_token(conn, role="support")
+    status, _, body = call_api(
+        "AdminServiceSuspendFunction",
+        "POST",
+        f"/api/admin/services/{service_id}/suspend",
+        token=token,
+        body={"reason": "Router fault", "suspension_type": "technical"},
+    )
+    assert status in (200, 202), body

@@ -1,9 +1,10 @@
 """Invoices written straight into the database, as the billing run would (issued with their lines in one
-transaction), for tests whose subject is reading or correcting them."""
+transaction), for tests whose subject is reading, correcting or delivering them (PDF, render job, sender)."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,32 +27,36 @@ def insert_invoice(
     *,
     lines: list[dict[str, Any]] | None = None,
     status: str = "issued",
-    invoice_date: str = "2026-02-25",
-    due_date: str = "2026-03-04",
+    invoice_date: str | date = "2026-02-25",
+    due_date: str | date | None = None,
     period: tuple[str, str] | None = ("2026-02-25", "2026-03-24"),
     kind: str = "one_off",
     amount_paid: str = "0.00",
     pdf_generated_at: str | None = None,
+    credit_note_for: str | None = None,
+    age_minutes: int = 0,
 ) -> dict[str, Any]:
     """An invoice (kind one_off by default, so several per customer may share a period) and its lines;
-    returns the row with `line_ids`."""
+    returns the row with `line_ids`. The due date defaults to 7 days after the invoice date; `age_minutes`
+    back-dates `created_at` (for the sweeps that look for invoices issued a while ago)."""
     lines = lines if lines is not None else [line("699.00", source={"rule": "recurring"})]
     total = sum((Decimal(item["amount"]) for item in lines), Decimal("0.00"))
     vat = vat_from_inclusive(total, VAT_RATE)
+    issued_on = date.fromisoformat(invoice_date) if isinstance(invoice_date, str) else invoice_date
     with conn.transaction():
         invoice = conn.execute(
             """
             insert into customer_invoices (customer_id, kind, invoice_date, due_date, period_start,
                                            period_end, subtotal, vat_rate, vat_amount, total_amount, status,
-                                           amount_paid, pdf_url, pdf_generated_at)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                           amount_paid, pdf_url, pdf_generated_at, credit_note_for)
+            values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
             returning *
             """,
             (
                 customer_id,
                 kind,
-                invoice_date,
-                due_date,
+                issued_on,
+                due_date or issued_on + timedelta(days=7),
                 period[0] if period else None,
                 period[1] if period else None,
                 total - vat,
@@ -62,6 +67,7 @@ def insert_invoice(
                 amount_paid,
                 "s3://invoices/x.pdf" if pdf_generated_at else None,
                 pdf_generated_at,
+                credit_note_for,
             ),
         ).fetchone()
         ids = []
@@ -85,6 +91,13 @@ def insert_invoice(
                 ),
             ).fetchone()
             ids.append(str(row["id"]))
+        if age_minutes:
+            # After the lines: the lines trigger accepts them only on an invoice created in this transaction.
+            invoice = conn.execute(
+                "update customer_invoices set created_at = now() - make_interval(mins => %s)"
+                " where id = %s returning *",
+                (age_minutes, invoice["id"]),
+            ).fetchone()
     return {**invoice, "id": str(invoice["id"]), "line_ids": ids}
 
 

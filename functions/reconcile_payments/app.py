@@ -6,7 +6,7 @@ from isp_billing.services.reconciliation import JOB_NAME, ReconcilePaymentsOptio
 
 
 def work(run: JobRun) -> JobOutcome:
-    return reconcile_payments(run, registry.netcash_debit_orders())
+    return reconcile_payments(run, registry.netcash_debit_orders(), registry.interstellio)
 
 
 handler = job_handler(JOB_NAME, work, options_model=ReconcilePaymentsOptions)

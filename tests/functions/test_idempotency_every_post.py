@@ -328,7 +328,26 @@ def _manual_payment_case(conn) -> Case:
     )
 
 
+def _payment_reversal_case(conn) -> Case:
+    from tests.collections_helpers import issued_invoice, pay_by_eft
+
+    _, token = admin_with_token(conn, role="billing_admin")
+    invoice = issued_invoice(conn, insert_customer(conn), invoice_date=sast_today())
+    payment = pay_by_eft(conn, invoice, "100.00", token=token)[2]["id"]
+    return Case(
+        "AdminPaymentReverseFunction",
+        f"/api/admin/payments/{payment}/reverse",
+        token,
+        {"reason": "Entered on the wrong invoice"},
+        {"reason": "Other"},
+        _count(
+            conn, "select count(*) as n from payment_transactions where original_transaction_id = %s", payment
+        ),
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
+    "AdminPaymentReverseFunction": lambda conn, fake: _payment_reversal_case(conn),
     "AdminServiceUsageCorrectFunction": _usage_correction_case,
     "AdminInvoicePaymentCreateFunction": lambda conn, fake: _manual_payment_case(conn),
     "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),

@@ -14,7 +14,7 @@ import pypdf
 from tests.aws_delivery import BUCKET, delivery_aws
 from tests.events import call_api, call_api_raw
 from tests.factories import admin_with_token, customer_with_token
-from tests.invoice_delivery_helpers import insert_invoice
+from tests.invoice_helpers import insert_invoice, line
 
 CUSTOMER = "CustomerInvoicePdfFunction"
 ADMIN = "AdminInvoicePdfFunction"
@@ -123,7 +123,7 @@ def test_a_credit_note_pdf_says_credit_note_and_names_the_invoice_it_corrects(co
         me,
         kind="credit_note",
         credit_note_for=original["id"],
-        lines=[("Credit: outage 3-5 March", "-100.00")],
+        lines=[line("-100.00", kind="credit", description="Credit: outage 3-5 March")],
     )
     # When I fetch the credit note's PDF
     status, _, body = call_api_raw(CUSTOMER, "GET", _path(note["id"]), token=token)

@@ -16,7 +16,7 @@ from tests.aws_delivery import BUCKET, delivery_aws
 from tests.billing_helpers import billed_customer, run_billing
 from tests.events import sqs_event_from_messages
 from tests.factories import insert_customer
-from tests.invoice_delivery_helpers import insert_invoice
+from tests.invoice_helpers import insert_invoice
 
 FUNCTION = "RenderInvoicePdfsFunction"
 

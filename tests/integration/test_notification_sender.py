@@ -30,7 +30,7 @@ from tests.aws_delivery import SENDER, delivery_aws
 from tests.chunk_queue import REGION
 from tests.environment import settings_environment
 from tests.factories import insert_customer
-from tests.invoice_delivery_helpers import insert_invoice
+from tests.invoice_helpers import insert_invoice
 
 
 def _send_job() -> dict:

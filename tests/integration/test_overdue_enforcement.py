@@ -1,5 +1,6 @@
 """Job enforce-overdue: non-payment suspension past the grace period by the system actor, through the
-lifecycle code (audit, Interstellio), reactivation on payment of only what it suspended; the full
+lifecycle code (audit, Interstellio), reactivation on payment of only what it suspended (by the payment
+itself; tests/integration/test_reactivation_after_payment.py has the details); the full
 invoice -> debit -> code 12 -> suspension -> EFT -> reactivation timeline on a moved clock."""
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from isp_billing import clock
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from isp_billing_cli.fakes import netcash as fake_netcash
 from tests.collections_helpers import (
+    admin_suspends,
     collections_of,
     debit_customer,
     invoice_row,
     issued_invoice,
     netcash_for_jobs,
+    pay_by_eft,
     run_debit_orders,
     run_overdue,
     run_reconcile,
 )
-from tests.events import call_api
-from tests.factories import admin_with_token, insert_customer
+from tests.factories import insert_customer
 from tests.lifecycle_helpers import fake_interstellio_for_functions, log_rows, service_row, service_with_line
 
 TODAY = date(2026, 5, 20)
@@ -37,14 +39,7 @@ def interstellio(clean_db: str) -> Iterator[fake_interstellio.FakeInterstellio]:
 
 
 def _pay(conn: psycopg.Connection, invoice: str, amount: str, day: date) -> None:
-    _, token = admin_with_token(conn, role="billing_admin")
-    status, _, body = call_api(
-        "AdminInvoicePaymentCreateFunction",
-        "POST",
-        f"/api/admin/invoices/{invoice}/payments",
-        token=token,
-        body={"method": "eft", "amount": amount, "payment_date": str(day), "bank_reference": "EFT"},
-    )
+    status, _, body = pay_by_eft(conn, invoice, amount, day)
     assert status == 201, body
 
 
@@ -96,23 +91,17 @@ def test_payment_reactivates_only_what_the_system_suspended(
     customer = insert_customer(conn)
     by_system, subscriber = service_with_line(conn, interstellio, customer_id=customer)
     by_admin, _ = service_with_line(conn, interstellio, customer_id=customer)
-    _, admin = admin_with_token(conn, role="support")
-    status, _, _ = call_api(
-        "AdminServiceSuspendFunction",
-        "POST",
-        f"/api/admin/services/{by_admin}/suspend",
-        token=admin,
-        body={"reason": "Router fault", "suspension_type": "technical"},
-    )
-    assert status in (200, 202)
+    admin_suspends(conn, by_admin)
     invoice = issued_invoice(conn, customer, invoice_date=date.today() - timedelta(days=30))
     run_overdue(date.today())
     assert service_row(conn, by_system)["status"] == "suspended"
-    # When the overdue amount is paid and the job runs again
+    # When the overdue amount is paid, and the job runs again
     _pay(conn, invoice, "699.00", date.today())
+    assert service_row(conn, by_system)["status"] == "active"
     row = run_overdue(date.today())
-    # Then the system's suspension is lifted (line enabled, audit row by system); the admin's stays
-    assert row["details"]["reactivated"] == 1
+    # Then the system's suspension was lifted by the payment itself (line enabled, audit row by system), so
+    # the job finds nothing left; the admin's suspension stays
+    assert row["details"]["reactivated"] == 0
     assert service_row(conn, by_system)["status"] == "active"
     assert interstellio.subscribers[subscriber]["enabled"] is True
     assert [(e["action"], e["actor_type"]) for e in log_rows(conn, by_system)] == [
@@ -159,11 +148,13 @@ def test_timeline_debit_code_12_suspension_eft_reactivation(
         assert run_overdue()["details"]["suspended"] == 0
         at(date(2026, 3, 23), 7)
         assert run_overdue()["details"]["suspended"] == 1
-        # And the customer pays by EFT and the job runs the next morning
+        # And the customer pays by EFT at noon: the line is back at once, the next morning's job has
+        # nothing to reactivate
         at(date(2026, 3, 24), 12)
         _pay(conn, invoice, "699.00", date(2026, 3, 24))
+        assert service_row(conn, service)["status"] == "active"
         at(date(2026, 3, 25), 7)
-        assert run_overdue()["details"]["reactivated"] == 1
+        assert run_overdue()["details"]["reactivated"] == 0
     finally:
         clock.reset()
     # Then: one failed collection (code 12, mandate blocked), suspension then reactivation by the system,

@@ -1,4 +1,5 @@
-"""Payments API: manual (EFT, cash) payments on invoices, and the payment lists of customers and admins."""
+"""Payments API: manual (EFT, cash) payments on invoices and their reversal, and the payment lists of
+customers and admins."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import Field
 
 from isp_billing.models.billing import MoneyIn
 from isp_billing.models.common import ApiModel, RequestModel
-from isp_billing.models.text import PaymentReferenceText
+from isp_billing.models.text import PaymentReferenceText, ReasonText
 from isp_billing.money import Money
 
 ManualMethod = Literal["eft", "cash"]
@@ -30,6 +31,7 @@ class ManualPayment(ApiModel):
     id: UUID = Field(description="The payment transaction's id.")
     invoice_id: UUID = Field(description="The invoice paid.")
     invoice_number: str = Field(description="Its number.")
+    customer_id: UUID = Field(description="The invoice's customer.")
     method: ManualMethod = Field(description="eft or cash.")
     amount: Money = Field(description="Amount received.")
     applied: Money = Field(description="Applied to the invoice (at most what it still owed).")
@@ -57,3 +59,19 @@ class AdminPaymentItem(PaymentItem):
     failure_code: str | None = Field(description="The bank's unpaid code, or our own failure code.")
     attempt_number: int = Field(description="Which attempt at collecting the invoice this was.")
     created_at: datetime = Field(description="When the row was written.")
+
+
+class PaymentReversalRequest(RequestModel):
+    reason: ReasonText = Field(description="Why it is reversed (kept on the reversal and in the log).")
+
+
+class PaymentReversal(ApiModel):
+    id: UUID = Field(description="The reversal transaction's id.")
+    original_transaction_id: UUID = Field(description="The payment reversed (now `reversed`).")
+    invoice_id: UUID = Field(description="The invoice it was paid on.")
+    invoice_number: str = Field(description="Its number.")
+    customer_id: UUID = Field(description="The invoice's customer.")
+    amount: Money = Field(description="Taken back: off the invoice, the rest off the credit it made.")
+    reason: str = Field(description="Why.")
+    invoice_status: str = Field(description="The invoice's status after (issued, overdue or partially_paid).")
+    invoice_amount_due: Money = Field(description="What the invoice owes after.")

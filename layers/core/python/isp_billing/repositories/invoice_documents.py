@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from isp_billing.db import Connection
+from isp_billing.repositories import notifications
 
 # A PDF exists for an invoice a customer can see: never a draft (not an invoice yet) nor a void one.
 DELIVERABLE = "i.status not in ('draft', 'void')"
@@ -81,7 +82,7 @@ def queue_issued(conn: Connection, invoice_ids: list[UUID], pdf_link_base: str) 
     rows = conn.execute(
         f"""
         insert into notifications (customer_id, kind, recipient, subject, template, data, dedupe_key)
-        select i.customer_id, 'invoice_issued', coalesce(b.invoice_email, c.email),
+        select i.customer_id, 'invoice_issued', {notifications.recipient_sql("i.customer_id")},
                left('Your tax invoice ' || i.invoice_number, 200), 'invoice_issued',
                jsonb_build_object(
                  'invoice_id', i.id, 'invoice_number', i.invoice_number,
@@ -94,7 +95,6 @@ def queue_issued(conn: Connection, invoice_ids: list[UUID], pdf_link_base: str) 
                'invoice_issued:' || i.id
           from customer_invoices i
           join customers c on c.id = i.customer_id
-          left join customer_billing b on b.customer_id = i.customer_id
          where i.id = any(%(ids)s) and {DELIVERABLE}
         on conflict (dedupe_key) do nothing
         returning id

@@ -30,6 +30,16 @@ class NotificationRequest:
     recipient: str | None = None
 
 
+def recipient_sql(customer_id: str) -> str:
+    """The recipient rule, as an SQL expression for the customer whose id is the SQL `customer_id`: their
+    billing e-mail (customer_billing.invoice_email), else their own address, read at queue time. Every
+    queueing statement uses it, so the rule is written once."""
+    return (
+        f"coalesce((select b.invoice_email from customer_billing b where b.customer_id = {customer_id}),"
+        f" (select c.email from customers c where c.id = {customer_id}))"
+    )
+
+
 def queue(conn: Connection, request: NotificationRequest) -> bool:
     """Queue one notification; False when its dedupe key was queued before (nothing written)."""
     return queue_many(conn, [request]) == 1
@@ -40,16 +50,14 @@ def queue_many(conn: Connection, requests: Sequence[NotificationRequest]) -> int
     if not requests:
         return 0
     rows = conn.execute(
-        """
+        f"""
         insert into notifications (customer_id, kind, recipient, subject, template, data, dedupe_key)
         select r.customer_id, r.kind,
-               coalesce(r.recipient, b.invoice_email, c.email),
+               coalesce(r.recipient, {recipient_sql("r.customer_id")}),
                r.subject, r.template, r.data, r.dedupe_key
           from unnest(%(customer_ids)s::uuid[], %(kinds)s::text[], %(recipients)s::text[],
                       %(subjects)s::text[], %(templates)s::text[], %(data)s::jsonb[], %(keys)s::text[])
                as r (customer_id, kind, recipient, subject, template, data, dedupe_key)
-          left join customers c on c.id = r.customer_id
-          left join customer_billing b on b.customer_id = r.customer_id
         on conflict (dedupe_key) do nothing
         returning id
         """,

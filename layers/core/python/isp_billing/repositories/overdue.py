@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from isp_billing.db import Connection
 
@@ -41,8 +43,11 @@ def services_to_suspend(conn: Connection, cutoff: date) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-def services_to_reactivate(conn: Connection, cutoff: date) -> list[dict[str, Any]]:
-    """Services the system suspended for non-payment whose customer no longer owes past the grace period."""
+def services_to_reactivate(
+    conn: Connection, cutoff: date, customer_ids: Sequence[UUID] | None = None
+) -> list[dict[str, Any]]:
+    """Services the system suspended for non-payment whose customer no longer owes past the grace period;
+    with `customer_ids`, only those customers' (the prompt reactivation after a payment)."""
     return conn.execute(
         f"""
         select s.id as service_id, s.customer_id
@@ -50,10 +55,11 @@ def services_to_reactivate(conn: Connection, cutoff: date) -> list[dict[str, Any
           join service_suspensions x on x.service_id = s.id and x.reactivated_at is null
                                     and x.suspension_type = 'non_payment' and x.suspended_by is null
          where s.status = 'suspended'
+           and (%(customers)s::uuid[] is null or s.customer_id = any(%(customers)s::uuid[]))
            and not exists (select 1 from customer_invoices i
                             where i.customer_id = s.customer_id and {_OWING}
-                              and i.due_date < %s)
+                              and i.due_date < %(cutoff)s)
          order by s.customer_id, s.id
         """,
-        (cutoff,),
+        {"cutoff": cutoff, "customers": None if customer_ids is None else list(customer_ids)},
     ).fetchall()

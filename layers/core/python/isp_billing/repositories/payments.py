@@ -56,14 +56,17 @@ def apply_to_invoices(conn: Connection, payments: Sequence[tuple[UUID, Decimal]]
     ).fetchall()
 
 
-def reverse_on_invoice(conn: Connection, invoice_id: UUID, amount: Decimal, today: date) -> str:
-    """Take `amount` back (a dispute, a reversal): off the invoice's amount_paid first, the rest off the
-    credit balance its excess made. Returns the invoice's new status."""
+def reverse_on_invoice(
+    conn: Connection, invoice_id: UUID, amount: Decimal, today: date, applied: Decimal | None = None
+) -> str:
+    """Take `amount` back (a dispute, a reversal): off the invoice's amount_paid first (at most `applied`,
+    what the payment put there, when known), the rest off the credit balance its excess made. Returns the
+    invoice's new status."""
     row = conn.execute(
         "select customer_id, amount_paid from customer_invoices where id = %s for update", (invoice_id,)
     ).fetchone()
     assert row is not None
-    from_invoice = min(amount, row["amount_paid"])
+    from_invoice = min(amount if applied is None else applied, row["amount_paid"])
     from_credit = amount - from_invoice
     updated = conn.execute(
         """
@@ -85,6 +88,60 @@ def reverse_on_invoice(conn: Connection, invoice_id: UUID, amount: Decimal, toda
         )
     assert updated is not None
     return str(updated["status"])
+
+
+def insert_reversal(
+    conn: Connection,
+    original: dict[str, Any],
+    *,
+    reason: str,
+    code: str | None = None,
+    reference: str | None = None,
+    recorded_by: UUID | None = None,
+) -> UUID:
+    """A successful payment undone (a bank's dispute, an admin's correction): the original -> reversed, and a
+    new reversal row of the same amount and provider naming it (one per original: a unique index)."""
+    conn.execute("update payment_transactions set status = 'reversed' where id = %s", (original["id"],))
+    row = conn.execute(
+        """
+        insert into payment_transactions (customer_id, invoice_id, payment_method_id, original_transaction_id,
+                                          amount, kind, status, provider, provider_reference, failure_code,
+                                          failure_reason, processed_at, recorded_by)
+        values (%s, %s, %s, %s, %s, 'reversal', 'successful', %s, %s, %s, %s, now(), %s)
+        returning id
+        """,
+        (
+            original["customer_id"],
+            original["invoice_id"],
+            original["payment_method_id"],
+            original["id"],
+            original["amount"],
+            original["provider"],
+            None if reference is None else f"reversal:{reference}",
+            code,
+            reason,
+            recorded_by,
+        ),
+    ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def record_applied(conn: Connection, transaction_id: UUID, applied: Decimal) -> None:
+    """Keep how much of a manual payment went to its invoice (the rest became credit), so that reversing it
+    takes back from each what it gave, even after later payments on the same invoice."""
+    conn.execute(
+        "update payment_transactions set provider_response = provider_response"
+        " || jsonb_build_object('applied', %s::text) where id = %s",
+        (applied, transaction_id),
+    )
+
+
+def lock_payment(conn: Connection, transaction_id: UUID) -> dict[str, Any] | None:
+    """The transaction locked until the transaction ends (a second reversal waits, then sees `reversed`)."""
+    return conn.execute(
+        "select * from payment_transactions where id = %s for update", (transaction_id,)
+    ).fetchone()
 
 
 def invoice_for_payment(conn: Connection, invoice_id: UUID) -> dict[str, Any] | None:

@@ -95,34 +95,6 @@ def mark_failed(conn: Connection, transaction_id: UUID, code: str, reason: str, 
     return row is not None
 
 
-def insert_reversal(
-    conn: Connection, original: dict[str, Any], code: str, reason: str, reference: str
-) -> UUID:
-    """A successful collection disputed or reversed: the original -> reversed, and a new reversal row."""
-    conn.execute("update payment_transactions set status = 'reversed' where id = %s", (original["id"],))
-    row = conn.execute(
-        """
-        insert into payment_transactions (customer_id, invoice_id, payment_method_id, original_transaction_id,
-                                          amount, kind, status, provider, provider_reference, failure_code,
-                                          failure_reason, processed_at)
-        values (%s, %s, %s, %s, %s, 'reversal', 'successful', 'netcash', %s, %s, %s, now())
-        returning id
-        """,
-        (
-            original["customer_id"],
-            original["invoice_id"],
-            original["payment_method_id"],
-            original["id"],
-            original["amount"],
-            f"reversal:{reference}",
-            code,
-            reason,
-        ),
-    ).fetchone()
-    assert row is not None
-    return UUID(str(row["id"]))
-
-
 def unpaid_code(conn: Connection, code: str) -> dict[str, Any] | None:
     return conn.execute("select * from unpaid_reason_codes where code = %s", (code,)).fetchone()
 

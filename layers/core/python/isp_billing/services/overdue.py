@@ -3,12 +3,18 @@ on payment. The suspensions and reactivations go through the admin lifecycle cod
 (audit rows with actor `system`, Interstellio intents, pending provider states), one service per
 transaction. It reactivates only what the system suspended for `non_payment` (an admin's suspension
 names its admin); a customer who paid during the grace period is never selected. Re-runs find nothing new.
+
+`reactivate_paid_up` is the same reactivation restricted to some customers, for the payment paths (a manual
+payment, the reconciliation) to call once their own transaction has committed: a customer who pays is back
+online within the request or job run, and the daily run still reconciles whatever that attempt missed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 from pydantic import Field
 
@@ -20,7 +26,7 @@ from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.admin_services import ReactivateRequest, SuspendRequest
 from isp_billing.models.jobs import JobOptions
 from isp_billing.money import format_money
-from isp_billing.observability import logger
+from isp_billing.observability import log_failure, logger
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.repositories import notifications
 from isp_billing.repositories import overdue as sql
@@ -34,29 +40,19 @@ class EnforceOverdueOptions(JobOptions):
     run_date: date | None = Field(default=None, description="The SAST day of the run (default: today).")
 
 
+def grace_cutoff(today: date) -> date:
+    """Invoices due before this day are overdue past the grace period."""
+    return today - timedelta(days=get_settings().overdue_grace_days)
+
+
 def enforce_overdue(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
     today = EnforceOverdueOptions.of(run.options).run_date or sast_today()
-    cutoff = today - timedelta(days=get_settings().overdue_grace_days)
+    cutoff = grace_cutoff(today)
     with db.service_session() as conn:
         marked = sql.mark_overdue(conn, today)
         to_reactivate = sql.services_to_reactivate(conn, cutoff)
         to_suspend = sql.services_to_suspend(conn, cutoff)
-    failed = 0
-    reactivated = 0
-    for row in to_reactivate:
-        ok = _act(
-            lambda conn, row=row: service_lifecycle.reactivate(
-                conn,
-                SYSTEM_ACTOR,
-                row["service_id"],
-                ReactivateRequest(reason="Overdue invoices paid"),
-                str(run.id),
-                provider,
-            ),
-            row,
-        )
-        reactivated += ok
-        failed += not ok
+    reactivated, failed = _reactivate(to_reactivate, str(run.id), provider)
     suspended: dict[Any, list[dict[str, Any]]] = {}
     for row in to_suspend:
         request = SuspendRequest(
@@ -81,6 +77,44 @@ def enforce_overdue(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
         "reactivated": reactivated,
     }
     return JobOutcome(processed=suspended_count + reactivated, failed=failed, details=details)
+
+
+def reactivate_paid_up(
+    customer_ids: Collection[UUID],
+    request_id: str,
+    provider: Callable[[], SubscriberProvider],
+    today: date | None = None,
+) -> tuple[int, int]:
+    """Reactivate what the system suspended for these customers, where none of them still owes past the
+    grace period: (reactivated, failed). Called after a payment's transaction committed, never inside it;
+    it never raises, since the payment stands whatever happens here and the daily run retries what failed.
+    `provider` is built only when there is a line to enable (most payments have none)."""
+    if not customer_ids:
+        return 0, 0
+    try:
+        with db.service_session() as conn:
+            rows = sql.services_to_reactivate(conn, grace_cutoff(today or sast_today()), list(customer_ids))
+        return _reactivate(rows, request_id, provider()) if rows else (0, 0)
+    except Exception as error:
+        log_failure("reactivation after payment not applied", error, customers=len(customer_ids))
+        return 0, 1
+
+
+def _reactivate(rows: list[dict[str, Any]], request_id: str, provider: SubscriberProvider) -> tuple[int, int]:
+    reactivated = 0
+    for row in rows:
+        reactivated += _act(
+            lambda conn, row=row: service_lifecycle.reactivate(
+                conn,
+                SYSTEM_ACTOR,
+                row["service_id"],
+                ReactivateRequest(reason="Overdue invoices paid"),
+                request_id,
+                provider,
+            ),
+            row,
+        )
+    return reactivated, len(rows) - reactivated
 
 
 def _suspend_and_notify(

@@ -8,11 +8,14 @@ becomes credit); an unpaid -> `failed` with the bank's code and reason; an unpai
 action is data (`unpaid_reason_codes`): permanent and new-mandate codes block the mandate; 02 and 22 wait
 for the next mandated date (the run's selection does that), and a second consecutive 02 blocks it too.
 `FILE NOT READY` stops the run at that day (the next run retries it); `NO CHANGE` is a reconciled day.
+Once the days have committed, the customers a paid debit left with nothing overdue past the grace period get
+what the system suspended for non-payment reactivated in the same run (overdue.reactivate_paid_up).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,10 +27,13 @@ from isp_billing.db import Connection
 from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.jobs import JobOptions
 from isp_billing.money import format_money
+from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.providers.netcash_debit_orders import StatementLine
 from isp_billing.repositories import notifications, payments
 from isp_billing.repositories import reconciliation as sql
+from isp_billing.services import overdue
 from isp_billing.services.debit_orders import DebitOrderProvider
+from isp_billing.services.payments import reverse_payment
 
 JOB_NAME = "reconcile-payments"
 PAID_TYPES = {"TDD", "SDD"}
@@ -52,13 +58,16 @@ def days_to_read(conn: Connection, run_date: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def reconcile_payments(run: JobRun, provider: DebitOrderProvider) -> JobOutcome:
+def reconcile_payments(
+    run: JobRun, provider: DebitOrderProvider, subscribers: Callable[[], SubscriberProvider]
+) -> JobOutcome:
     options = ReconcilePaymentsOptions.of(run.options)
     run_date = options.run_date or sast_today()
     with db.service_session() as conn:
         days = days_to_read(conn, run_date)
     totals = {"paid": 0, "unpaid": 0, "reversed": 0, "unmatched": 0}
     reconciled: list[str] = []
+    paying: set[uuid.UUID] = set()
     not_ready = None
     for day in days:
         statement = provider.statement(day)
@@ -66,15 +75,22 @@ def reconcile_payments(run: JobRun, provider: DebitOrderProvider) -> JobOutcome:
             not_ready = day.isoformat()
             break
         with db.service_session() as conn:
-            counts = settle_day(conn, day, statement.lines, run_date)
+            counts, paid_by = settle_day(conn, day, statement.lines, run_date)
             sql.record_day(conn, day, len(statement.lines))
+        paying.update(paid_by)
         for key, value in counts.items():
             totals[key] += value
         reconciled.append(day.isoformat())
-    details: dict[str, Any] = {"days": reconciled, "not_ready_from": not_ready, **totals}
+    reactivated, not_reactivated = overdue.reactivate_paid_up(paying, str(run.id), subscribers, run_date)
+    details: dict[str, Any] = {
+        "days": reconciled,
+        "not_ready_from": not_ready,
+        **totals,
+        "reactivated": reactivated,
+    }
     return JobOutcome(
         processed=totals["paid"] + totals["unpaid"] + totals["reversed"],
-        failed=0,
+        failed=not_reactivated,
         skipped=totals["unmatched"],
         details=details,
     )
@@ -87,7 +103,10 @@ def _collection_id(extra1: str) -> uuid.UUID | None:
         return None
 
 
-def settle_day(conn: Connection, day: date, lines: list[StatementLine], today: date) -> dict[str, int]:
+def settle_day(
+    conn: Connection, day: date, lines: list[StatementLine], today: date
+) -> tuple[dict[str, int], set[uuid.UUID]]:
+    """The day's counts, and the customers whose debits were paid (candidates for reactivation)."""
     relevant = [line for line in lines if line.transaction_type in PAID_TYPES | UNPAID_TYPES]
     fresh = sql.claim_lines(
         conn,
@@ -126,7 +145,8 @@ def settle_day(conn: Connection, day: date, lines: list[StatementLine], today: d
         if mail is not None:
             mails.append(mail)
     notifications.queue_many(conn, mails)
-    return {"paid": len(settled), "unpaid": unpaid, "reversed": reversed_count, "unmatched": len(unmatched)}
+    counts = {"paid": len(settled), "unpaid": unpaid, "reversed": reversed_count, "unmatched": len(unmatched)}
+    return counts, {row["customer_id"] for row in settled}
 
 
 def handle_unpaid(
@@ -141,8 +161,7 @@ def handle_unpaid(
         sql.mark_failed(conn, collection["id"], code, reason, reference)
         outcome = "failed"
     elif collection["status"] == "successful":
-        sql.insert_reversal(conn, collection, code, reason, reference)
-        payments.reverse_on_invoice(conn, collection["invoice_id"], collection["amount"], today)
+        reverse_payment(conn, collection, reason=reason, code=code, reference=reference, today=today)
         outcome = "reversed"
     else:
         return "ignored", None
