@@ -118,6 +118,30 @@ def test_reversing_an_overpayment_takes_back_what_it_gave_the_invoice_and_the_cr
     assert _credit(conn, customer) == Decimal("0.00")
 
 
+def test_credit_already_spent_is_owed_again_as_a_charge_on_the_next_invoice(conn: psycopg.Connection) -> None:
+    # Given an EFT of R750.00 on a R699.00 invoice (R51.00 credit), and R30.00 of that credit since applied to
+    # a later invoice, so only R21.00 is left
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer = insert_customer(conn)
+    invoice = issued_invoice(conn, customer, invoice_date=sast_today())
+    payment = pay_by_eft(conn, invoice, "750.00", token=token)[2]
+    conn.execute("update customer_billing set credit_balance = 21.00 where customer_id = %s", (customer,))
+    # When the EFT is reversed
+    status, _, body = _reverse(token, payment["id"])
+    # Then the invoice is due in full, the R21.00 left is taken back, and the R30.00 already spent is not
+    # lost: it is a pending adjustment due today, which the next invoice carries
+    assert (status, body["invoice_status"], body["invoice_amount_due"]) == (201, "issued", "699.00")
+    assert _credit(conn, customer) == Decimal("0.00")
+    charges = conn.execute(
+        "select kind, amount, due_date, status, description from customer_charges where customer_id = %s",
+        (customer,),
+    ).fetchall()
+    assert [(c["kind"], c["amount"], c["due_date"], c["status"]) for c in charges] == [
+        ("adjustment", Decimal("30.00"), sast_today(), "pending")
+    ]
+    assert "reversed" in charges[0]["description"]
+
+
 def test_twice_is_409_and_a_retry_with_the_same_key_replays(conn: psycopg.Connection) -> None:
     # Given an EFT reversed once with an Idempotency-Key
     _, token = admin_with_token(conn, role="billing_admin")

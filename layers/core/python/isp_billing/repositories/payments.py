@@ -81,13 +81,32 @@ def reverse_on_invoice(
         {"taken": from_invoice, "today": today, "invoice": invoice_id},
     ).fetchone()
     if from_credit > 0:
-        conn.execute(
-            "update customer_billing set credit_balance = greatest(credit_balance - %s, 0)"
-            " where customer_id = %s",
-            (from_credit, row["customer_id"]),
-        )
+        _take_back_credit(conn, row["customer_id"], from_credit, today)
     assert updated is not None
     return str(updated["status"])
+
+
+def _take_back_credit(conn: Connection, customer_id: UUID, amount: Decimal, today: date) -> None:
+    """Take `amount` off the customer's credit balance; what was already spent on later invoices cannot be
+    taken from the balance, so it is owed again: a pending adjustment due today, carried by the next invoice
+    (issued invoices are never edited). One statement, so the balance read and the charge agree."""
+    conn.execute(
+        """
+        with held as (
+          select customer_id, credit_balance from customer_billing where customer_id = %(customer)s for update
+        ), taken as (
+          update customer_billing b
+             set credit_balance = b.credit_balance - least(h.credit_balance, %(amount)s)
+            from held h where b.customer_id = h.customer_id
+          returning least(h.credit_balance, %(amount)s) as taken
+        )
+        insert into customer_charges (customer_id, kind, description, amount, due_date)
+        select %(customer)s, 'adjustment', 'Payment reversed: its credit was already used on an invoice',
+               %(amount)s - coalesce((select taken from taken), 0), %(today)s
+         where %(amount)s - coalesce((select taken from taken), 0) > 0
+        """,
+        {"customer": customer_id, "amount": amount, "today": today},
+    )
 
 
 def insert_reversal(
