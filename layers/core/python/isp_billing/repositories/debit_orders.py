@@ -138,9 +138,10 @@ def claim(
     """Insert one `submitted` collection per chosen invoice, in the caller's transaction; the live-collection
     unique index skips an invoice another writer claimed first. One statement selects the due invoices once
     (the `due` CTE is materialised because both branches read it) and answers both the claimed collections
-    and the problem invoices, so a 100,000-invoice run does not select twice. The result streams in chunks:
-    each collection goes to `collect(id, account_number, amount)` in id order as it arrives, so neither
-    libpq nor Python holds the 100,000 rows at once."""
+    and the problem invoices, so a 100,000-invoice run does not select twice. The result streams in chunks,
+    unsorted (no order is owed to NetCash, and so the file is written while the server is still inserting):
+    each collection goes to `collect(id, account_number, amount)` as it arrives, so neither libpq nor Python
+    holds the 100,000 rows at once."""
     conn.execute(CLAIM_SETTINGS)
     cursor = conn.cursor(row_factory=tuple_row)
     count, total = 0, Decimal("0")
@@ -167,7 +168,6 @@ def claim(
         select problem, null, null, null, invoice_id, customer_id, invoice_number, amount_due, mandate_amount,
                due_date
           from due where problem is not null
-         order by problem nulls first, id, invoice_id
         """,
         {**_params(action_date, window_start, item_limit, daily_limit), "batch_name": batch_name},
         size=STREAM_ROWS,
@@ -179,6 +179,7 @@ def claim(
             total += row[3]
         else:
             problems.append(dict(zip(_PROBLEM_COLUMNS, (*row[4:], row[0]), strict=True)))
+    problems.sort(key=lambda row: (row["problem"], row["invoice_id"]))
     return Claim(count, total, problems)
 
 
