@@ -19,6 +19,13 @@ from isp_billing.db import Connection
 
 LIVE_COLLECTION = "kind = 'collection' and status in ('pending', 'submitted', 'successful')"
 
+# The due selection's sorts (one collection per customer, the running total) hold 100,000 rows each; with
+# the default 4 MB of work_mem they spill to disk (external merge). Transaction-local, so the pooler's next
+# client never sees it; JIT off because compiling the plan costs more than it saves on a one-off run.
+CLAIM_SETTINGS = "select set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+# Rows per chunk while the claim's result streams in: the client never holds the whole result.
+STREAM_ROWS = 2000
+
 # Invoices of non-test auto-pay customers whose primary method is an accepted mandate that is not blocked,
 # still owing (amount_due), not being or already collected, due inside the window, whose mandated date
 # (the debit day on or after the invoice date, or after the last debit the bank returned) is on or before
@@ -80,6 +87,7 @@ def problems(
     conn: Connection, action_date: date, window_start: date, item_limit: Decimal, daily_limit: Decimal
 ) -> list[dict[str, Any]]:
     """Due invoices that may not be debited (above the mandate amount or the per-item limit)."""
+    conn.execute(CLAIM_SETTINGS)
     return conn.execute(
         _DUE
         + """
@@ -94,6 +102,7 @@ def preview(
     conn: Connection, action_date: date, window_start: date, item_limit: Decimal, daily_limit: Decimal
 ) -> dict[str, Any]:
     """What a run would collect (dry run): counts and total, nothing written."""
+    conn.execute(CLAIM_SETTINGS)
     row = conn.execute(
         _DUE
         + """
@@ -104,14 +113,6 @@ def preview(
     ).fetchone()
     assert row is not None
     return row
-
-
-# The claim's sorts (one collection per customer, the running total, the result in id order) hold 100,000
-# rows each; with the default 4 MB they spill to disk (external merge). Transaction-local, so the pooler's
-# next client never sees it; JIT off because compiling the plan costs more than it saves on a one-off run.
-CLAIM_SETTINGS = "select set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
-# Rows per chunk while the claim's result streams in: the client never holds the whole result.
-STREAM_ROWS = 2000
 
 
 @dataclass(frozen=True)
