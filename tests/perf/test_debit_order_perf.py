@@ -2,9 +2,12 @@
 process-debit-orders job's code path, next to the floor measured in the same run: a SELECT of the same
 100,000 invoice rows plus one INSERT … SELECT of 100,000 transaction-shaped rows into a bare table.
 Target: at most 4x the floor and 256 MB peak of the job process (run in a process of its own, as the billing
-benchmark does; its max RSS is asserted, the ratio printed). Measured 2026-12-02 on the shared 2-core machine
-(docs/decisions.md, "Debit-order run speed"): 8.84 s against a 1.56 s floor = 5.7x (was 19.5 s = 13.2x), job
-process max RSS 383 MiB: neither target is met yet.
+benchmark does; its peak, VmHWM, is asserted, the ratio printed). Measured 2026-12-02 on the shared 2-core
+machine (docs/decisions.md, "Debit-order run speed and memory, second pass"): 6.53 s against a 1.52 s floor
+= 4.29x, 5.40 s against 1.37 s = 3.95x and 5.99 s against 1.40 s = 4.29x in three runs (so the 4x target is
+met about half the time on this noisy machine), job VmHWM 104 MiB each time
+(first pass 8.84 s against 1.56 s = 5.7x; its "383 MiB" was the forking test process's RSS, the job's own
+peak was 149 MiB).
 Run: .venv/bin/pytest tests/perf/test_debit_order_perf.py -m perf -s (DEBIT_ORDER_PERF_COLLECTIONS=20000 to
 iterate at a smaller size)
 """
@@ -31,9 +34,12 @@ INVOICE_DATE = date(2026, 3, 1)
 RUN_DATE = date(2026, 3, 2)
 
 # The job as the Lambda runs it (the provider from the registry, settings from the environment, which points
-# at the fake NetCash served by this test process).
+# at the fake NetCash served by this test process). Its peak memory is VmHWM, the high-water mark of the job's
+# own address space: not getrusage's ru_maxrss, which on Linux also keeps the RSS of the image that exec
+# replaced (subprocess forks with vfork, so that was this test process, 100,000 rows in hand: 383 MiB
+# reported for a job that peaked at 149 MiB).
 _JOB = """
-import json, resource, sys, time
+import json, sys, time
 from isp_billing.jobs import run_job
 from isp_billing.providers import registry
 from isp_billing.services import debit_orders
@@ -42,9 +48,9 @@ started = time.perf_counter()
 row = run_job(debit_orders.JOB_NAME, lambda run: debit_orders.process_debit_orders(run, provider),
               trigger="manual", options={"run_date": sys.argv[1]})
 elapsed = time.perf_counter() - started
+peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(json.dumps({"elapsed": elapsed, "status": row["status"], "processed": row["records_processed"],
-                  "batch_status": row["details"].get("batch_status"),
-                  "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+                  "batch_status": row["details"].get("batch_status"), "peak_kib": peak_kib}))
 """
 
 
@@ -125,12 +131,12 @@ def test_a_batch_of_100k_collections_against_the_floor(
     )
     assert process.returncode == 0, process.stderr[-3000:]
     result = json.loads(process.stdout.strip().splitlines()[-1])
-    elapsed, peak_mib = result["elapsed"], result["max_rss_kib"] / 1024
+    elapsed, peak_mib = result["elapsed"], result["peak_kib"] / 1024
     print(
         f"\ndebit-order run of {COLLECTIONS:,} collections: {elapsed:.2f}s"
         f"\nfloor (SELECT of {COLLECTIONS:,} invoices + INSERT … SELECT into a bare table): {floor:.2f}s"
         f"\nratio: {elapsed / floor:.2f}x the floor (target 4x)"
-        f"\npeak memory of the job process: max RSS {peak_mib:.0f} MiB (target 256 MB)"
+        f"\npeak memory of the job process: VmHWM {peak_mib:.0f} MiB (target 256 MB)"
     )
 
     # Then one authorised batch holds every collection, uploaded once

@@ -9,6 +9,7 @@ import pytest
 
 from isp_billing.errors import ProviderError, ValidationFailed
 from isp_billing.providers.netcash_debit_orders import (
+    BatchFile,
     Collection,
     build_batch_file,
     parse_batch_status,
@@ -69,6 +70,55 @@ def test_batch_name_may_not_carry_a_tab() -> None:
             action_date=date(2026, 3, 25),
             collections=[Collection("i", "CUS-1", Decimal("1.00"))],
         )
+
+
+def _batch_file() -> BatchFile:
+    return BatchFile(
+        service_key=KEY,
+        software_vendor_key=SVK,
+        instruction="TwoDay",
+        batch_name="ISPB-20260325-ab12",
+        action_date=date(2026, 3, 25),
+    )
+
+
+def test_a_batch_file_written_line_by_line_is_the_built_file() -> None:
+    # Given collections added one at a time, as the claim streams them
+    items = [
+        Collection("0b6f0c1e-aaaa-4bbb-8ccc-000000000001", "CUS-2026-00001", Decimal("699.00")),
+        Collection("0b6f0c1e-aaaa-4bbb-8ccc-000000000002", "CUS-2026-00002", Decimal("1234.56")),
+    ]
+    batch = _batch_file()
+    for item in items:
+        batch.add(item.collection_id, item.account_reference, item.amount)
+    # When it is finished
+    text = batch.finish()
+    # Then it counts and sums what was added, and is byte for byte the file built from the list
+    assert (batch.count, batch.cents) == (2, 69900 + 123456)
+    assert text == build_batch_file(
+        service_key=KEY,
+        software_vendor_key=SVK,
+        instruction="TwoDay",
+        batch_name="ISPB-20260325-ab12",
+        action_date=date(2026, 3, 25),
+        collections=items,
+    )
+
+
+@pytest.mark.parametrize(
+    ("reference", "amount"),
+    [("CUS-2026-00001", Decimal("1.001")), ("CUS-2026-00001", Decimal("0")), ("CUS\t1", Decimal("1.00"))],
+)
+def test_a_streamed_line_is_checked_as_a_collection_is(reference: str, amount: Decimal) -> None:
+    # Given a batch file being written / When a bad line is added / Then it is refused
+    with pytest.raises(ValidationFailed):
+        _batch_file().add("id-1", reference, amount)
+
+
+def test_an_empty_batch_file_is_refused() -> None:
+    # Given a batch file nothing was added to / When it is finished / Then it is refused (NetCash needs a T)
+    with pytest.raises(ValidationFailed):
+        _batch_file().finish()
 
 
 def test_load_reports_in_both_separator_styles() -> None:

@@ -9,8 +9,9 @@ on the statement and which is how every result maps back without guessing.
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -40,7 +41,15 @@ _UNPAID_CODE = re.compile(r"code\s*:?\s*([0-9]{2,3})", re.IGNORECASE)
 _BATCH_NAME = re.compile(r"^[A-Za-z0-9 _\-]{1,50}$")
 
 
-@dataclass(frozen=True, slots=True)  # slots: a batch holds up to 100,000 of these
+def _check_item(collection_id: str, account_reference: str, amount: Decimal) -> None:
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationFailed("collection amount: must be positive whole cents", field="amount")
+    for value in (collection_id, account_reference):
+        if not value or "\t" in value or "\r" in value or "\n" in value:
+            raise ValidationFailed("collection: references may not be blank or hold tabs", field="id")
+
+
+@dataclass(frozen=True, slots=True)
 class Collection:
     """One T record: our collection (payment transaction) id, the NetCash account reference, the amount."""
 
@@ -49,15 +58,51 @@ class Collection:
     amount: Decimal
 
     def __post_init__(self) -> None:
-        if self.amount <= 0 or self.amount != self.amount.quantize(Decimal("0.01")):
-            raise ValidationFailed("collection amount: must be positive whole cents", field="amount")
-        for value in (self.collection_id, self.account_reference):
-            if not value or any(ch in value for ch in "\t\r\n"):
-                raise ValidationFailed("collection: references may not be blank or hold tabs", field="id")
+        _check_item(self.collection_id, self.account_reference, self.amount)
 
     @property
     def cents(self) -> int:
         return int(self.amount * 100)
+
+
+class BatchFile:
+    """The tab-delimited H, K, T… and F records, `\\n`-separated (what integrators send), written into one
+    buffer as collections are added: a 100,000-line batch is built while the claim's rows stream in, never
+    held as rows, objects or a list of lines as well."""
+
+    def __init__(
+        self,
+        *,
+        service_key: str,
+        software_vendor_key: str,
+        instruction: str,
+        batch_name: str,
+        action_date: date,
+    ) -> None:
+        if not _BATCH_NAME.match(batch_name):
+            raise ValidationFailed("batch name: letters, digits, spaces, _ and - only", field="batch_name")
+        self.count = 0
+        self.cents = 0
+        self._buffer = io.StringIO()
+        header = ["H", service_key, "1", instruction, batch_name, action_date.strftime("%Y%m%d")]
+        self._buffer.write("\t".join([*header, software_vendor_key]) + "\n")
+        self._buffer.write("\t".join(["K", *TRANSACTION_KEYS]) + "\n")
+
+    def add(self, collection_id: str, account_reference: str, amount: Decimal) -> None:
+        _check_item(collection_id, account_reference, amount)
+        cents = int(amount * 100)
+        self.count += 1
+        self.cents += cents
+        self._buffer.write(f"T\t{account_reference}\t{cents}\t{collection_id}\n")
+
+    def finish(self) -> str:
+        """The whole file, F record included (the buffer is released)."""
+        if not self.count:
+            raise ValidationFailed("a batch needs at least one collection", field="collections")
+        self._buffer.write(f"F\t{self.count}\t{self.cents}\t{END_OF_FILE}\n")
+        text = self._buffer.getvalue()
+        self._buffer.close()
+        return text
 
 
 def build_batch_file(
@@ -67,34 +112,19 @@ def build_batch_file(
     instruction: str,
     batch_name: str,
     action_date: date,
-    collections: Sequence[Collection],
+    collections: Iterable[Collection],
 ) -> str:
-    """The tab-delimited H, K, T… and F records, `\\n`-separated (what integrators send)."""
-    if not _BATCH_NAME.match(batch_name):
-        raise ValidationFailed("batch name: letters, digits, spaces, _ and - only", field="batch_name")
-    if not collections:
-        raise ValidationFailed("a batch needs at least one collection", field="collections")
-    lines = [
-        "\t".join(
-            [
-                "H",
-                service_key,
-                "1",
-                instruction,
-                batch_name,
-                action_date.strftime("%Y%m%d"),
-                software_vendor_key,
-            ]
-        ),
-        "\t".join(["K", *TRANSACTION_KEYS]),
-    ]
-    lines.extend(
-        "\t".join(["T", item.account_reference, str(item.cents), item.collection_id]) for item in collections
+    """The whole batch file of `collections` (BatchFile, for callers that hold the collections already)."""
+    batch = BatchFile(
+        service_key=service_key,
+        software_vendor_key=software_vendor_key,
+        instruction=instruction,
+        batch_name=batch_name,
+        action_date=action_date,
     )
-    lines.append(
-        "\t".join(["F", str(len(collections)), str(sum(item.cents for item in collections)), END_OF_FILE])
-    )
-    return "\n".join(lines) + "\n"
+    for item in collections:
+        batch.add(item.collection_id, item.account_reference, item.amount)
+    return batch.finish()
 
 
 # -- load report (RequestFileUploadReport) ------------------------------------------------------------------
@@ -266,17 +296,23 @@ class DebitOrderClient:
     def _string(self, method: str, params: list[tuple[str, str]]) -> str:
         return result_text(self._client._call(_NIF, method, params))
 
-    def build_file(
-        self, instruction: str, batch_name: str, action_date: date, items: Sequence[Collection]
-    ) -> str:
-        return build_batch_file(
+    def batch_file(self, instruction: str, batch_name: str, action_date: date) -> BatchFile:
+        """An empty batch file (H and K written) that collections are added to as they are claimed."""
+        return BatchFile(
             service_key=self._debit_key(),
             software_vendor_key=self._software_vendor_key,
             instruction=instruction,
             batch_name=batch_name,
             action_date=action_date,
-            collections=items,
         )
+
+    def build_file(
+        self, instruction: str, batch_name: str, action_date: date, items: Sequence[Collection]
+    ) -> str:
+        batch = self.batch_file(instruction, batch_name, action_date)
+        for item in items:
+            batch.add(item.collection_id, item.account_reference, item.amount)
+        return batch.finish()
 
     def upload_batch(self, batch_file: str) -> str:
         """BatchFileUpload: the file token. Failing to read one raises ProviderError (outcome unknown)."""

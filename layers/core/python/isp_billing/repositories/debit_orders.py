@@ -6,6 +6,7 @@ are failed or settled by batch reference, never a query per row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -17,6 +18,13 @@ from psycopg.rows import tuple_row
 from isp_billing.db import Connection
 
 LIVE_COLLECTION = "kind = 'collection' and status in ('pending', 'submitted', 'successful')"
+
+# The due selection's sorts (one collection per customer, the running total) hold 100,000 rows each; with
+# the default 4 MB of work_mem they spill to disk (external merge). Transaction-local, so the pooler's next
+# client never sees it; JIT off because compiling the plan costs more than it saves on a one-off run.
+CLAIM_SETTINGS = "select set_config('work_mem', '64MB', true), set_config('jit', 'off', true)"
+# Rows per chunk while the claim's result streams in: the client never holds the whole result.
+STREAM_ROWS = 2000
 
 # Invoices of non-test auto-pay customers whose primary method is an accepted mandate that is not blocked,
 # still owing (amount_due), not being or already collected, due inside the window, whose mandated date
@@ -79,6 +87,7 @@ def problems(
     conn: Connection, action_date: date, window_start: date, item_limit: Decimal, daily_limit: Decimal
 ) -> list[dict[str, Any]]:
     """Due invoices that may not be debited (above the mandate amount or the per-item limit)."""
+    conn.execute(CLAIM_SETTINGS)
     return conn.execute(
         _DUE
         + """
@@ -93,6 +102,7 @@ def preview(
     conn: Connection, action_date: date, window_start: date, item_limit: Decimal, daily_limit: Decimal
 ) -> dict[str, Any]:
     """What a run would collect (dry run): counts and total, nothing written."""
+    conn.execute(CLAIM_SETTINGS)
     row = conn.execute(
         _DUE
         + """
@@ -107,11 +117,12 @@ def preview(
 
 @dataclass(frozen=True)
 class Claim:
-    """What one claim wrote: the collections as (id text, account_number, amount) tuples ordered by id
-    (tuples, not dicts: a run holds 100,000 of them at once) and the due invoices that may not be debited
-    (dicts, the columns `problems` gives), found by the same single selection."""
+    """What one claim wrote: how many collections (each handed to `collect` as it was read) and their total,
+    and the due invoices that may not be debited (dicts, the columns `problems` gives), found by the same
+    single selection."""
 
-    collections: list[tuple[str, str, Decimal]]
+    count: int
+    total: Decimal
     problems: list[dict[str, Any]]
 
 
@@ -123,13 +134,20 @@ def claim(
     window_start: date,
     item_limit: Decimal,
     daily_limit: Decimal,
+    collect: Callable[[str, str, Decimal], None],
 ) -> Claim:
     """Insert one `submitted` collection per chosen invoice, in the caller's transaction; the live-collection
     unique index skips an invoice another writer claimed first. One statement selects the due invoices once
     (the `due` CTE is materialised because both branches read it) and answers both the claimed collections
-    and the problem invoices, so a 100,000-invoice run does not select twice."""
+    and the problem invoices, so a 100,000-invoice run does not select twice. The result streams in chunks,
+    unsorted (no order is owed to NetCash, and so the file is written while the server is still inserting):
+    each collection goes to `collect(id, account_number, amount)` as it arrives, so neither libpq nor Python
+    holds the 100,000 rows at once."""
+    conn.execute(CLAIM_SETTINGS)
     cursor = conn.cursor(row_factory=tuple_row)
-    rows = cursor.execute(
+    count, total = 0, Decimal("0")
+    problems: list[dict[str, Any]] = []
+    rows = cursor.stream(
         _DUE
         + f"""
         , inserted as (
@@ -151,15 +169,19 @@ def claim(
         select problem, null, null, null, invoice_id, customer_id, invoice_number, amount_due, mandate_amount,
                due_date
           from due where problem is not null
-         order by problem nulls first, id, invoice_id
         """,
         {**_params(action_date, window_start, item_limit, daily_limit), "batch_name": batch_name},
-    ).fetchall()
-    collections = [(row[1], row[2], row[3]) for row in rows if row[0] is None]
-    problems = [
-        dict(zip(_PROBLEM_COLUMNS, (*row[4:], row[0]), strict=True)) for row in rows if row[0] is not None
-    ]
-    return Claim(collections, problems)
+        size=STREAM_ROWS,
+    )
+    for row in rows:
+        if row[0] is None:
+            collect(row[1], row[2], row[3])
+            count += 1
+            total += row[3]
+        else:
+            problems.append(dict(zip(_PROBLEM_COLUMNS, (*row[4:], row[0]), strict=True)))
+    problems.sort(key=lambda row: (row["problem"], row["invoice_id"]))
+    return Claim(count, total, problems)
 
 
 _PROBLEM_COLUMNS = (

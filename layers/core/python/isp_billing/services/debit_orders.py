@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -31,7 +30,7 @@ from isp_billing.jobs import JobOutcome, JobRun
 from isp_billing.models.jobs import JobOptions
 from isp_billing.money import format_money
 from isp_billing.observability import logger
-from isp_billing.providers.netcash_debit_orders import BatchStatus, Collection, LoadReport, Statement
+from isp_billing.providers.netcash_debit_orders import BatchFile, BatchStatus, LoadReport, Statement
 from isp_billing.repositories import debit_orders as sql
 from isp_billing.repositories import notifications
 from isp_billing.services.action_dates import BusinessCalendar
@@ -48,9 +47,7 @@ class ProcessDebitOrdersOptions(JobOptions):
 
 
 class DebitOrderProvider(Protocol):
-    def build_file(
-        self, instruction: str, batch_name: str, action_date: date, items: list[Collection]
-    ) -> str: ...
+    def batch_file(self, instruction: str, batch_name: str, action_date: date) -> BatchFile: ...
 
     def upload_batch(self, batch_file: str) -> str: ...
 
@@ -124,6 +121,9 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
     resumed = [advance_batch(provider, batch) for batch in _open_batches(run.id)]
 
     batch_name = f"ISPB-{action_date:%Y%m%d}-{uuid.uuid4().hex[:12]}"
+    # The file is written as the claim's rows stream in (inside the claim's transaction, which commits before
+    # the upload): the 100,000 collections exist once, as lines of the file.
+    batch_file = provider.batch_file(settings.debit_order_instruction, batch_name, action_date)
     with db.service_session() as conn:
         # One selection answers both the claimed collections and the invoices that may not be debited.
         claim = sql.claim(
@@ -133,41 +133,36 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
             window_start=window_start,
             item_limit=limits[0],
             daily_limit=limits[1],
+            collect=batch_file.add,
         )
-        claimed, problems = claim.collections, claim.problems
+        problems = claim.problems
         sql.record_problems(conn, problems)
         notifications.queue_many(conn, [_debit_not_possible(row) for row in problems])
         batch_id = None
-        if claimed:
+        if claim.count:
             batch_id = sql.insert_batch(
                 conn,
                 batch_name=batch_name,
                 instruction=settings.debit_order_instruction,
                 action_date=action_date,
                 run_id=run.id,
-                item_count=len(claimed),
-                total=sum((amount for _, _, amount in claimed), Decimal("0")),
+                item_count=claim.count,
+                total=claim.total,
             )
     details |= {"not_debitable": len(problems), "resumed_batches": resumed}
     if batch_id is None:
         return JobOutcome(processed=0, skipped=len(problems), details=details)
 
-    items = [Collection(*row) for row in claimed]
-    del claimed, claim  # 100,000 rows: keep one copy (the items) while the file is built and uploaded
-    status = upload(provider, batch_id, batch_name, action_date, items)
+    status = upload(provider, batch_id, batch_name, batch_file.finish())
     if status == "uploaded":
         status = advance_batch(provider, _batch(batch_id))
-    details |= {"batch": batch_name, "batch_status": status, "collections": len(items)}
+    details |= {"batch": batch_name, "batch_status": status, "collections": claim.count}
     failed = _failed_count(batch_name)
-    return JobOutcome(processed=len(items) - failed, failed=failed, skipped=len(problems), details=details)
+    return JobOutcome(processed=claim.count - failed, failed=failed, skipped=len(problems), details=details)
 
 
-def upload(
-    provider: DebitOrderProvider, batch_id: UUID, name: str, action_date: date, items: list[Collection]
-) -> str:
+def upload(provider: DebitOrderProvider, batch_id: UUID, name: str, batch_file: str) -> str:
     """Upload the claimed batch once. An answer we cannot read leaves it `unknown` for the next step."""
-    settings = get_settings()
-    batch_file = provider.build_file(settings.debit_order_instruction, name, action_date, items)
     try:
         token = provider.upload_batch(batch_file)
     except ProviderError as error:
