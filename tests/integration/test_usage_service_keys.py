@@ -120,7 +120,7 @@ def test_a_write_waiting_on_a_service_deleted_first_fails_and_leaves_no_orphan(c
     assert thread.is_alive(), "the write should wait for the delete"
     deleter.commit()
     deleter.close()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
 
     # Then, the service gone, the write is refused and no usage row is left behind
     assert len(outcome) == 1 and isinstance(outcome[0], errors.ForeignKeyViolation)
