@@ -154,6 +154,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "assign_invoice_number",
         "create_customer_billing",
         "create_customer_billing_for_statement",
+        "customer_services_restrict_usage",
         "debit_date_on_or_after",
         "derive_suspension_pauses_billing",
         "format_document_number",
@@ -175,6 +176,8 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "reserve_numbers",
         "unknown_auth_user_ids",
         "set_updated_at",
+        "time_ordered_uuid",
+        "usage_history_check_services",
     )
 } | {
     "claim_idempotency_key": frozenset({"api_customer"}),
