@@ -30,12 +30,13 @@ def seed_collections_demo(conn: psycopg.Connection[Any]) -> None:
         invoice_date = debit_date_in_month(last_month.year, last_month.month, debit_day)
     conn.execute("update customer_billing set auto_pay = true where customer_id = %s", (customer_id,))
     vat = vat_from_inclusive(DEMO_INVOICE_TOTAL, Decimal("15"))
-    conn.execute(
+    created = conn.execute(
         """
         insert into customer_invoices (id, customer_id, kind, invoice_date, due_date, period_start,
                                        period_end, subtotal, vat_rate, vat_amount, total_amount, status)
         values (%s, %s, 'one_off', %s, %s, %s, %s, %s, 15, %s, %s, 'issued')
         on conflict (id) do nothing
+        returning id
         """,
         (
             DEMO_INVOICE_ID,
@@ -47,5 +48,24 @@ def seed_collections_demo(conn: psycopg.Connection[Any]) -> None:
             DEMO_INVOICE_TOTAL - vat,
             vat,
             DEMO_INVOICE_TOTAL,
+        ),
+    )
+    # Its line, in the same transaction as the invoice (the issued-invoice guard allows no later line), so
+    # the customer's and the admin's views and the PDF say what the amount is for.
+    if created.fetchone() is None:
+        return
+    conn.execute(
+        """
+        insert into invoice_line_items (invoice_id, kind, description, quantity, unit_amount, amount,
+                                        period_start, period_end, source)
+        select %s, 'adjustment', 'Fibre service, month in arrears (opening balance)', 1, %s, %s, %s, %s,
+               '{"rule": "demo_opening_balance"}'::jsonb
+        """,
+        (
+            DEMO_INVOICE_ID,
+            DEMO_INVOICE_TOTAL,
+            DEMO_INVOICE_TOTAL,
+            invoice_date,
+            invoice_date + timedelta(days=30),
         ),
     )
