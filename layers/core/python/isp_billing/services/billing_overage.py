@@ -24,16 +24,13 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from isp_billing.models.billing_facts import LineDraft, ServiceFacts, UsagePeriodFacts
+from isp_billing.models.usage import format_mb
 from isp_billing.money import format_money, to_cents
 from isp_billing.services.usage_ingest import MB_PER_GB, cap_mb
 
 THOUSANDTH = Decimal("0.001")
 ZERO_GB = Decimal("0.000")
 ZERO = Decimal("0.00")
-
-
-def mb_text(value: Decimal) -> str:
-    return f"{Decimal(value).quantize(THOUSANDTH):.3f}"
 
 
 def over_gb(used_mb: Decimal, data_cap_gb: int) -> Decimal:
@@ -50,8 +47,15 @@ def overage_amount(used_mb: Decimal, data_cap_gb: int | None, price_per_gb: Deci
     return to_cents(over_gb(used_mb, data_cap_gb) * price_per_gb)
 
 
-def _period(usage: UsagePeriodFacts) -> dict[str, str]:
-    return {"start": str(usage.start), "end": str(usage.end)}
+def _figures(period: UsagePeriodFacts, cap_gb: int, price_per_gb: Decimal) -> dict[str, Any]:
+    """What an overage of `period` is computed from, as its line's source records it."""
+    return {
+        "period": {"start": str(period.start), "end": str(period.end)},
+        "used_mb": format_mb(period.total_mb),
+        "cap_gb": cap_gb,
+        "over_gb": f"{over_gb(period.total_mb, cap_gb):.3f}",
+        "price_per_gb": format_money(price_per_gb),
+    }
 
 
 def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]:
@@ -64,11 +68,11 @@ def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]
     amount = overage_amount(q.total_mb, usage.data_cap_gb, usage.price_per_gb)
     if amount > 0:
         assert usage.data_cap_gb is not None and usage.price_per_gb is not None
-        over = over_gb(q.total_mb, usage.data_cap_gb)
+        figures = _figures(q, usage.data_cap_gb, usage.price_per_gb)
         lines.append(
             LineDraft(
                 kind="overage",
-                description=f"{service.name}, out-of-bundle usage {over:.3f} GB",
+                description=f"{service.name}, out-of-bundle usage {figures['over_gb']} GB",
                 amount=amount,
                 line_key=f"overage:{service.id}:{q.start}",
                 service_id=service.id,
@@ -76,11 +80,7 @@ def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]
                 period_end=q.end,
                 source={
                     "rule": "overage",
-                    "period": _period(q),
-                    "used_mb": mb_text(q.total_mb),
-                    "cap_gb": usage.data_cap_gb,
-                    "over_gb": f"{over:.3f}",
-                    "price_per_gb": format_money(usage.price_per_gb),
+                    **figures,
                     "already_billed": format_money(ZERO),
                     "formula": "round_half_up(ceil_0.001((used_mb - cap_gb x 1024) / 1024) x price_per_gb)",
                 },
@@ -92,11 +92,13 @@ def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]
         should_be = overage_amount(u.total_mb, before.data_cap_gb, before.price_per_gb)
         difference = should_be - before.billed
         if difference != 0:
-            over = over_gb(u.total_mb, before.data_cap_gb)
+            figures = _figures(u, before.data_cap_gb, before.price_per_gb)
             lines.append(
                 LineDraft(
                     kind="overage",
-                    description=f"{service.name}, out-of-bundle usage correction ({over:.3f} GB now)",
+                    description=(
+                        f"{service.name}, out-of-bundle usage correction ({figures['over_gb']} GB now)"
+                    ),
                     amount=difference,
                     line_key=f"overage:{service.id}:{u.start}:{invoice_start}",
                     service_id=service.id,
@@ -104,11 +106,7 @@ def overage_lines(service: ServiceFacts, invoice_start: date) -> list[LineDraft]
                     period_end=u.end,
                     source={
                         "rule": "overage_correction",
-                        "period": _period(u),
-                        "used_mb": mb_text(u.total_mb),
-                        "cap_gb": before.data_cap_gb,
-                        "over_gb": f"{over:.3f}",
-                        "price_per_gb": format_money(before.price_per_gb),
+                        **figures,
                         "should_be": format_money(should_be),
                         "already_billed": format_money(before.billed),
                         "formula": "should_be - already_billed",
@@ -126,9 +124,9 @@ def usage_totals(services: Iterable[ServiceFacts]) -> dict[str, dict[str, Any]] 
             "service_name": service.name,
             "period_start": str(service.usage.previous.start),
             "period_end": str(service.usage.previous.end),
-            "upload_mb": mb_text(service.usage.previous.upload_mb),
-            "download_mb": mb_text(service.usage.previous.download_mb),
-            "total_mb": mb_text(service.usage.previous.total_mb),
+            "upload_mb": format_mb(service.usage.previous.upload_mb),
+            "download_mb": format_mb(service.usage.previous.download_mb),
+            "total_mb": format_mb(service.usage.previous.total_mb),
             "data_cap_gb": service.usage.data_cap_gb,
             "price_per_gb": None
             if service.usage.price_per_gb is None
