@@ -16,15 +16,19 @@ from isp_billing.db import Connection
 SYNC_SOURCE = "interstellio"
 MANUAL_SOURCE = "manual"
 
-# One row per service and day: the manual row when there is one ('manual' sorts first by the flag).
-_EFFECTIVE_DAYS = """
+# Which row of a day counts, after `distinct on (..., u.usage_date)`: the manual one when there is one
+# ('manual' sorts first by the flag), so a correction replaces the synced figures, never adds to them.
+_MANUAL_FIRST = "(u.source = 'manual') desc"
+
+# One row per service and day, for a customer's reads.
+_EFFECTIVE_DAYS = f"""
     select distinct on (u.service_id, u.usage_date)
            u.service_id, u.usage_date, u.upload_mb, u.download_mb, u.total_mb, u.source
       from usage_history u
      where u.customer_id = %(customer_id)s
        and u.usage_date between %(first)s and %(last)s
        and (%(service_id)s::uuid is null or u.service_id = %(service_id)s)
-     order by u.service_id, u.usage_date, (u.source = 'manual') desc
+     order by u.service_id, u.usage_date, {_MANUAL_FIRST}
 """
 
 
@@ -35,7 +39,7 @@ def effective_days_of(service_id: str, first: str, last: str) -> str:
         select distinct on (u.usage_date) u.usage_date, u.upload_mb, u.download_mb, u.total_mb
           from usage_history u
          where u.service_id = {service_id} and u.usage_date between {first} and {last}
-         order by u.usage_date, (u.source = 'manual') desc
+         order by u.usage_date, {_MANUAL_FIRST}
     """
 
 
