@@ -309,10 +309,15 @@ class DebitOrderClient:
     def build_file(
         self, instruction: str, batch_name: str, action_date: date, items: Sequence[Collection]
     ) -> str:
-        batch = self.batch_file(instruction, batch_name, action_date)
-        for item in items:
-            batch.add(item.collection_id, item.account_reference, item.amount)
-        return batch.finish()
+        """The whole file of collections already in hand (the run streams into `batch_file` instead)."""
+        return build_batch_file(
+            service_key=self._debit_key(),
+            software_vendor_key=self._software_vendor_key,
+            instruction=instruction,
+            batch_name=batch_name,
+            action_date=action_date,
+            collections=items,
+        )
 
     def upload_batch(self, batch_file: str) -> str:
         """BatchFileUpload: the file token. Failing to read one raises ProviderError (outcome unknown)."""
