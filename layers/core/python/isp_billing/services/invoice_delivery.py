@@ -36,6 +36,7 @@ from isp_billing.services.invoice_pdf import (
     render,
     supplier_from_settings,
 )
+from isp_billing.services.invoice_queries import usage_of
 from isp_billing.settings import get_settings
 
 RENDER_JOB_NAME = "render-invoice-pdfs"
@@ -88,22 +89,18 @@ def to_document(row: dict[str, Any]) -> InvoiceDocument:
         amount_paid=row["amount_paid"],
         amount_due=row["amount_due"],
         credit_note_for_number=row["credit_note_for_number"],
+        # read as the API reads them, so the PDF lists the services in the API's order
         usage=tuple(
-            sorted(
-                (
-                    DocumentUsage(
-                        service_name=entry["service_name"],
-                        period_start=date.fromisoformat(entry["period_start"]),
-                        period_end=date.fromisoformat(entry["period_end"]),
-                        upload_mb=Decimal(entry["upload_mb"]),
-                        download_mb=Decimal(entry["download_mb"]),
-                        total_mb=Decimal(entry["total_mb"]),
-                        data_cap_gb=entry.get("data_cap_gb"),
-                    )
-                    for entry in (row.get("usage_totals") or {}).values()
-                ),
-                key=lambda usage: usage.service_name,
+            DocumentUsage(
+                service_name=usage.service_name,
+                period_start=usage.period_start,
+                period_end=usage.period_end,
+                upload_mb=usage.upload_mb,
+                download_mb=usage.download_mb,
+                total_mb=usage.total_mb,
+                data_cap_gb=usage.data_cap_gb,
             )
+            for usage in usage_of(row.get("usage_totals"))
         ),
     )
 
