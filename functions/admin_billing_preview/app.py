@@ -1,7 +1,7 @@
 """POST /api/admin/billing/preview: what a billing run on a date would invoice; writes nothing."""
 
-from isp_billing.models.billing import PreviewRequest, PreviewResponse
-from isp_billing.services import billing_preview
+from isp_billing.billing import preview as billing_preview
+from isp_billing.billing.models import PreviewRequest, PreviewResponse
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin billing preview")

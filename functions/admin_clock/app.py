@@ -1,8 +1,8 @@
 """GET and POST /api/admin/clock: read or move the clock every today/now reads. Not in production: the
 template creates this function only outside prod, and it answers 404 there anyway."""
 
-from isp_billing.models.clock import ClockReading, MoveClockRequest
-from isp_billing.services import clock_admin
+from isp_billing.clock import admin as clock_admin
+from isp_billing.clock.models import ClockReading, MoveClockRequest
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin clock")

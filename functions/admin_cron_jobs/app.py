@@ -1,7 +1,7 @@
 """GET /api/admin/cron/jobs: every job of template.yaml, its schedule, last run, next due run, missed."""
 
-from isp_billing.models.cron_views import JobHealth
-from isp_billing.services import cron_views
+from isp_billing.jobs import views as cron_views
+from isp_billing.jobs.views_models import JobHealth
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin cron jobs")
@@ -14,7 +14,7 @@ app = build_app("Admin cron jobs")
     responses={403: {"description": "Not an admin"}},
 )
 async def list_cron_jobs(ctx: CurrentAdmin) -> list[JobHealth]:
-    """Any admin. Schedules come from the generated isp_billing/job_schedules.py (template.yaml)."""
+    """Any admin. Schedules come from the generated isp_billing/jobs/schedules.py (template.yaml)."""
     return cron_views.jobs(ctx.conn)
 
 

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import Query
 
-from isp_billing.models.cron_views import JobRunWithChunks, RunStatus
-from isp_billing.models.text import FilterText
+from isp_billing.jobs import views as cron_views
+from isp_billing.jobs.views_models import JobRunWithChunks, RunStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import cron_views
+from isp_billing.text import FilterText
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin cron logs")

@@ -1,7 +1,7 @@
 """POST /api/admin/customers/{customer_id}/charges/{charge_id}/cancel: a charge not yet invoiced."""
 
-from isp_billing.models.billing import Charge
-from isp_billing.services import billing_inputs
+from isp_billing.billing import inputs as billing_inputs
+from isp_billing.billing.models import Charge
 from isp_billing.web import ChargeId, CurrentAdmin, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charge cancel")

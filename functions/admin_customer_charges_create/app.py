@@ -1,7 +1,7 @@
 """POST /api/admin/customers/{customer_id}/charges: a once-off charge for the next invoice."""
 
-from isp_billing.models.billing import Charge, ChargeCreateRequest
-from isp_billing.services import billing_inputs
+from isp_billing.billing import inputs as billing_inputs
+from isp_billing.billing.models import Charge, ChargeCreateRequest
 from isp_billing.web import CurrentAdmin, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charge create")

@@ -1,7 +1,7 @@
 """GET /api/admin/customers/{customer_id}/charges: the customer's once-off charges, newest first."""
 
-from isp_billing.models.billing import Charge
-from isp_billing.services import billing_inputs
+from isp_billing.billing import inputs as billing_inputs
+from isp_billing.billing.models import Charge
 from isp_billing.web import CurrentAdmin, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charges list")

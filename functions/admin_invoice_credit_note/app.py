@@ -1,7 +1,7 @@
 """POST /api/admin/invoices/{invoice_id}/credit-note: correct an issued invoice with a credit note."""
 
-from isp_billing.models.invoices import CreditNoteRequest, CreditNoteResult
-from isp_billing.services import credit_notes
+from isp_billing.invoices import credit_notes
+from isp_billing.invoices.models import CreditNoteRequest, CreditNoteResult
 from isp_billing.web import CurrentAdmin, InvoiceId, build_app, lambda_handler
 
 app = build_app("Admin invoice credit note")

@@ -1,8 +1,8 @@
 """GET /api/admin/invoices/{invoice_id}: an invoice with its lines (full sources), payments, credit notes,
 PDF state and action history."""
 
-from isp_billing.models.invoices import AdminInvoiceDetail
-from isp_billing.services import invoice_queries
+from isp_billing.invoices import queries as invoice_queries
+from isp_billing.invoices.models import AdminInvoiceDetail
 from isp_billing.web import CurrentAdmin, InvoiceId, build_app, lambda_handler
 
 app = build_app("Admin invoice")

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Path
 
-from isp_billing.models.payments import ManualPayment, ManualPaymentRequest
+from isp_billing.collections import overdue, payments
+from isp_billing.collections.models import ManualPayment, ManualPaymentRequest
 from isp_billing.providers import registry
-from isp_billing.services import overdue, payments
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin invoice payment create")

@@ -2,8 +2,8 @@
 
 from fastapi import Response
 
-from isp_billing.services import invoice_delivery
-from isp_billing.services.invoice_pdf_http import PDF_RESPONSES, pdf_response
+from isp_billing.invoices import delivery as invoice_delivery
+from isp_billing.invoices.pdf_http import PDF_RESPONSES, pdf_response
 from isp_billing.web import InvoiceId, VerifiedClaims, build_app, lambda_handler
 
 app = build_app("Admin invoice PDF")

@@ -1,7 +1,7 @@
 """POST /api/admin/invoices/{invoice_id}/write-off: stop collecting what is still due on an invoice."""
 
-from isp_billing.models.invoices import AdminInvoiceSummary, InvoiceActionRequest
-from isp_billing.services import invoice_admin_actions
+from isp_billing.invoices import admin_actions as invoice_admin_actions
+from isp_billing.invoices.models import AdminInvoiceSummary, InvoiceActionRequest
 from isp_billing.web import CurrentAdmin, InvoiceId, build_app, lambda_handler
 
 app = build_app("Admin invoice write-off")

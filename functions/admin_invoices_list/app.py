@@ -6,9 +6,9 @@ from uuid import UUID
 
 from fastapi import Query
 
-from isp_billing.models.invoices import AdminInvoiceSummary, InvoiceKind, InvoiceStatus
+from isp_billing.invoices import queries as invoice_queries
+from isp_billing.invoices.models import AdminInvoiceSummary, InvoiceKind, InvoiceStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import invoice_queries
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin invoices")

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import Path
 
-from isp_billing.models.payments import PaymentReversal, PaymentReversalRequest
-from isp_billing.services import payments
+from isp_billing.collections import payments
+from isp_billing.collections.models import PaymentReversal, PaymentReversalRequest
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin payment reverse")

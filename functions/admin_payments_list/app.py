@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from isp_billing.models.payments import AdminPaymentItem
-from isp_billing.models.text import FilterText
+from isp_billing.collections import payments
+from isp_billing.collections.models import AdminPaymentItem
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import payments
+from isp_billing.text import FilterText
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin payments list")

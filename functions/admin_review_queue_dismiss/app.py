@@ -1,7 +1,7 @@
 """POST /api/admin/review-queue/{item_id}/dismiss: the order is not to be migrated; nothing is linked."""
 
-from isp_billing.models.backfill import DismissReviewRequest, ReviewItem
-from isp_billing.services import migration_review
+from isp_billing.backfill import review as migration_review
+from isp_billing.backfill.models import DismissReviewRequest, ReviewItem
 from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review dismissal")

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from isp_billing.models.backfill import ReviewItem, ReviewStatus
+from isp_billing.backfill import review as migration_review
+from isp_billing.backfill.models import ReviewItem, ReviewStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import migration_review
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin migration review queue")

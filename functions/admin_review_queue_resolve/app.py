@@ -1,7 +1,7 @@
 """POST /api/admin/review-queue/{item_id}/resolve: link the order to a candidate, or to a new customer."""
 
-from isp_billing.models.backfill import ResolvedReview, ResolveReviewRequest
-from isp_billing.services import migration_review
+from isp_billing.backfill import review as migration_review
+from isp_billing.backfill.models import ResolvedReview, ResolveReviewRequest
 from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review decision")

@@ -1,8 +1,8 @@
 """GET /api/admin/services/{service_id}/audit-log: the service's actions, newest first."""
 
-from isp_billing.models.admin_services import AuditEntry
+from isp_billing.lifecycle import queries as admin_service_queries
+from isp_billing.lifecycle.models import AuditEntry
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import admin_service_queries
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service audit log")

@@ -1,7 +1,7 @@
 """POST /api/admin/services/{service_id}/cancel: pending|active|suspended → cancelled."""
 
-from isp_billing.models.admin_services import CancelRequest, ServiceActionResult
-from isp_billing.services import service_lifecycle
+from isp_billing.lifecycle import actions as service_lifecycle
+from isp_billing.lifecycle.models import CancelRequest, ServiceActionResult
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service cancel")

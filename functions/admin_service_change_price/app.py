@@ -1,7 +1,7 @@
 """POST /api/admin/services/{service_id}/change-price: a new monthly price or package from a date."""
 
-from isp_billing.models.billing import ChangePriceRequest, ChangePriceResult
-from isp_billing.services import billing_inputs
+from isp_billing.billing import inputs as billing_inputs
+from isp_billing.billing.models import ChangePriceRequest, ChangePriceResult
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service price change")

@@ -1,7 +1,7 @@
 """GET /api/admin/services/{service_id}: one service with its open suspension, if any."""
 
-from isp_billing.models.admin_services import AdminServiceDetail
-from isp_billing.services import admin_service_queries
+from isp_billing.lifecycle import queries as admin_service_queries
+from isp_billing.lifecycle.models import AdminServiceDetail
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service")

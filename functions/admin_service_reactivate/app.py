@@ -2,9 +2,9 @@
 
 from fastapi import Response
 
-from isp_billing.models.admin_services import ReactivateRequest, ServiceActionResult
+from isp_billing.lifecycle import actions as service_lifecycle
+from isp_billing.lifecycle.models import ReactivateRequest, ServiceActionResult
 from isp_billing.providers import registry
-from isp_billing.services import service_lifecycle
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service reactivate")

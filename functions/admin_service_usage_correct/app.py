@@ -1,7 +1,7 @@
 """POST /api/admin/services/{service_id}/usage: a manual usage correction for one day, audited."""
 
-from isp_billing.models.usage import UsageCorrectionRequest, UsageCorrectionResult
-from isp_billing.services import usage_corrections
+from isp_billing.usage import corrections as usage_corrections
+from isp_billing.usage.models import UsageCorrectionRequest, UsageCorrectionResult
 from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service usage correction")

@@ -5,10 +5,10 @@ from uuid import UUID
 
 from fastapi import Query
 
-from isp_billing.models.admin_services import AdminService
-from isp_billing.models.common import ServiceStatus
+from isp_billing.api_models import ServiceStatus
+from isp_billing.lifecycle import queries as admin_service_queries
+from isp_billing.lifecycle.models import AdminService
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import admin_service_queries
 from isp_billing.web import CurrentAdmin, build_app, lambda_handler
 
 app = build_app("Admin services")

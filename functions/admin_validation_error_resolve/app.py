@@ -1,7 +1,7 @@
 """POST /api/admin/validation-errors/{error_id}/resolve: the cause is fixed; the next backfill retries."""
 
-from isp_billing.models.backfill import ResolveValidationErrorRequest, ValidationErrorItem
-from isp_billing.services import migration_review
+from isp_billing.backfill import review as migration_review
+from isp_billing.backfill.models import ResolveValidationErrorRequest, ValidationErrorItem
 from isp_billing.web import CurrentAdmin, ValidationErrorId, build_app, lambda_handler
 
 app = build_app("Admin validation error resolution")

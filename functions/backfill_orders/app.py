@@ -4,8 +4,8 @@ POST /api/admin/backfill/orders (super_admin, billing_admin or the cron secret) 
 "since": "YYYY-MM-DD"}, a direct invoke, or `isp-billing backfill-orders`.
 """
 
+from isp_billing.backfill import orders as order_backfill
+from isp_billing.backfill.models import BackfillOptions
 from isp_billing.jobs import job_handler
-from isp_billing.models.backfill import BackfillOptions
-from isp_billing.services import order_backfill
 
 handler = job_handler(order_backfill.JOB_NAME, order_backfill.run, options_model=BackfillOptions)

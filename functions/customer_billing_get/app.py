@@ -1,7 +1,7 @@
 """GET /api/customer/billing: the signed-in customer's billing settings."""
 
-from isp_billing.models.customer import BillingSettings
-from isp_billing.services import customer_account
+from isp_billing.customers import account as customer_account
+from isp_billing.customers.models import BillingSettings
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer billing settings")

@@ -1,7 +1,7 @@
 """GET /api/customer/billing/summary: balance owed, overdue, credit, the next invoice, payments."""
 
-from isp_billing.models.invoices import BillingSummary
-from isp_billing.services import billing_summary
+from isp_billing.billing import summary as billing_summary
+from isp_billing.invoices.models import BillingSummary
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer billing summary")

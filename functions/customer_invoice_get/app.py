@@ -1,8 +1,8 @@
 """GET /api/customer/invoices/{invoice_id}: one of the signed-in customer's invoices, its lines (each with a
 reason in words) and the payments made against it."""
 
-from isp_billing.models.invoices import CustomerInvoiceDetail
-from isp_billing.services import invoice_queries
+from isp_billing.invoices import queries as invoice_queries
+from isp_billing.invoices.models import CustomerInvoiceDetail
 from isp_billing.web import CurrentCustomer, InvoiceId, build_app, lambda_handler
 
 app = build_app("Customer invoice")

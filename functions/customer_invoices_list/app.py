@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Query
 
-from isp_billing.models.invoices import CustomerInvoiceStatus, InvoiceSummary
+from isp_billing.invoices import queries as invoice_queries
+from isp_billing.invoices.models import CustomerInvoiceStatus, InvoiceSummary
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import invoice_queries
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer invoices")

@@ -6,9 +6,9 @@ from fastapi import Response
 
 from isp_billing import idempotency
 from isp_billing.card_data import NoCardData
-from isp_billing.models.payment_methods import PaymentMethod, PaymentMethodCreate
+from isp_billing.payment_methods import methods as payment_methods
+from isp_billing.payment_methods.models import PaymentMethod, PaymentMethodCreate
 from isp_billing.providers.registry import netcash_for_requests
-from isp_billing.services import payment_methods
 from isp_billing.web import PROBLEM_JSON, CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Add a payment method")

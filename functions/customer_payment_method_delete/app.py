@@ -2,7 +2,7 @@
 
 from fastapi import Response
 
-from isp_billing.services import payment_methods
+from isp_billing.payment_methods import methods as payment_methods
 from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Remove a payment method")

@@ -3,8 +3,8 @@
 from fastapi import Response
 
 from isp_billing import idempotency
-from isp_billing.models.payment_methods import PaymentMethod
-from isp_billing.services import payment_methods
+from isp_billing.payment_methods import methods as payment_methods
+from isp_billing.payment_methods.models import PaymentMethod
 from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Set the primary payment method")

@@ -1,8 +1,8 @@
 """PATCH /api/customer/payment-methods/{payment_method_id}: rename a method, or update a card's expiry."""
 
 from isp_billing.card_data import NoCardData
-from isp_billing.models.payment_methods import PaymentMethod, PaymentMethodUpdate
-from isp_billing.services import payment_methods
+from isp_billing.payment_methods import methods as payment_methods
+from isp_billing.payment_methods.models import PaymentMethod, PaymentMethodUpdate
 from isp_billing.web import PROBLEM_JSON, CurrentCustomer, PaymentMethodId, build_app, lambda_handler
 
 app = build_app("Update a payment method")

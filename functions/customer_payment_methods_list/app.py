@@ -1,7 +1,7 @@
 """GET /api/customer/payment-methods: the signed-in customer's active payment methods, primary first."""
 
-from isp_billing.models.payment_methods import PaymentMethod
-from isp_billing.services import payment_methods
+from isp_billing.payment_methods import methods as payment_methods
+from isp_billing.payment_methods.models import PaymentMethod
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer payment methods")

@@ -1,8 +1,8 @@
 """GET /api/customer/payments: the caller's debit orders and payments, newest first."""
 
-from isp_billing.models.payments import PaymentItem
+from isp_billing.collections import payments
+from isp_billing.collections.models import PaymentItem
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
-from isp_billing.services import payments
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer payments list")

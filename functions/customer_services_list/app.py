@@ -1,7 +1,7 @@
 """GET /api/customer/services: the signed-in customer's services."""
 
-from isp_billing.models.customer import CustomerService
-from isp_billing.services import customer_account
+from isp_billing.customers import account as customer_account
+from isp_billing.customers.models import CustomerService
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer services")

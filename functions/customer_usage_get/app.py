@@ -1,7 +1,7 @@
 """GET /api/customer/usage: the signed-in customer's usage in the current billing period."""
 
-from isp_billing.models.usage import CurrentUsage
-from isp_billing.services import customer_usage
+from isp_billing.usage import queries as customer_usage
+from isp_billing.usage.models import CurrentUsage
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer usage")

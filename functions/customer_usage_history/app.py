@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from isp_billing.models.usage import UsageHistory
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
-from isp_billing.services import customer_usage
+from isp_billing.usage import queries as customer_usage
+from isp_billing.usage.models import UsageHistory
 from isp_billing.web import CurrentCustomer, build_app, lambda_handler
 
 app = build_app("Customer usage history")

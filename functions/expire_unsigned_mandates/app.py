@@ -1,8 +1,8 @@
 """Job expire-unsigned-mandates: daily, syncs with NetCash, then expires mandates unsigned after 7 days."""
 
 from isp_billing.jobs import JobOutcome, JobRun, NoOptions, job_handler
+from isp_billing.payment_methods import mandate_status
 from isp_billing.providers import registry
-from isp_billing.services import mandate_status
 
 
 def _expire(run: JobRun) -> JobOutcome:

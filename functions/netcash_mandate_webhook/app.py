@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from fastapi import Query
 
 from isp_billing.form_body import FormFields
-from isp_billing.models.payment_methods import MandateWebhookReceipt
-from isp_billing.models.text import TokenText
+from isp_billing.payment_methods import netcash_mandates
+from isp_billing.payment_methods.models import MandateWebhookReceipt
 from isp_billing.providers.registry import netcash_for_requests
-from isp_billing.services import netcash_mandates
+from isp_billing.text import TokenText
 from isp_billing.web import PROBLEM_JSON, build_app, lambda_handler
 
 app = build_app("NetCash mandate webhook")

@@ -1,8 +1,8 @@
 """Job reconcile-payments: daily 09:00 SAST, POST /api/cron/reconcile-payments, or invoke."""
 
+from isp_billing.collections.reconciliation import JOB_NAME, ReconcilePaymentsOptions, reconcile_payments
 from isp_billing.jobs import JobOutcome, JobRun, job_handler
 from isp_billing.providers import registry
-from isp_billing.services.reconciliation import JOB_NAME, ReconcilePaymentsOptions, reconcile_payments
 
 
 def work(run: JobRun) -> JobOutcome:

@@ -1,8 +1,8 @@
 """Job retry-provider-sync: every 15 minutes, re-applies owed Interstellio changes."""
 
 from isp_billing.jobs import JobOutcome, JobRun, NoOptions, job_handler
+from isp_billing.lifecycle import provider_sync
 from isp_billing.providers import registry
-from isp_billing.services import provider_sync
 
 
 def _retry(run: JobRun) -> JobOutcome:

@@ -1,8 +1,8 @@
 """Job sync-mandate-statuses: hourly, applies NetCash's mandate statuses (the backstop for lost postbacks)."""
 
 from isp_billing.jobs import JobOutcome, JobRun, NoOptions, job_handler
+from isp_billing.payment_methods import mandate_status
 from isp_billing.providers import registry
-from isp_billing.services import mandate_status
 
 
 def _sync(run: JobRun) -> JobOutcome:

@@ -3,7 +3,7 @@ SQS chunk messages (the run fans out above one chunk when the queue is configure
 
 from isp_billing.jobs import JobOutcome, JobRun, chunked_job_handler
 from isp_billing.providers import registry
-from isp_billing.services.usage_sync import JOB_NAME, SyncUsageOptions, plan, sync_chunk
+from isp_billing.usage.sync import JOB_NAME, SyncUsageOptions, plan, sync_chunk
 
 
 def _sync_chunk(run: JobRun, items: list[str]) -> JobOutcome:

@@ -4,9 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from isp_billing.models.text import TokenText
-from isp_billing.models.usage import MeterWebhookReceipt
-from isp_billing.services import usage_webhooks
+from isp_billing.text import TokenText
+from isp_billing.usage import webhooks as usage_webhooks
+from isp_billing.usage.models import MeterWebhookReceipt
 from isp_billing.web import PROBLEM_JSON, build_app, lambda_handler
 
 app = build_app("Interstellio usage meter webhook")

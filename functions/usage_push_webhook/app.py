@@ -4,8 +4,8 @@ from typing import Any
 
 from fastapi import Request
 
-from isp_billing.models.usage import UsagePushBatch, UsagePushReceipt
-from isp_billing.services import usage_webhooks
+from isp_billing.usage import webhooks as usage_webhooks
+from isp_billing.usage.models import UsagePushBatch, UsagePushReceipt
 from isp_billing.web import PROBLEM_JSON, build_app, lambda_handler
 
 app = build_app("Usage push webhook")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from isp_billing.billing_periods import period_containing
+from isp_billing.billing.periods import period_containing
 from isp_billing.clock import sast_today
 
 FIBRE_50 = ("10000000-0000-4000-8000-000000000002", "Fibre 50/50", "fibre", "699.00")

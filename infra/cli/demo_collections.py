@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 
 from isp_billing.clock import sast_today
+from isp_billing.collections.action_dates import debit_date_in_month
 from isp_billing.money import vat_from_inclusive
-from isp_billing.services.action_dates import debit_date_in_month
 
 DEMO_INVOICE_ID = "60000000-0000-4000-8000-000000000001"
 DEMO_INVOICE_TOTAL = Decimal("699.00")

@@ -147,7 +147,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("PUBLIC_API_BASE_URL", base)  # links in e-mails point at this server
     reset_settings_cache()
     app = create_gateway()
-    from isp_billing.services.email_transport import outbox_folder
+    from isp_billing.notifications.email_transport import outbox_folder
 
     print(f"e-mails (POST /api/cron/send-notifications) are written to {outbox_folder().resolve()}/")
     print(f"Serving the API on {base} (docs: {base}/docs, spec: {base}/openapi.json)")
@@ -180,11 +180,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill_orders(args: argparse.Namespace) -> int:
+    from isp_billing.backfill import orders as order_backfill
+    from isp_billing.backfill.models import BackfillOptions
     from isp_billing.errors import DomainError
-    from isp_billing.job_http import parse_options
     from isp_billing.jobs import run_job
-    from isp_billing.models.backfill import BackfillOptions
-    from isp_billing.services import order_backfill
+    from isp_billing.jobs.http import parse_options
 
     _local_environment()
     options: dict[str, Any] = {"dry_run": bool(args.dry_run)}
@@ -223,7 +223,7 @@ def cmd_job_schedules(args: argparse.Namespace) -> int:
     if args.check:
         if not job_schedules.is_current():
             print(
-                "isp_billing/job_schedules.py is out of date: run `isp-billing job-schedules`",
+                "isp_billing/jobs/schedules.py is out of date: run `isp-billing job-schedules`",
                 file=sys.stderr,
             )
             return 1
@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.set_defaults(run=cmd_openapi)
 
     schedules = commands.add_parser(
-        "job-schedules", help="write isp_billing/job_schedules.py (the jobs' schedules) from template.yaml"
+        "job-schedules", help="write isp_billing/jobs/schedules.py (the jobs' schedules) from template.yaml"
     )
     schedules.add_argument("--check", action="store_true", help="fail if the committed file is out of date")
     schedules.set_defaults(run=cmd_job_schedules)

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from isp_billing.services import customer_account
+from isp_billing.customers import account as customer_account
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.template import function_by_id
 from tests.concurrency import wait_until_a_session_waits_for_a_lock

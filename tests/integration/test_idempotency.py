@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from isp_billing import db, idempotency
+from isp_billing import idempotency_sql as repository
 from isp_billing.errors import Conflict, ValidationFailed
 from isp_billing.idempotency import IdempotentRequest, Outcome
-from isp_billing.repositories import idempotency as repository
 
 SCOPE = "POST /api/admin/things:test"
 

@@ -9,8 +9,8 @@ import tracemalloc
 
 import pytest
 
+from isp_billing.backfill import orders as order_backfill
 from isp_billing.jobs import run_job
-from isp_billing.services import order_backfill
 
 ORDERS = 200_000
 

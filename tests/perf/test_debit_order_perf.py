@@ -42,7 +42,7 @@ _JOB = """
 import json, sys, time
 from isp_billing.jobs import run_job
 from isp_billing.providers import registry
-from isp_billing.services import debit_orders
+from isp_billing.collections import debit_orders
 provider = registry.netcash_debit_orders()
 started = time.perf_counter()
 row = run_job(debit_orders.JOB_NAME, lambda run: debit_orders.process_debit_orders(run, provider),

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from fpdf import FPDF
 
-from isp_billing.services.invoice_pdf import render
-from tests.unit.test_invoice_pdf import INVOICE, SUPPLIER
+from isp_billing.invoices.pdf import render
+from tests.unit.invoices.test_invoice_pdf import INVOICE, SUPPLIER
 
 RUNS = 20
 

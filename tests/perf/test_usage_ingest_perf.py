@@ -30,7 +30,7 @@ import pytest
 
 from isp_billing import db
 from isp_billing.clock import sast_today
-from isp_billing.services import usage_ingest
+from isp_billing.usage import ingest as usage_ingest
 from isp_billing_cli.events import LambdaContext, api_gateway_event
 from isp_billing_cli.template import function_by_id
 from tests.factories import customer_with_token, insert_customer, insert_package, insert_service

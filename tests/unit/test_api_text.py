@@ -16,10 +16,10 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BaseModel, SecretStr, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
-from isp_billing.models.admin_services import SuspendRequest
-from isp_billing.models.backfill import DismissReviewRequest
-from isp_billing.models.payment_methods import PaymentMethodUpdate
-from isp_billing.models.text import TextRule
+from isp_billing.backfill.models import DismissReviewRequest
+from isp_billing.lifecycle.models import SuspendRequest
+from isp_billing.payment_methods.models import PaymentMethodUpdate
+from isp_billing.text import TextRule
 from isp_billing_cli.template import functions
 
 BAD_TEXT = {"NUL": "a\u0000b", "DC4": "FNB\u0014", "BEL": "FNB\u0007", "ESC": "x\u001b[2J", "C1": "a\u0085b"}
@@ -125,7 +125,7 @@ def test_every_free_text_body_field_uses_the_shared_text_type(model_name, field_
         _has_text_rule(field.annotation, field.metadata)
         or _pattern_only(field)
         or field.annotation in (SecretStr, SecretStr | None)
-    ), f"{model_name}.{field_name} must use a type from isp_billing.models.text"
+    ), f"{model_name}.{field_name} must use a type from isp_billing.text"
 
 
 def _discriminator(model: type[BaseModel]) -> dict[str, Any]:
@@ -171,7 +171,7 @@ def test_the_walk_finds_the_text_query_parameters():
 def test_every_text_query_parameter_uses_the_shared_type_or_a_pattern(route, name, param):
     assert _has_text_rule(param.field_info.annotation, param.field_info.metadata) or _pattern_only(
         param.field_info
-    ), f"{route} ?{name} must use a type from isp_billing.models.text"
+    ), f"{route} ?{name} must use a type from isp_billing.text"
 
 
 @pytest.mark.parametrize("bad", list(BAD_TEXT), ids=str)

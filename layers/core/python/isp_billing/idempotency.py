@@ -31,10 +31,10 @@ from uuid import UUID
 from fastapi import Header
 from fastapi.responses import JSONResponse, Response
 
+from isp_billing import idempotency_sql as repository
 from isp_billing.db import Connection
 from isp_billing.errors import Conflict, ValidationFailed
 from isp_billing.observability import logger
-from isp_billing.repositories import idempotency as repository
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -24,6 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from isp_billing import admins_sql as admins
 from isp_billing import auth, idempotent_routes
 from isp_billing.db import Connection, customer_session, service_session
 from isp_billing.errors import (
@@ -35,7 +36,6 @@ from isp_billing.errors import (
     problem_body,
 )
 from isp_billing.observability import bind, log_failure, logger, metrics, per_request_log_context, traced
-from isp_billing.repositories import admins
 from isp_billing.settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"

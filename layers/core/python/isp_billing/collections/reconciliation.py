@@ -1,0 +1,192 @@
+"""Job reconcile-payments: read NetCash's statement for every day since the last reconciled one and settle.
+
+Each statement day is one transaction: its lines are recorded (type + NetCash id unique, so a re-read line
+has no second effect), matched to our collections by Extra 1 (the collection id we put in the batch), and
+settled: a paid debit -> `successful` and applied to the invoice (never above what it still owes; the rest
+becomes credit); an unpaid -> `failed` with the bank's code and reason; an unpaid or dispute after a success
+-> a new `reversal` transaction that undoes the payment (the original is only marked `reversed`). The code's
+action is data (`unpaid_reason_codes`): permanent and new-mandate codes block the mandate; 02 and 22 wait
+for the next mandated date (the run's selection does that), and a second consecutive 02 blocks it too.
+`FILE NOT READY` stops the run at that day (the next run retries it); `NO CHANGE` is a reconciled day.
+Once the days have committed, the customers a paid debit left with nothing overdue past the grace period get
+what the system suspended for non-payment reactivated in the same run (overdue.reactivate_paid_up).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import Field
+
+from isp_billing import db
+from isp_billing.clock import sast_today
+from isp_billing.collections import overdue
+from isp_billing.collections import payments_sql as payments
+from isp_billing.collections import reconciliation_sql as sql
+from isp_billing.collections.debit_orders import DebitOrderProvider
+from isp_billing.collections.payments import reverse_payment
+from isp_billing.db import Connection
+from isp_billing.jobs import JobOptions, JobOutcome, JobRun
+from isp_billing.money import format_money
+from isp_billing.notifications import queue_sql as notifications
+from isp_billing.providers.interstellio import SubscriberProvider
+from isp_billing.providers.netcash_debit_orders import StatementLine
+
+JOB_NAME = "reconcile-payments"
+PAID_TYPES = {"TDD", "SDD"}
+UNPAID_TYPES = {"DRU"}
+# A first run with nothing reconciled and nothing outstanding starts yesterday; never further back than this.
+MAX_DAYS_BACK = 45
+BLOCKING_ACTIONS = {"stop_permanent", "stop_new_mandate"}
+
+
+class ReconcilePaymentsOptions(JobOptions):
+    run_date: date | None = Field(default=None, description="The SAST day of the run (default: today).")
+
+
+def days_to_read(conn: Connection, run_date: date) -> list[date]:
+    last = run_date - timedelta(days=1)
+    reconciled = sql.last_reconciled_day(conn)
+    if reconciled is not None:
+        first = reconciled + timedelta(days=1)
+    else:
+        first = min(sql.first_open_action_date(conn) or last, last)
+    first = max(first, run_date - timedelta(days=MAX_DAYS_BACK))
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def reconcile_payments(
+    run: JobRun, provider: DebitOrderProvider, subscribers: Callable[[], SubscriberProvider]
+) -> JobOutcome:
+    options = ReconcilePaymentsOptions.of(run.options)
+    run_date = options.run_date or sast_today()
+    with db.service_session() as conn:
+        days = days_to_read(conn, run_date)
+    totals = {"paid": 0, "unpaid": 0, "reversed": 0, "unmatched": 0}
+    reconciled: list[str] = []
+    paying: set[uuid.UUID] = set()
+    not_ready = None
+    for day in days:
+        statement = provider.statement(day)
+        if not statement.ready:
+            not_ready = day.isoformat()
+            break
+        with db.service_session() as conn:
+            counts, paid_by = settle_day(conn, day, statement.lines, run_date)
+            sql.record_day(conn, day, len(statement.lines))
+        paying.update(paid_by)
+        for key, value in counts.items():
+            totals[key] += value
+        reconciled.append(day.isoformat())
+    reactivated, not_reactivated = overdue.reactivate_paid_up(paying, str(run.id), subscribers, run_date)
+    details: dict[str, Any] = {
+        "days": reconciled,
+        "not_ready_from": not_ready,
+        **totals,
+        "reactivated": reactivated,
+    }
+    return JobOutcome(
+        processed=totals["paid"] + totals["unpaid"] + totals["reversed"],
+        failed=not_reactivated,
+        skipped=totals["unmatched"],
+        details=details,
+    )
+
+
+def _collection_id(extra1: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(extra1.strip())
+    except ValueError:
+        return None
+
+
+def settle_day(
+    conn: Connection, day: date, lines: list[StatementLine], today: date
+) -> tuple[dict[str, int], set[uuid.UUID]]:
+    """The day's counts, and the customers whose debits were paid (candidates for reactivation)."""
+    relevant = [line for line in lines if line.transaction_type in PAID_TYPES | UNPAID_TYPES]
+    fresh = sql.claim_lines(
+        conn,
+        day,
+        [
+            (
+                x.transaction_type,
+                x.transaction_id,
+                x.extra1,
+                "paid" if x.transaction_type in PAID_TYPES else "unpaid",
+            )
+            for x in relevant
+        ],
+    )
+    new_lines = [x for x in relevant if (x.transaction_type, x.transaction_id) in fresh]
+    ids = [i for i in (_collection_id(x.extra1) for x in new_lines) if i is not None]
+    collections = sql.collections_by_id(conn, ids)
+    matched = [x for x in new_lines if x.extra1.strip() in collections]
+    unmatched = [x for x in new_lines if x.extra1.strip() not in collections]
+    sql.record_unmatched(conn, day, [(x.transaction_type, x.transaction_id, x.extra1) for x in unmatched])
+
+    paid = [x for x in matched if x.transaction_type in PAID_TYPES]
+    settled = sql.mark_successful(
+        conn,
+        [uuid.UUID(x.extra1.strip()) for x in paid],
+        [f"{x.transaction_type}:{x.transaction_id}" for x in paid],
+    )
+    payments.apply_to_invoices(conn, [(row["invoice_id"], row["amount"]) for row in settled])
+
+    unpaid = reversed_count = 0
+    mails: list[notifications.NotificationRequest] = []
+    for line in (x for x in matched if x.transaction_type in UNPAID_TYPES):
+        outcome, mail = handle_unpaid(conn, collections[line.extra1.strip()], line, today)
+        unpaid += outcome == "failed"
+        reversed_count += outcome == "reversed"
+        if mail is not None:
+            mails.append(mail)
+    notifications.queue_many(conn, mails)
+    counts = {"paid": len(settled), "unpaid": unpaid, "reversed": reversed_count, "unmatched": len(unmatched)}
+    return counts, {row["customer_id"] for row in settled}
+
+
+def handle_unpaid(
+    conn: Connection, collection: dict[str, Any], line: StatementLine, today: date
+) -> tuple[str, notifications.NotificationRequest | None]:
+    code = line.unpaid_code or "unknown"
+    known = sql.unpaid_code(conn, code)
+    reason = known["description"] if known else "Returned unpaid by the bank"
+    action = known["action"] if known else "stop_new_mandate"
+    reference = f"{line.transaction_type}:{line.transaction_id}"
+    if collection["status"] == "submitted":
+        sql.mark_failed(conn, collection["id"], code, reason, reference)
+        outcome = "failed"
+    elif collection["status"] == "successful":
+        reverse_payment(conn, collection, reason=reason, code=code, reference=reference, today=today)
+        outcome = "reversed"
+    else:
+        return "ignored", None
+    needs_new_mandate = action in BLOCKING_ACTIONS
+    if needs_new_mandate:
+        sql.block_mandate(conn, collection, code, reason)
+    elif (
+        code == "02"
+        and sql.previous_return_code(conn, collection["payment_method_id"], collection["id"]) == "02"
+    ):
+        needs_new_mandate = True
+        sql.block_mandate(conn, collection, code, "Two consecutive debits returned not provided for (02)")
+    mail = notifications.NotificationRequest(
+        customer_id=collection["customer_id"],
+        kind="debit_failed",
+        subject=f"Your debit order for invoice {collection['invoice_number']} was not paid",
+        template="debit_failed",
+        dedupe_key=f"debit_failed:{collection['id']}:{reference}",
+        data={
+            "invoice_number": collection["invoice_number"],
+            "amount": format_money(collection["amount"]),
+            "code": code,
+            "reason": reason,
+            "reversed": outcome == "reversed",
+            "needs_new_mandate": needs_new_mandate,
+        },
+    )
+    return outcome, mail
