@@ -11,6 +11,7 @@ module-level imports only, since those are the ones that run at import time.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,9 +121,7 @@ def test_a_package_imports_another_only_through_its_public_names():
         # When the imported thing is a module of the package (or a name of its __init__)
         parts = i.target.split(".")
         public = parts[2] if len(parts) > 2 else i.name
-        if (
-            public is None
-        ):  # `from isp_billing import jobs`: the package, used by its public names
+        if public is None:  # `from isp_billing import jobs`: the package, used by its public names
             continue
         # Then the package lists it among its public names
         if public not in _public_names(target):
@@ -154,3 +153,16 @@ def test_the_layers_modules_import_each_other_without_a_circle():
             visit(node, [node])
     # Then there is none (jobs.runner and jobs.fanout once imported each other)
     assert circles == []
+
+
+def test_every_mutation_module_and_its_tests_exist():
+    # Given infra/mutation/modules.toml, which names files by path
+    modules = tomllib.loads((ROOT / "infra/mutation/modules.toml").read_text())["modules"]
+    # Then every rule module and every test it names is where it says
+    missing = [
+        path
+        for module in modules.values()
+        for path in [module["path"], *module["tests"]]
+        if not (ROOT / path).is_file()
+    ]
+    assert modules and missing == []

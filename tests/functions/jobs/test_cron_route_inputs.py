@@ -119,12 +119,12 @@ def test_an_unexpected_exception_is_a_500_problem_with_the_request_id_logged_by_
     conn, monkeypatch, caplog
 ):
     # Given a run that fails in a way nobody planned for, with personal data in the error's text
-    from isp_billing import jobs
+    from isp_billing.jobs import runner
 
     def explode(*args: Any, **kwargs: Any) -> dict[str, Any]:
         raise RuntimeError("Jane Doe jane@example.co.za")
 
-    monkeypatch.setattr(jobs, "run_job", explode)
+    monkeypatch.setattr(runner, "run_job", explode)
     _, token = admin_with_token(conn, role="billing_admin")
     # When the route is called
     status, headers, body = _purge("{}", token=token)
