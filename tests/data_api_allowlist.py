@@ -2,7 +2,7 @@
 
 Every table and every function in `public` must be classified here. A table or function added later (by
 any branch) fails tests/integration/test_data_api_privileges.py until someone decides, here, whether a
-customer's JWT may reach it; docs/decisions.md ("Data API exposure") gives the reasons per column.
+customer's JWT may reach it; docs/adr/0025-data-api-exposure.md gives the reasons per column.
 
 - `authenticated` (a customer's JWT) gets column-level SELECT on the customer-facing columns only, so a
   column added later stays hidden until granted; it writes nothing and calls no function.

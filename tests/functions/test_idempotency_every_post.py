@@ -20,7 +20,7 @@ from tests.events import call_api
 from tests.factories import admin_with_token, customer_with_token, insert_customer
 from tests.lifecycle_helpers import fake_interstellio_for_functions, log_rows, service_with_line
 
-# Not through this mechanism, and why (docs/decisions.md "Idempotency-Key on every POST"):
+# Not through this mechanism, and why (docs/adr/0036-idempotency-key-on-every-post.md):
 EXEMPT = {
     # NetCash calls it with no Idempotency-Key; each postback is confirmed with NetCash and applied once per
     # delivery (webhook_deliveries), which is the provider's idempotency.

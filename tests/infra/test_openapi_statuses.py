@@ -52,6 +52,6 @@ def test_every_operation_declares_what_the_mapping_can_answer(method, path, oper
 @pytest.mark.parametrize("method,path,operation", [o for o in OPERATIONS if o[0] == "POST"], ids=_ids)
 def test_every_api_post_declares_the_idempotency_key_header(method, path, operation):
     if path.startswith(JOB_ROUTES + WEBHOOKS):
-        pytest.skip("job routes and provider webhooks: see docs/decisions.md (Idempotency-Key on every POST)")
+        pytest.skip("job routes and provider webhooks: see docs/adr/0036-idempotency-key-on-every-post.md")
     headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
     assert "Idempotency-Key" in headers

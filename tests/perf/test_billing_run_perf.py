@@ -3,9 +3,9 @@ path (GenerateInvoicesFunction invoked in a process of its own, chunks inline), 
 the same run: one INSERT … SELECT writing the same number of invoice and line rows into bare tables.
 Run: make perf, or .venv/bin/pytest tests/perf/test_billing_run_perf.py -m perf -s
 
-Figures and what changed: docs/decisions.md, "Billing run (issue 11)" and the later "Billing run speed"
-sections (2026-12-02: 24.9x -> 10-16x; the write path's foreign key / guard / index work after that: the line
-guard's cost no longer grows with the book). Not 3x: see those sections for what 3x would take."""
+Figures and what changed: docs/performance.md (2026-12-02: 24.9x -> 10-16x; the write path's foreign key /
+guard / index work after that: the line guard's cost no longer grows with the book). Not 3x: ADR 0038
+(docs/adr/0038-billing-rules-in-python.md) says what 3x would take."""
 
 from __future__ import annotations
 

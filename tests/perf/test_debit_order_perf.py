@@ -3,7 +3,7 @@ process-debit-orders job's code path, next to the floor measured in the same run
 100,000 invoice rows plus one INSERT … SELECT of 100,000 transaction-shaped rows into a bare table.
 Target: at most 4x the floor and 256 MB peak of the job process (run in a process of its own, as the billing
 benchmark does; its peak, VmHWM, is asserted, the ratio printed). Measured 2026-12-02 on the shared 2-core
-machine (docs/decisions.md, "Debit-order run speed and memory, second pass"): 6.53 s against a 1.52 s floor
+machine (docs/performance.md): 6.53 s against a 1.52 s floor
 = 4.29x, 5.40 s against 1.37 s = 3.95x and 5.99 s against 1.40 s = 4.29x in three runs (so the 4x target is
 met about half the time on this noisy machine), job VmHWM 104 MiB each time
 (first pass 8.84 s against 1.56 s = 5.7x; its "383 MiB" was the forking test process's RSS, the job's own

@@ -10,7 +10,7 @@ before (up to 20261202005100) ratio 0.10 and 0.11 (66k rows/s, 15.1 s); after th
 rows/s, 12.6-16.7 s; floor 1.8-2.5 s); peak traced Python memory of one chunk's write 1 MiB, max RSS
 394 MiB (the million rows built in memory before the path starts). The 0.5 target is not met: the upsert
 itself (heap + three B-trees + speculative insertion, ~490 bytes of WAL a row) costs several times the
-floor's whole per-row cost; see docs/decisions.md "Usage write path speed". GET p50 3.6-17 ms in those
+floor's whole per-row cost; see docs/performance.md. GET p50 3.6-17 ms in those
 runs (2.2 ms before on a quieter machine) against a raw query of 0.06-0.08 ms: six round trips and the
 web stack, unchanged."""
 
