@@ -75,7 +75,7 @@ def issue(
     to_balance = amount - applied
     changes: dict[str, Any] = {"amount_credited": invoice["amount_credited"] + applied}
     if applied > 0 and invoice["amount_due"] - applied == 0 and invoice["status"] in UNPAID_STATUSES:
-        # Nothing is owed any more: settled (domain.md has no "credited" status; docs/adr/0043-credit-notes-void-write-off.md).
+        # Nothing is owed any more: settled (domain.md has no "credited" status; ADR 0043).
         changes |= {"status": "paid", "paid_at": sast_now()}
     after = invoice_actions.update_invoice(conn, invoice_id, changes)
     if to_balance > 0:
