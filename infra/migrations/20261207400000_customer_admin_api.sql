@@ -59,6 +59,8 @@ create policy customer_audit_log_insert_own_profile on public.customer_audit_log
 -- 2. The customer's own profile -----------------------------------------------------------------------------
 
 grant update (phone, physical_address, postal_address) on public.customers to api_customer;
+-- The backfill's index on the normalised phone evaluates this function on every phone write, as the writer.
+grant execute on function public.normalize_za_phone(text) to api_customer;
 grant update (invoice_email) on public.customer_billing to api_customer;
 
 create policy customers_update_own on public.customers

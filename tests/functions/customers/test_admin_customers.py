@@ -304,8 +304,8 @@ def test_the_overview_shows_the_whole_account(conn):
     conn.execute(
         "insert into customer_payment_methods (customer_id, method_type, display_name, is_primary, bank_name,"
         " branch_code, account_type, account_number_masked, account_holder, mandate_reference,"
-        " mandate_status, mandate_amount) values (%s, 'debit_order', 'Cheque', true, 'FNB', '250655', 'cheque',"
-        " '****4321', 'T Mokoena', 'MR-1', 'accepted', 1000)",
+        " mandate_status, mandate_amount) values (%s, 'debit_order', 'Cheque', true, 'FNB', '250655',"
+        " 'cheque', '****4321', 'T Mokoena', 'MR-1', 'accepted', 1000)",
         (customer_id,),
     )
     call_api(*_patch(customer_id), token=token, body={"phone": "+27829998888"})
