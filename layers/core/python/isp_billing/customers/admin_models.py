@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from isp_billing.api_models import ApiModel, RequestModel, ServiceStatus, ServiceType
@@ -50,8 +50,8 @@ PostalCodeText = Annotated[
 StoredAddress = dict[str, Any] | list[Any] | str | None
 """An address as stored: an object of parts (what the API writes); older rows may hold lines or a string."""
 
-BillingDay = Annotated[int, Field(ge=1, le=31)]
-PaymentTermsDays = Annotated[int, Field(ge=0, le=365)]
+BillingDay = Annotated[StrictInt, Field(ge=1, le=31)]
+PaymentTermsDays = Annotated[StrictInt, Field(ge=0, le=365)]
 
 
 class Address(RequestModel):
@@ -74,7 +74,9 @@ class BillingSettingsInput(RequestModel):
     invoice_email: EmailText | None = Field(
         default=None, description="Where invoices are e-mailed; default the customer's e-mail."
     )
-    auto_pay: bool = Field(default=False, description="Collect invoices from the primary payment method.")
+    auto_pay: StrictBool = Field(
+        default=False, description="Collect invoices from the primary payment method."
+    )
     debit_day: BillingDay | None = Field(
         default=None, description="Day of the month debit orders are collected; null: the billing day."
     )
@@ -95,7 +97,7 @@ class CustomerCreateRequest(RequestModel):
     vat_number: VatNumberText | None = Field(
         default=None, description="A business's SARS VAT number (10 digits starting with 4), if a VAT vendor."
     )
-    is_test: bool = Field(default=False, description="A test account: never billed nor collected.")
+    is_test: StrictBool = Field(default=False, description="A test account: never billed nor collected.")
     billing: BillingSettingsInput = Field(
         default_factory=BillingSettingsInput, description="Billing settings, written in the same transaction."
     )
@@ -140,7 +142,7 @@ class CustomerBillingUpdate(RequestModel):
     debit_day: BillingDay | None = Field(
         default=None, description="Debit-order day (1-31); null: billing day."
     )
-    auto_pay: bool | None = Field(default=None, description="Collect invoices from the primary method.")
+    auto_pay: StrictBool | None = Field(default=None, description="Collect invoices from the primary method.")
     payment_terms_days: PaymentTermsDays | None = Field(default=None, description="Days to pay an invoice.")
     invoice_email: EmailText | None = Field(default=None, description="Where invoices are e-mailed.")
 
