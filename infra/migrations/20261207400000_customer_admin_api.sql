@@ -83,7 +83,7 @@ create index customers_phone_prefix_idx on public.customers (phone text_pattern_
 create index customers_account_number_prefix_idx on public.customers (account_number text_pattern_ops);
 create index customers_created_idx on public.customers (created_at desc, id desc);
 
--- The status filters: does the customer have a service in this status, an unpaid invoice.
-create index customer_services_customer_status_idx on public.customer_services (customer_id, status);
+-- The status filters: a service in a status is found through customer_services_customer_id_idx; an unpaid
+-- invoice through this partial index (the search's conditions repeat its predicate).
 create index customer_invoices_customer_unpaid_idx on public.customer_invoices (customer_id, due_date)
   where status in ('issued', 'partially_paid', 'overdue') and amount_due > 0;
