@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -49,7 +50,7 @@ SEARCHES = [
 ]  # fmt: skip
 
 
-def _arrange(conn: psycopg.Connection) -> None:
+def _arrange(conn: psycopg.Connection[Any]) -> None:
     conn.execute(
         """
         insert into customers (account_number, first_name, last_name, email, phone, created_at)
@@ -68,6 +69,7 @@ def _arrange(conn: psycopg.Connection) -> None:
         "insert into service_packages (name, service_type, monthly_price, is_active)"
         " values ('Perf Fibre', 'fibre', 699, true) returning id"
     ).fetchone()
+    assert package is not None
     conn.execute(
         """
         insert into customer_services (customer_id, package_id, package_name, service_type, status,
@@ -81,7 +83,7 @@ def _arrange(conn: psycopg.Connection) -> None:
     conn.execute("analyze customers; analyze customer_services; analyze customer_invoices")
 
 
-def _route_plan(conn: psycopg.Connection, query: str) -> str:
+def _route_plan(conn: psycopg.Connection[Any], query: str) -> str:
     """EXPLAIN of the statement the route runs for this query string (built by the route's own code)."""
     args = dict(part.split("=", 1) for part in query.replace("%20", " ").replace("%2B", "+").split("&"))
     words = tuple(args.get("name", "").split())

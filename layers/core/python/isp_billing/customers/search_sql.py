@@ -59,7 +59,7 @@ def search(
 
 def search_query(
     criteria: Criteria, *, today: date, after: tuple[datetime, UUID] | None, limit: int
-) -> tuple[sql.Composable, dict[str, Any]]:
+) -> tuple[sql.Composed, dict[str, Any]]:
     """The search's statement and parameters (the benchmark explains it as the route runs it)."""
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {"limit": limit + 1, "today": today}
