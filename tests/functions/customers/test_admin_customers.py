@@ -12,7 +12,7 @@ from isp_billing.clock import sast_today
 from isp_billing.customers.billing_day import NOT_YET_AVAILABLE
 from tests.events import call_api
 from tests.factories import admin_with_token, customer_with_token, insert_customer, insert_service
-from tests.invoice_helpers import insert_invoice
+from tests.invoice_helpers import insert_invoice, insert_payment
 
 CREATE = ("AdminCustomersCreateFunction", "POST", "/api/admin/customers")
 LIST = ("AdminCustomersListFunction", "GET", "/api/admin/customers")
@@ -308,6 +308,8 @@ def test_the_overview_shows_the_whole_account(conn):
         " 'cheque', '****4321', 'T Mokoena', 'MR-1', 'accepted', 1000)",
         (customer_id,),
     )
+    paid_invoice = insert_invoice(conn, customer_id, invoice_date=today - timedelta(days=50))
+    payment = insert_payment(conn, paid_invoice, "699.00")
     call_api(*_patch(customer_id), token=token, body={"phone": "+27829998888"})
     # When the admin opens the account
     status, _, body = call_api(*_get(customer_id), token=token)
@@ -315,15 +317,18 @@ def test_the_overview_shows_the_whole_account(conn):
     assert status == 200, body
     assert body["account_number"] == customer["account_number"] and body["phone"] == "+27829998888"
     assert body["billing"]["billing_day"] == 25
-    assert body["balance_owed"] == invoice["total_amount"].__str__() == body["overdue_amount"]
+    assert body["balance_owed"] == str(invoice["total_amount"]) == body["overdue_amount"]
     assert {s["id"]: s["status"] for s in body["services"]} == {live: "active", paused: "suspended"}
     assert [s["service_id"] for s in body["open_suspensions"]] == [paused]
     assert body["payment_methods"][0]["mandate_status"] == "accepted"
     assert body["payment_methods"][0]["account_number_masked"] == "****4321"
-    assert [i["id"] for i in body["recent_invoices"]] == [str(invoice["id"])]
+    assert [i["id"] for i in body["recent_invoices"]] == [str(invoice["id"]), str(paid_invoice["id"])]
+    assert [(p["id"], p["amount"], p["status"]) for p in body["recent_payments"]] == [
+        (payment, "699.00", "successful")
+    ]
     actions = [(t["source"], t["action"]) for t in body["timeline"]]
     assert ("account", "contact_change") in actions and ("account", "create") in actions
-    assert ("invoice", "issued") in actions
+    assert ("invoice", "issued") in actions and ("payment", "collection") in actions
     assert all("Mokoena" not in t["summary"] for t in body["timeline"])  # no personal data in summaries
 
 
