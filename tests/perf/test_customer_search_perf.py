@@ -45,8 +45,8 @@ SEARCHES = [
     ("email=customer4242", "lower(email) like %s", ("customer4242%",)),
     ("phone=082%20004%2042", "phone like %s", ("+2782004 42%".replace(" ", ""),)),
     ("account_number=CUS-PERF-0424", "account_number like %s", ("CUS-PERF-0424%",)),
-    ("status=suspended", "exists (select 1 from customer_services s where s.customer_id = customers.id"
-     " and s.status = 'suspended')", ()),
+    ("status=suspended", "id = any (array (select s.customer_id from customer_services s"
+     " where s.status = 'suspended'))", ()),
 ]  # fmt: skip
 
 

@@ -21,16 +21,20 @@ _COLUMNS = sql.SQL(
     "c.id, c.account_number, c.customer_type, c.first_name, c.last_name, c.company_name, c.email, c.phone,"
     " c.is_test, c.created_at"
 )
-# Each status filter is an EXISTS an index answers per customer (customer_services (customer_id);
-# customer_invoices' partial index of unpaid invoices, whose predicate these conditions repeat).
-_UNPAID = "i.customer_id = c.id and i.status in ('issued', 'partially_paid', 'overdue') and i.amount_due > 0"
+# Each status filter is answered by an index. A state most customers are in (an active service; money owed in
+# the days after a billing run) is an EXISTS probed per customer while the newest-first index is walked, which
+# stops after one page. A state few are in (suspended, overdue) is read from its own side first (the services
+# in that status, the unpaid invoices past due: few rows, through their indexes), and only those customers are
+# fetched and sorted; walking every customer to find the rare ones cost 25 ms on 100,000 (docs/adr/0131).
+_UNPAID = "i.status in ('issued', 'partially_paid', 'overdue') and i.amount_due > 0"
 _STATUS: dict[str, str] = {
     "active_service": "exists (select 1 from customer_services s where s.customer_id = c.id"
     " and s.status = 'active')",
-    "suspended": "exists (select 1 from customer_services s where s.customer_id = c.id"
-    " and s.status = 'suspended')",
-    "owes_money": f"exists (select 1 from customer_invoices i where {_UNPAID})",
-    "overdue": f"exists (select 1 from customer_invoices i where {_UNPAID} and i.due_date < %(today)s)",
+    "owes_money": f"exists (select 1 from customer_invoices i where i.customer_id = c.id and {_UNPAID})",
+    "suspended": "c.id = any (array (select s.customer_id from customer_services s"
+    " where s.status = 'suspended'))",
+    "overdue": "c.id = any (array (select i.customer_id from customer_invoices i"
+    f" where {_UNPAID} and i.due_date < %(today)s))",
 }
 
 
