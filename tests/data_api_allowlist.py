@@ -120,6 +120,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "consumer_orders",
         "cron_execution_log",
         "cron_job_chunks",
+        "customer_audit_log",
         "customer_charges",
         "debit_order_batches",
         "idempotency_keys",
@@ -143,7 +144,20 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
 # Table privileges of the API's own customer role (PostgREST cannot switch to it).
 API_CUSTOMER_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     table: frozenset({"SELECT"}) for table in CUSTOMER_FACING
-} | {"customer_payment_methods": frozenset({"SELECT", "INSERT", "UPDATE"})}
+} | {
+    "customer_payment_methods": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    # The customer's own profile change is audited by the customer's session (a policy limits it to their
+    # own account, as the customer, action profile_change).
+    "customer_audit_log": frozenset({"INSERT"}),
+}
+
+# Column privileges of the API's own customer role: the profile fields a customer may change themselves.
+API_CUSTOMER_COLUMN_PRIVILEGES: dict[str, frozenset[tuple[str, str]]] = {
+    "customers": frozenset(
+        {("UPDATE", "phone"), ("UPDATE", "physical_address"), ("UPDATE", "postal_address")}
+    ),
+    "customer_billing": frozenset({("UPDATE", "invoice_email")}),
+}
 
 # Every function in public (by name) -> the roles among anon/authenticated/api_customer/PUBLIC that may
 # EXECUTE it. Trigger functions and service-role helpers: nobody of those.
@@ -162,7 +176,6 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "legacy_order_action",
         "next_number",
         "normalize_email",
-        "normalize_za_phone",
         "protect_issued_invoice",
         "protect_issued_invoice_lines",
         "protect_issued_invoice_lines_insert",
@@ -182,6 +195,8 @@ FUNCTIONS: dict[str, frozenset[str]] = {
 } | {
     "claim_idempotency_key": frozenset({"api_customer"}),
     "complete_idempotency_key": frozenset({"api_customer"}),
+    # Evaluated by the customers' normalised-phone index when a customer changes their own phone.
+    "normalize_za_phone": frozenset({"api_customer"}),
 }
 
 # The roles whose reach the allow-list describes (PUBLIC: what every role gets, anon and authenticated too).

@@ -207,6 +207,19 @@ def _charges_create_case(conn) -> Case:
     )
 
 
+def _customer_create_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="support")
+    body = {"first_name": "Lerato", "last_name": "Dlamini", "email": "lerato.idem@example.co.za"}
+    return Case(
+        "AdminCustomersCreateFunction",
+        "/api/admin/customers",
+        token,
+        body,
+        {**body, "email": "someone.else@example.co.za"},
+        _count(conn, "select count(*) as n from customers"),
+    )
+
+
 def _charge_cancel_case(conn) -> Case:
     _, token = admin_with_token(conn, role="billing_admin")
     customer_id = insert_customer(conn)
@@ -351,6 +364,7 @@ CASES: dict[str, Callable[..., Case]] = {
     "AdminServiceUsageCorrectFunction": _usage_correction_case,
     "AdminInvoicePaymentCreateFunction": lambda conn, fake: _manual_payment_case(conn),
     "AdminCustomerChargesCreateFunction": lambda conn, fake: _charges_create_case(conn),
+    "AdminCustomersCreateFunction": lambda conn, fake: _customer_create_case(conn),
     "AdminCustomerChargeCancelFunction": lambda conn, fake: _charge_cancel_case(conn),
     "AdminServiceChangePriceFunction": _change_price_case,
     "AdminBillingPreviewFunction": lambda conn, fake: _preview_case(conn),

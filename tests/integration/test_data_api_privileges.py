@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from isp_billing import db
 from isp_billing_cli.migrate import migrate
 from tests.data_api_allowlist import (
+    API_CUSTOMER_COLUMN_PRIVILEGES,
     API_CUSTOMER_TABLE_PRIVILEGES,
     CHECKED_ROLES,
     CUSTOMER_FACING,
@@ -70,6 +71,7 @@ def _expected_grants(table: str) -> Grants:
         expected["authenticated"].add(("SELECT", column))
     for privilege in API_CUSTOMER_TABLE_PRIVILEGES.get(table, ()):
         expected[API_CUSTOMER_ROLE].add((privilege, ""))
+    expected[API_CUSTOMER_ROLE] |= API_CUSTOMER_COLUMN_PRIVILEGES.get(table, frozenset())
     return expected
 
 

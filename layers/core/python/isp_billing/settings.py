@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # periods. Ending service earlier than a cancellation's date is the end-now action.
     cancellation_max_days_ahead: int = Field(default=93, ge=0, le=3660)
 
+    # A customer created through the admin API without a billing day starts its periods on this day (1-31).
+    default_billing_day: int = Field(default=1, ge=1, le=31)
+
     # Collections (issue 14): NetCash debit-order runs, statement reconciliation, overdue enforcement.
     # Lead times are business days between the upload day and the action date, per batch type.
     debit_order_instruction: Literal["TwoDay", "SameDay"] = "TwoDay"
