@@ -12,7 +12,7 @@ from pydantic import Field
 
 from isp_billing.api_models import ApiModel, RequestModel
 from isp_billing.billing.models import MoneyIn
-from isp_billing.money import Money
+from isp_billing.money import Money, RatePercent
 from isp_billing.text import ReasonText
 from isp_billing.usage.models import Megabytes, Percent
 
@@ -33,7 +33,7 @@ class InvoiceSummary(ApiModel):
     period_start: date | None = Field(description="First day of the billing period it covers.")
     period_end: date | None = Field(description="Last day of the billing period it covers.")
     subtotal: Money = Field(description="Total excluding VAT.")
-    vat_rate: Decimal = Field(description="The VAT rate used, in percent (e.g. 15.00).")
+    vat_rate: RatePercent = Field(description="The VAT rate used, in percent (e.g. 15.00).")
     vat_amount: Money = Field(description="The VAT contained in the total.")
     total_amount: Money = Field(description="Total including VAT (negative for a credit note).")
     amount_paid: Money = Field(description="Paid so far.")

@@ -1,0 +1,208 @@
+"""What a generated client relies on, held for every operation (new routes included, since the rules are
+applied centrally: web.ApiRoute and isp_billing_cli.openapi): every `$ref` resolves, every operation has a
+stable readable operationId, no `authorization` header parameter (the security schemes say it), every
+success status lists the body it carries, every redirect its Location, every admin route its roles.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from isp_billing_cli.openapi import build_openapi
+from isp_billing_cli.template import functions
+
+SPEC = build_openapi()
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+OPERATIONS = [
+    (method.upper(), path, operation)
+    for path, item in SPEC["paths"].items()
+    for method, operation in item.items()
+    if method in HTTP_METHODS
+]
+JOB_ROUTES = ("/api/cron/", "/api/admin/backfill/")
+
+
+def _ids(value: object) -> str:
+    return str(value) if isinstance(value, str) else ""
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _resolves(spec: dict[str, Any], ref: str) -> bool:
+    if not ref.startswith("#/"):
+        return False
+    node: Any = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _has_key(node: Any, wanted: str) -> bool:
+    if isinstance(node, dict):
+        return wanted in node or any(_has_key(value, wanted) for value in node.values())
+    if isinstance(node, list):
+        return any(_has_key(item, wanted) for item in node)
+    return False
+
+
+def test_the_ref_rule_catches_an_inline_definition():
+    # Given a body that refers to a component which only exists as an inline $defs (what FastAPI emitted)
+    spec = {
+        "paths": {
+            "/x": {
+                "post": {"requestBody": {"$defs": {"Row": {}}, "items": {"$ref": "#/components/schemas/Row"}}}
+            }
+        },
+        "components": {"schemas": {}},
+    }
+    # When its refs are resolved from the root / Then that one does not
+    assert [ref for ref in _refs(spec) if not _resolves(spec, ref)] == ["#/components/schemas/Row"]
+
+
+def test_every_ref_resolves_from_the_document_root():
+    # Given the spec as served and committed / When every $ref is followed from the root
+    refs = list(_refs(SPEC))
+    unresolved = sorted({ref for ref in refs if not _resolves(SPEC, ref)})
+    # Then each one lands on a schema, and nothing is left as an inline $defs
+    assert refs, "no $ref at all: the check would be vacuous"
+    assert unresolved == []
+    assert not _has_key(SPEC["paths"], "$defs")
+    assert "PushedUsageRecord" in SPEC["components"]["schemas"]
+
+
+def test_every_operation_id_is_its_function_folder_and_unique():
+    # Given each function folder's operations
+    folders = {Path(f.code_uri).name for f in functions() if f.routes}
+    ids = [operation.get("operationId") for _, _, operation in OPERATIONS]
+    # Then every operation has an id, readable (snake case), unique, and named after its function folder
+    assert None not in ids
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", operation_id) for operation_id in ids)
+    unnamed = [
+        operation_id
+        for operation_id in ids
+        if not any(
+            operation_id in (folder, f"run_{folder}") or operation_id.startswith(f"{folder}_")
+            for folder in folders
+        )
+    ]
+    assert unnamed == []
+    assert (
+        SPEC["paths"]["/api/admin/invoices/{invoice_id}/void"]["post"]["operationId"] == "admin_invoice_void"
+    )
+
+
+@pytest.mark.parametrize("method,path,operation", OPERATIONS, ids=_ids)
+def test_no_operation_declares_the_authorization_header_as_a_parameter(method, path, operation):
+    # Given an operation / Then its credentials are a security scheme of the document, never an argument
+    names = [p["name"].lower() for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert "authorization" not in names
+    schemes = set(SPEC["components"]["securitySchemes"])
+    for requirement in operation.get("security", SPEC["security"]):
+        assert set(requirement) <= schemes
+
+
+def test_two_security_schemes_bearer_jwt_and_the_cron_secret():
+    schemes = SPEC["components"]["securitySchemes"]
+    assert schemes["bearer"] == {
+        **schemes["bearer"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    assert schemes["cronSecret"]["type"] == "http"
+    job_operations = [(path, op) for method, path, op in OPERATIONS if path.startswith(JOB_ROUTES)]
+    assert len(job_operations) >= 12
+    for path, operation in job_operations:
+        assert {"cronSecret": []} in operation["security"], path
+    # the provider webhooks authenticate by signature or URL token, not by either scheme
+    assert all(op["security"] == [] for _, path, op in OPERATIONS if path.startswith("/api/webhooks/"))
+
+
+@pytest.mark.parametrize("method,path,operation", OPERATIONS, ids=_ids)
+def test_every_success_status_lists_the_body_it_carries(method, path, operation):
+    # Given an operation's success and redirect answers
+    for status, response in operation["responses"].items():
+        code = int(status)
+        # Then a 2xx other than 204 declares its body, and a 3xx its Location
+        if 200 <= code < 300 and code != 204:
+            assert response.get("content"), f"{method} {path} {status} has no body"
+        if 300 <= code < 400:
+            assert response["headers"]["Location"]["required"] is True
+
+
+def test_the_uncertain_provider_actions_answer_their_result_with_202():
+    for action in ("suspend", "reactivate", "end-now"):
+        answer = SPEC["paths"][f"/api/admin/services/{{service_id}}/{action}"]["post"]["responses"]["202"]
+        assert answer["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ServiceActionResult"
+        }
+
+
+def test_the_job_routes_answer_the_job_run_model():
+    for _method, path, operation in OPERATIONS:
+        if path.startswith(JOB_ROUTES):
+            schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/JobRunResult"}, path
+    result = SPEC["components"]["schemas"]["JobRunResult"]
+    assert {"id", "job_name", "status", "records_processed"} <= set(result["required"])
+
+
+@pytest.mark.parametrize(
+    "method,path,operation",
+    [o for o in OPERATIONS if o[1].startswith("/api/admin/") and not o[1].startswith(JOB_ROUTES)],
+    ids=_ids,
+)
+def test_every_admin_operation_declares_the_roles_checked_before_its_input(method, path, operation):
+    roles = operation.get("x-admin-roles")
+    assert roles and set(roles) <= {"super_admin", "billing_admin", "support"}
+
+
+def test_document_level_fields_and_the_constrained_parameters():
+    assert SPEC["info"]["license"]["identifier"] == "Apache-2.0"
+    assert SPEC["servers"] and all(server["url"] for server in SPEC["servers"])
+    token = next(
+        p
+        for p in SPEC["paths"]["/api/webhooks/netcash/mandate"]["post"]["parameters"]
+        if p["name"] == "token"
+    )
+    assert token["required"] is True
+    for method, path, operation in OPERATIONS:
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "Idempotency-Key":
+                schema = parameter["schema"]
+                assert (schema["type"], schema["minLength"], schema["maxLength"]) == ("string", 1, 255)
+                assert re.fullmatch(schema["pattern"], "a" * 255) and not re.fullmatch(
+                    schema["pattern"], "a b"
+                )
+            if parameter["name"] == "cursor":
+                assert parameter["description"].startswith("Opaque"), f"{method} {path}"
+                assert "anyOf" not in parameter["schema"]
+
+
+def test_every_vat_rate_declares_its_pattern():
+    rates = [
+        prop
+        for schema in SPEC["components"]["schemas"].values()
+        for name, prop in (schema.get("properties") or {}).items()
+        if name == "vat_rate"
+    ]
+    assert rates and all(prop.get("pattern") for prop in rates)
