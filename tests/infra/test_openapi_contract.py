@@ -206,3 +206,30 @@ def test_every_vat_rate_declares_its_pattern():
         if name == "vat_rate"
     ]
     assert rates and all(prop.get("pattern") for prop in rates)
+
+
+def _dates_without_pattern(node: Any, where: str, seen: set[str]) -> Iterator[str]:
+    """Every date or date-time schema reachable from `node` (following $refs) that is not the strict type."""
+    if isinstance(node, dict):
+        if node.get("format") in ("date", "date-time") and "pattern" not in node:
+            yield where
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            seen.add(ref)
+            name = ref.rsplit("/", 1)[-1]
+            yield from _dates_without_pattern(SPEC["components"]["schemas"][name], name, seen)
+        for key, value in node.items():
+            if key != "$ref":
+                yield from _dates_without_pattern(value, f"{where}.{key}", seen)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _dates_without_pattern(item, where, seen)
+
+
+@pytest.mark.parametrize("method,path,operation", OPERATIONS, ids=_ids)
+def test_every_date_a_request_carries_is_the_strict_iso_type(method, path, operation):
+    # Given what a request to the operation carries (parameters, body, a job's options)
+    inputs = {"parameters": operation.get("parameters", []), "body": operation.get("requestBody", {})}
+    # Then every date and date-time in it is api_models.IsoDate / IsoDateTime (its pattern: ISO 8601 text,
+    # never a number read as a Unix timestamp)
+    assert list(_dates_without_pattern(inputs, f"{method} {path}", set())) == []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import Field, StrictBool, model_validator
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel
 from isp_billing.jobs import JobOptions
 from isp_billing.text import NoteText
 
@@ -19,7 +19,7 @@ class BackfillOptions(JobOptions):
     """The job's options (the JSON body of POST /api/admin/backfill/orders, or the CLI's flags)."""
 
     dry_run: StrictBool = Field(default=False, description="Report what a run would do; write nothing.")
-    since: date | None = Field(default=None, description="Only orders placed on or after this SAST date.")
+    since: IsoDate | None = Field(default=None, description="Only orders placed on or after this SAST date.")
 
 
 class ValidationErrorItem(ApiModel):

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel
 from isp_billing.billing.models import MoneyIn
 from isp_billing.money import Money
 from isp_billing.text import PaymentReferenceText, ReasonText
@@ -21,7 +21,7 @@ PaymentStatus = Literal["pending", "submitted", "successful", "failed", "reverse
 class ManualPaymentRequest(RequestModel):
     method: ManualMethod = Field(description="eft or cash.")
     amount: MoneyIn = Field(description='Amount received, e.g. "350.00"; more than is owed becomes credit.')
-    payment_date: date = Field(description="The SAST day the money arrived; not in the future.")
+    payment_date: IsoDate = Field(description="The SAST day the money arrived; not in the future.")
     bank_reference: PaymentReferenceText | None = Field(
         default=None, description="The reference on the bank statement (required for EFT)."
     )
