@@ -233,3 +233,35 @@ def test_every_date_a_request_carries_is_the_strict_iso_type(method, path, opera
     # Then every date and date-time in it is api_models.IsoDate / IsoDateTime (its pattern: ISO 8601 text,
     # never a number read as a Unix timestamp)
     assert list(_dates_without_pattern(inputs, f"{method} {path}", set())) == []
+
+
+@pytest.mark.parametrize(
+    "path,tag,variants",
+    [
+        (
+            "/api/admin/invoices/{invoice_id}/credit-note",
+            "mode",
+            {"full": set(), "lines": {"lines"}, "amount": {"amount"}},
+        ),
+        (
+            "/api/admin/review-queue/{item_id}/resolve",
+            "decision",
+            {"link_existing": {"customer_id"}, "create_new": set()},
+        ),
+        ("/api/admin/invoices/{invoice_id}/payments", "method", {"eft": {"bank_reference"}, "cash": set()}),
+    ],
+)
+def test_bodies_whose_fields_depend_on_another_say_so_with_a_discriminated_one_of(path, tag, variants):
+    # Given a body where one field decides which others are required
+    schema = SPEC["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    # Then the schema is a oneOf of one schema per value, with the discriminator mapping each value to it
+    assert schema["discriminator"]["propertyName"] == tag
+    mapping = schema["discriminator"]["mapping"]
+    assert set(mapping) == set(variants)
+    assert sorted(member["$ref"] for member in schema["oneOf"]) == sorted(mapping.values())
+    for value, required in variants.items():
+        variant = SPEC["components"]["schemas"][mapping[value].rsplit("/", 1)[-1]]
+        # each variant names its value and requires the fields that value needs
+        assert variant["properties"][tag]["const"] == value
+        assert {tag, *required} <= set(variant["required"])
+        assert variant["additionalProperties"] is False
