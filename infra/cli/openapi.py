@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,66 @@ def _hoist_definitions(node: Any, schemas: dict[str, Any]) -> Any:
     return node
 
 
+def _resolved(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _id_in_answer(spec: dict[str, Any], response: dict[str, Any]) -> str | None:
+    """Where the answer carries a resource id: `/id` (one resource), `/items/0/id` (a page), `/0/id` (a
+    list); None when it does not."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    if not schema:
+        return None
+    schema = _resolved(spec, schema)
+    if "id" in (schema.get("properties") or {}):
+        return "/id"
+    items = (schema.get("properties") or {}).get("items")
+    if items and "id" in (_resolved(spec, items.get("items") or {}).get("properties") or {}):
+        return "/items/0/id"
+    if schema.get("type") == "array" and "id" in (
+        _resolved(spec, schema.get("items") or {}).get("properties") or {}
+    ):
+        return "/0/id"
+    return None
+
+
+def _links(spec: dict[str, Any]) -> None:
+    """OpenAPI links from what lists or creates resources to what acts on one of them (`P` to `P/{x}...`):
+    the id in the answer fills the next operation's path parameter, the rest come from the request. A
+    client (and schemathesis' stateful phase, `make fuzz`) can follow them; a new route gets them by its
+    path alone."""
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    for path, method, operation in operations:
+        if method not in ("get", "post") or path.endswith("}"):
+            continue
+        status, response = next(
+            ((code, answer) for code, answer in operation["responses"].items() if code in ("200", "201")),
+            ("", {}),
+        )
+        pointer = _id_in_answer(spec, response) if status else None
+        if pointer is None:
+            continue
+        own = set(re.findall(r"\{([^}]+)\}", path))
+        for target_path, target_method, target in operations:
+            found = re.fullmatch(re.escape(path) + r"/\{([^}]+)\}(/[a-z-]+)?", target_path)
+            if found is None or set(re.findall(r"\{([^}]+)\}", target_path)) != own | {found.group(1)}:
+                continue
+            parameters = {found.group(1): f"$response.body#{pointer}"}
+            parameters |= {name: f"$request.path.{name}" for name in sorted(own)}
+            response.setdefault("links", {})[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": parameters,
+                "description": f"{target_method.upper()} {target_path} with the id this answer carries.",
+            }
+
+
 def _job_result_schema() -> dict[str, Any]:
     schema = JobRunResult.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
     return dict(schema)
@@ -260,6 +321,7 @@ def build_openapi() -> dict[str, Any]:
     spec["paths"] = _hoist_definitions(dict(sorted(spec["paths"].items())), schemas)
     for name in list(schemas):
         schemas[name] = _hoist_definitions(schemas[name], schemas)
+    _links(spec)
     # FastAPI's own validation-error schemas are replaced by Problem above; drop them if now unused.
     text = json.dumps(spec["paths"])
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -3,6 +3,8 @@
 Starts the demo server on a free local port (tests/e2e/demo_server.py: a fresh data folder, the printed
 tokens), then runs one bounded schemathesis pass per caller against its /openapi.json with the checks
 not_a_server_error, status_code_conformance, content_type_conformance and response_schema_conformance.
+Each pass ends with the stateful phase: sequences that follow the spec's links (a list's or a create's id
+into the routes that act on that resource: isp_billing_cli.openapi._links), within the same time budget.
 Bounded by examples per operation and by time per pass, so the whole run stays within a few minutes on two
 cores. Exits non-zero when any pass reports a finding. Traffic goes to 127.0.0.1 only.
 
@@ -33,6 +35,9 @@ def _pass(base: str, caller: str | None, token: str | None, args: argparse.Names
         SCHEMATHESIS,
         "run",
         f"{base}/openapi.json",
+        # The spec's own servers name the default local port and a deployed stack; this server is elsewhere.
+        "--url",
+        base,
         "--checks",
         CHECKS,
         "--max-examples",
@@ -46,7 +51,7 @@ def _pass(base: str, caller: str | None, token: str | None, args: argparse.Names
         "--workers",
         "1",
         "--phases",
-        "examples,coverage,fuzzing",
+        "examples,coverage,fuzzing,stateful",
         "--generation-database",
         "none",
         "--request-timeout",

@@ -265,3 +265,23 @@ def test_bodies_whose_fields_depend_on_another_say_so_with_a_discriminated_one_o
         assert variant["properties"][tag]["const"] == value
         assert {tag, *required} <= set(variant["required"])
         assert variant["additionalProperties"] is False
+
+
+def test_lists_and_creates_link_to_the_routes_that_act_on_their_resources():
+    # Given every link of the spec
+    by_id = {op["operationId"]: (path, op) for _, path, op in OPERATIONS}
+    links = [
+        (operation["operationId"], link)
+        for _, _, operation in OPERATIONS
+        for response in operation["responses"].values()
+        for link in (response.get("links") or {}).values()
+    ]
+    # Then there are links, each to an existing operation, filling every path parameter it needs
+    assert len(links) >= 25
+    for source, link in links:
+        target_path, _ = by_id[link["operationId"]]
+        assert set(link["parameters"]) == set(re.findall(r"\{([^}]+)\}", target_path)), (source, link)
+    pairs = {(source, link["operationId"]) for source, link in links}
+    assert ("admin_invoices_list", "admin_invoice_credit_note") in pairs
+    assert ("customer_payment_method_create", "customer_payment_method_delete") in pairs
+    assert ("admin_customer_charges_create", "admin_customer_charge_cancel") in pairs

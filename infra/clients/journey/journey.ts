@@ -33,6 +33,13 @@ export async function adminJourney(baseUrl: string, token: string, serviceId: st
   const run = await api.POST("/api/cron/generate-invoices", { body: { run_date: "2026-12-01" } });
   const job: JobRun | undefined = run.data;
   const status: string | undefined = run.data?.status;
+  // a credit note's body is a oneOf on `mode`: the amount variant needs its amount
+  const note = await api.POST("/api/admin/invoices/{invoice_id}/credit-note", {
+    params: { path: { invoice_id: serviceId } },
+    body: { mode: "amount", amount: "100.00", reason: "Outage" },
+  });
+  const creditNoteNumber: string | undefined = note.data?.credit_note.invoice_number;
+  if (creditNoteNumber === undefined && note.error) return note.error.detail;
   if (run.error) return `${run.error.title}: ${run.error.detail}`;
   return `${result?.service.status ?? "?"} ${job?.id ?? ""} ${status ?? ""}`;
 }
