@@ -251,11 +251,11 @@ def _links(spec: dict[str, Any]) -> None:
     for path, method, operation in operations:
         if method not in ("get", "post") or path.endswith("}"):
             continue
-        status, response = next(
-            ((code, answer) for code, answer in operation["responses"].items() if code in ("200", "201")),
-            ("", {}),
+        answers: dict[str, Any] = operation["responses"]
+        response: dict[str, Any] = next(
+            (answer for code, answer in answers.items() if code in ("200", "201")), {}
         )
-        pointer = _id_in_answer(spec, response) if status else None
+        pointer = _id_in_answer(spec, response) if response else None
         if pointer is None:
             continue
         own = set(re.findall(r"\{([^}]+)\}", path))
