@@ -9,7 +9,7 @@ PORT ?= 3000
 SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
-	compare-openapi cfn-lint check clean fuzz test-pooled test-supabase
+	compare-openapi cfn-lint check clean fuzz test-pooled test-supabase clients
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
@@ -23,8 +23,17 @@ install: $(STAMP)
 run: install ## the API with demo data on an embedded PostgreSQL (DATABASE_URL to use a server instead)
 	$(BIN)/isp-billing serve --demo --port $(PORT)
 
-test: install ## the whole default suite (benchmarks excluded)
+test: install clients ## the whole default suite (benchmarks excluded)
 	$(BIN)/pytest
+
+# The pinned npm packages of the generated-client test and the spec lint (tests/infra/test_generated_clients.py),
+# from infra/clients/package-lock.json; skipped, saying so, where Node is not installed.
+CLIENTS_STAMP := infra/clients/node_modules/.package-lock.json
+clients:
+	@if command -v npm >/dev/null 2>&1; then \
+		test $(CLIENTS_STAMP) -nt infra/clients/package-lock.json || \
+		npm ci --prefix infra/clients --no-audit --no-fund --ignore-scripts; \
+	else echo "Node.js is not installed: the generated TypeScript client and the spec lint are skipped"; fi
 
 unit: install
 	$(BIN)/pytest tests/unit
@@ -32,7 +41,7 @@ integration: install
 	$(BIN)/pytest tests/integration
 functions: install
 	$(BIN)/pytest tests/functions
-infra: install
+infra: install clients
 	$(BIN)/pytest tests/infra
 e2e: install
 	$(BIN)/pytest tests/e2e

@@ -2,7 +2,7 @@
 
 from isp_billing.billing import preview as billing_preview
 from isp_billing.billing.models import PreviewRequest, PreviewResponse
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, build_app, lambda_handler
 
 app = build_app("Admin billing preview")
 
@@ -19,7 +19,7 @@ app = build_app("Admin billing preview")
         },
     },
 )
-async def preview_billing(body: PreviewRequest, ctx: CurrentAdmin) -> PreviewResponse:
+async def preview_billing(body: PreviewRequest, ctx: BillingAdmin) -> PreviewResponse:
     """The same plan and rules as the run (lines with their sources), computed and written nowhere."""
     return billing_preview.preview(ctx.conn, ctx.admin, body)
 

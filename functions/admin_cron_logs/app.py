@@ -1,10 +1,10 @@
 """GET /api/admin/cron/logs: job runs newest first; a fan-out parent shows its chunks."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
 
+from isp_billing.api_models import IsoDate
 from isp_billing.jobs import views as cron_views
 from isp_billing.jobs.views_models import JobRunWithChunks, RunStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
@@ -24,8 +24,8 @@ async def list_cron_logs(
     ctx: CurrentAdmin,
     job: Annotated[FilterText | None, Query(description="Only this job, e.g. generate-invoices.")] = None,
     status: Annotated[RunStatus | None, Query(description="Only runs with this status.")] = None,
-    since: Annotated[date | None, Query(description="Runs started on or after this SAST date.")] = None,
-    until: Annotated[date | None, Query(description="Runs started on or before this SAST date.")] = None,
+    since: Annotated[IsoDate | None, Query(description="Runs started on or after this SAST date.")] = None,
+    until: Annotated[IsoDate | None, Query(description="Runs started on or before this SAST date.")] = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[JobRunWithChunks]:

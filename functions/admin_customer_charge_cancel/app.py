@@ -2,7 +2,7 @@
 
 from isp_billing.billing import inputs as billing_inputs
 from isp_billing.billing.models import Charge
-from isp_billing.web import ChargeId, CurrentAdmin, CustomerId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ChargeId, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charge cancel")
 
@@ -17,7 +17,7 @@ app = build_app("Admin customer charge cancel")
         409: {"description": "Already invoiced or cancelled (carries current_status)"},
     },
 )
-async def cancel_charge(customer_id: CustomerId, charge_id: ChargeId, ctx: CurrentAdmin) -> Charge:
+async def cancel_charge(customer_id: CustomerId, charge_id: ChargeId, ctx: BillingAdmin) -> Charge:
     """Only a pending charge; an invoiced one is corrected with a credit note."""
     return billing_inputs.cancel_charge(ctx.conn, ctx.admin, customer_id, charge_id)
 

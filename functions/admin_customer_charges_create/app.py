@@ -2,7 +2,7 @@
 
 from isp_billing.billing import inputs as billing_inputs
 from isp_billing.billing.models import Charge, ChargeCreateRequest
-from isp_billing.web import CurrentAdmin, CustomerId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charge create")
 
@@ -17,7 +17,7 @@ app = build_app("Admin customer charge create")
         404: {"description": "No such customer"},
     },
 )
-async def add_charge(customer_id: CustomerId, body: ChargeCreateRequest, ctx: CurrentAdmin) -> Charge:
+async def add_charge(customer_id: CustomerId, body: ChargeCreateRequest, ctx: BillingAdmin) -> Charge:
     """Installation, equipment or adjustment; VAT-inclusive; invoiced once, on or after its due date."""
     return billing_inputs.add_charge(ctx.conn, ctx.admin, customer_id, body)
 

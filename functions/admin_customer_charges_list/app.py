@@ -2,7 +2,7 @@
 
 from isp_billing.billing import inputs as billing_inputs
 from isp_billing.billing.models import Charge
-from isp_billing.web import CurrentAdmin, CustomerId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, CustomerId, build_app, lambda_handler
 
 app = build_app("Admin customer charges list")
 
@@ -16,7 +16,7 @@ app = build_app("Admin customer charges list")
         404: {"description": "No such customer"},
     },
 )
-async def list_charges(customer_id: CustomerId, ctx: CurrentAdmin) -> list[Charge]:
+async def list_charges(customer_id: CustomerId, ctx: BillingAdmin) -> list[Charge]:
     """Pending, invoiced (with the invoice number) and cancelled charges."""
     return billing_inputs.list_charges(ctx.conn, ctx.admin, customer_id)
 

@@ -2,7 +2,7 @@
 
 from isp_billing.invoices import credit_notes
 from isp_billing.invoices.models import CreditNoteRequest, CreditNoteResult
-from isp_billing.web import CurrentAdmin, InvoiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, InvoiceId, build_app, lambda_handler
 
 app = build_app("Admin invoice credit note")
 
@@ -20,7 +20,7 @@ app = build_app("Admin invoice credit note")
         },
     },
 )
-async def credit_note(invoice_id: InvoiceId, body: CreditNoteRequest, ctx: CurrentAdmin) -> CreditNoteResult:
+async def credit_note(invoice_id: InvoiceId, body: CreditNoteRequest, ctx: BillingAdmin) -> CreditNoteResult:
     """Full, by lines or by amount (VAT-inclusive), with a reason; CRN-YYYY-NNNNN; the excess over the amount
     due becomes account credit."""
     return credit_notes.issue(ctx.conn, ctx.admin, invoice_id, body, ctx.request_id)

@@ -9,7 +9,7 @@ from fastapi import BackgroundTasks, Path
 from isp_billing.collections import overdue, payments
 from isp_billing.collections.models import ManualPayment, ManualPaymentRequest
 from isp_billing.providers import registry
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, build_app, lambda_handler
 
 app = build_app("Admin invoice payment create")
 
@@ -28,13 +28,13 @@ InvoiceId = Annotated[uuid.UUID, Path(description="The invoice's id.")]
     },
 )
 async def record_payment(
-    invoice_id: InvoiceId, body: ManualPaymentRequest, ctx: CurrentAdmin, after_commit: BackgroundTasks
+    invoice_id: InvoiceId, body: ManualPaymentRequest, ctx: BillingAdmin, after_commit: BackgroundTasks
 ) -> ManualPayment:
     """Partial payments allowed; anything above what the invoice owes becomes the customer's credit. A
     payment that leaves nothing overdue past the grace period reactivates the services the system suspended
     for non-payment before the call returns (an admin's suspension stays)."""
     payment = payments.record_manual_payment(ctx.conn, ctx.admin, invoice_id, body)
-    # A background task runs after the transaction (CurrentAdmin, scope="function") has committed, so the
+    # A background task runs after the transaction (BillingAdmin, scope="function") has committed, so the
     # payment stands whatever Interstellio does; the Lambda invocation still waits for it.
     after_commit.add_task(
         overdue.reactivate_paid_up, [payment.customer_id], ctx.request_id, registry.interstellio

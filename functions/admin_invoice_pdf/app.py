@@ -4,7 +4,7 @@ from fastapi import Response
 
 from isp_billing.invoices import delivery as invoice_delivery
 from isp_billing.invoices.pdf_http import PDF_RESPONSES, pdf_response
-from isp_billing.web import InvoiceId, VerifiedClaims, build_app, lambda_handler
+from isp_billing.web import ALL_ADMIN_ROLES, InvoiceId, VerifiedClaims, build_app, lambda_handler
 
 app = build_app("Admin invoice PDF")
 
@@ -14,6 +14,8 @@ app = build_app("Admin invoice PDF")
     tags=["admin"],
     response_class=Response,
     responses=PDF_RESPONSES,
+    # Checked by admin_pdf in its own short session (no body or query to validate first).
+    openapi_extra={"x-admin-roles": list(ALL_ADMIN_ROLES)},
 )
 async def invoice_pdf(invoice_id: InvoiceId, claims: VerifiedClaims) -> Response:
     """As the customer's route, for any customer's invoice; a draft or a void one: 404."""

@@ -2,7 +2,7 @@
 
 from isp_billing.invoices import admin_actions as invoice_admin_actions
 from isp_billing.invoices.models import AdminInvoiceSummary, InvoiceActionRequest
-from isp_billing.web import CurrentAdmin, InvoiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, InvoiceId, build_app, lambda_handler
 
 app = build_app("Admin invoice write-off")
 
@@ -18,7 +18,7 @@ app = build_app("Admin invoice write-off")
     },
 )
 async def write_off(
-    invoice_id: InvoiceId, body: InvoiceActionRequest, ctx: CurrentAdmin
+    invoice_id: InvoiceId, body: InvoiceActionRequest, ctx: BillingAdmin
 ) -> AdminInvoiceSummary:
     """With a reason; status `written_off`, the amount written off recorded."""
     return invoice_admin_actions.write_off(ctx.conn, ctx.admin, invoice_id, body, ctx.request_id)

@@ -1,11 +1,11 @@
 """GET /api/admin/invoices: invoices by customer, status, kind, date range or overdue, newest first."""
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query
 
+from isp_billing.api_models import IsoDate
 from isp_billing.invoices import queries as invoice_queries
 from isp_billing.invoices.models import AdminInvoiceSummary, InvoiceKind, InvoiceStatus
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
@@ -20,8 +20,8 @@ async def list_invoices(
     customer_id: Annotated[UUID | None, Query(description="Only this customer's invoices.")] = None,
     status: Annotated[InvoiceStatus | None, Query(description="Only invoices in this status.")] = None,
     kind: Annotated[InvoiceKind | None, Query(description="Only invoices of this kind.")] = None,
-    date_from: Annotated[date | None, Query(description="Invoice date on or after (SAST).")] = None,
-    date_to: Annotated[date | None, Query(description="Invoice date on or before (SAST).")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="Invoice date on or after (SAST).")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="Invoice date on or before (SAST).")] = None,
     overdue: Annotated[bool, Query(description="Only unpaid invoices past their due date.")] = False,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,

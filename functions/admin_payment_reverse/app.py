@@ -7,7 +7,7 @@ from fastapi import Path
 
 from isp_billing.collections import payments
 from isp_billing.collections.models import PaymentReversal, PaymentReversalRequest
-from isp_billing.web import CurrentAdmin, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, build_app, lambda_handler
 
 app = build_app("Admin payment reverse")
 
@@ -29,7 +29,7 @@ TransactionId = Annotated[uuid.UUID, Path(description="The payment transaction's
     },
 )
 async def reverse_payment(
-    transaction_id: TransactionId, body: PaymentReversalRequest, ctx: CurrentAdmin
+    transaction_id: TransactionId, body: PaymentReversalRequest, ctx: BillingAdmin
 ) -> PaymentReversal:
     """A `reversal` transaction of the same amount undoes it on the invoice (the reconciliation's reversal);
     the original becomes `reversed`, the invoice's status is recomputed and the action logged."""

@@ -1,11 +1,11 @@
 """GET /api/admin/payments: every payment transaction, filtered, newest first, keyset paginated."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Query
 
+from isp_billing.api_models import IsoDate
 from isp_billing.collections import payments
 from isp_billing.collections.models import AdminPaymentItem
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize
@@ -29,8 +29,10 @@ async def list_payments(
         Query(description="Status."),
     ] = None,
     batch: Annotated[FilterText | None, Query(description="A NetCash batch name.")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="From this day (inclusive).")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="To this day (inclusive).")] = None,
+    date_from: Annotated[
+        IsoDate | None, Query(alias="from", description="From this day (inclusive).")
+    ] = None,
+    date_to: Annotated[IsoDate | None, Query(alias="to", description="To this day (inclusive).")] = None,
     limit: PageSize = DEFAULT_PAGE_SIZE,
     cursor: Cursor = None,
 ) -> Page[AdminPaymentItem]:

@@ -2,7 +2,7 @@
 
 from isp_billing.backfill import review as migration_review
 from isp_billing.backfill.models import DismissReviewRequest, ReviewItem
-from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review dismissal")
 
@@ -18,7 +18,7 @@ app = build_app("Admin migration review dismissal")
     },
 )
 async def dismiss_review_item(
-    item_id: ReviewItemId, body: DismissReviewRequest, ctx: CurrentAdmin
+    item_id: ReviewItemId, body: DismissReviewRequest, ctx: BillingAdmin
 ) -> ReviewItem:
     """Records who dismissed it, when, and why, in one transaction; the backfill skips the order for good."""
     return migration_review.dismiss(ctx.conn, ctx.admin, item_id, body)

@@ -2,7 +2,7 @@
 
 from isp_billing.backfill import review as migration_review
 from isp_billing.backfill.models import ResolvedReview, ResolveReviewRequest
-from isp_billing.web import CurrentAdmin, ReviewItemId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ReviewItemId, build_app, lambda_handler
 
 app = build_app("Admin migration review decision")
 
@@ -18,7 +18,7 @@ app = build_app("Admin migration review decision")
     },
 )
 async def resolve_review_item(
-    item_id: ReviewItemId, body: ResolveReviewRequest, ctx: CurrentAdmin
+    item_id: ReviewItemId, body: ResolveReviewRequest, ctx: BillingAdmin
 ) -> ResolvedReview:
     """Applies the decision in the same transaction as recording who took it."""
     return migration_review.resolve(ctx.conn, ctx.admin, item_id, body)

@@ -2,7 +2,7 @@
 
 from isp_billing.lifecycle import actions as service_lifecycle
 from isp_billing.lifecycle.models import CancelRequest, ServiceActionResult
-from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service cancel")
 
@@ -18,7 +18,7 @@ app = build_app("Admin service cancel")
         422: {"description": "Effective date in the past, before activation, or beyond the bound"},
     },
 )
-async def cancel(service_id: ServiceId, body: CancelRequest, ctx: CurrentAdmin) -> ServiceActionResult:
+async def cancel(service_id: ServiceId, body: CancelRequest, ctx: BillingAdmin) -> ServiceActionResult:
     """billing_admin and super_admin. Effective date default: the end of the current billing period."""
     return service_lifecycle.cancel(ctx.conn, ctx.admin, service_id, body, ctx.request_id)
 

@@ -2,7 +2,7 @@
 
 from isp_billing.billing import inputs as billing_inputs
 from isp_billing.billing.models import ChangePriceRequest, ChangePriceResult
-from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service price change")
 
@@ -18,7 +18,7 @@ app = build_app("Admin service price change")
     },
 )
 async def change_price(
-    service_id: ServiceId, body: ChangePriceRequest, ctx: CurrentAdmin
+    service_id: ServiceId, body: ChangePriceRequest, ctx: BillingAdmin
 ) -> ChangePriceResult:
     """Recorded as a price_change audit row; the next invoice carries the pro-rata difference."""
     return billing_inputs.change_price(ctx.conn, ctx.admin, service_id, body, ctx.request_id)

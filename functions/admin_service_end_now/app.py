@@ -5,7 +5,7 @@ from fastapi import Response
 from isp_billing.lifecycle import actions as service_lifecycle
 from isp_billing.lifecycle.models import EndNowRequest, ServiceActionResult
 from isp_billing.providers import registry
-from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service end now")
 
@@ -23,7 +23,7 @@ app = build_app("Admin service end now")
     },
 )
 async def end_now(
-    service_id: ServiceId, body: EndNowRequest, ctx: CurrentAdmin, response: Response
+    service_id: ServiceId, body: EndNowRequest, ctx: BillingAdmin, response: Response
 ) -> ServiceActionResult:
     """billing_admin and super_admin. Cancels the service with today as its last day (shortening an earlier
     cancellation) and disables the Interstellio subscriber now."""

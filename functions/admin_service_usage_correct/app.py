@@ -2,7 +2,7 @@
 
 from isp_billing.usage import corrections as usage_corrections
 from isp_billing.usage.models import UsageCorrectionRequest, UsageCorrectionResult
-from isp_billing.web import CurrentAdmin, ServiceId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ServiceId, build_app, lambda_handler
 
 app = build_app("Admin service usage correction")
 
@@ -17,7 +17,7 @@ app = build_app("Admin service usage correction")
     },
 )
 async def correct_usage(
-    service_id: ServiceId, body: UsageCorrectionRequest, ctx: CurrentAdmin
+    service_id: ServiceId, body: UsageCorrectionRequest, ctx: BillingAdmin
 ) -> UsageCorrectionResult:
     """The day's manual figures replace the synced ones wherever usage is shown (the sync never overwrites
     them); a second correction of the day replaces the first. Written to the service's audit log."""

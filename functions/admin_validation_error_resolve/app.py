@@ -2,7 +2,7 @@
 
 from isp_billing.backfill import review as migration_review
 from isp_billing.backfill.models import ResolveValidationErrorRequest, ValidationErrorItem
-from isp_billing.web import CurrentAdmin, ValidationErrorId, build_app, lambda_handler
+from isp_billing.web import BillingAdmin, ValidationErrorId, build_app, lambda_handler
 
 app = build_app("Admin validation error resolution")
 
@@ -18,7 +18,7 @@ app = build_app("Admin validation error resolution")
     },
 )
 async def resolve_validation_error(
-    error_id: ValidationErrorId, body: ResolveValidationErrorRequest, ctx: CurrentAdmin
+    error_id: ValidationErrorId, body: ResolveValidationErrorRequest, ctx: BillingAdmin
 ) -> ValidationErrorItem:
     """Records who resolved it, when, and their note, in one transaction."""
     return migration_review.resolve_validation_error(ctx.conn, ctx.admin, error_id, body)

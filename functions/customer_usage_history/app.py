@@ -1,11 +1,11 @@
 """GET /api/customer/usage/history: the signed-in customer's usage by day (paged) or by calendar month."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Query
 
+from isp_billing.api_models import IsoDate
 from isp_billing.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize
 from isp_billing.usage import queries as customer_usage
 from isp_billing.usage.models import UsageHistory
@@ -22,8 +22,10 @@ app = build_app("Customer usage history")
 )
 async def usage_history(
     ctx: CurrentCustomer,
-    start_date: Annotated[date | None, Query(description="First SAST day (default: six months ago).")] = None,
-    end_date: Annotated[date | None, Query(description="Last SAST day (default: today).")] = None,
+    start_date: Annotated[
+        IsoDate | None, Query(description="First SAST day (default: six months ago).")
+    ] = None,
+    end_date: Annotated[IsoDate | None, Query(description="Last SAST day (default: today).")] = None,
     granularity: Annotated[Literal["day", "month"], Query(description="Rows per day or per month.")] = "day",
     service_id: Annotated[uuid.UUID | None, Query(description="Only this service.")] = None,
     cursor: Cursor = None,

@@ -41,7 +41,12 @@ _FORM = {
     "/api/webhooks/netcash/mandate",
     response_model=MandateWebhookReceipt,
     tags=["webhooks"],
-    openapi_extra={"security": [], "requestBody": {"required": True, "content": _FORM}},
+    openapi_extra={
+        "security": [],
+        "requestBody": {"required": True, "content": _FORM},
+        # NetCash always sends it; a delivery without it is answered 401 (not 422), like a wrong one.
+        "parameters": [{"name": "token", "in": "query", "required": True}],
+    },
     responses={
         401: {"description": "Missing or wrong token", **_PROBLEM},
         422: {"description": "A postback without an outcome or without Field1", **_PROBLEM},

@@ -3,6 +3,9 @@
 Starts the demo server on a free local port (tests/e2e/demo_server.py: a fresh data folder, the printed
 tokens), then runs one bounded schemathesis pass per caller against its /openapi.json with the checks
 not_a_server_error, status_code_conformance, content_type_conformance and response_schema_conformance.
+Then a stateful pass per caller that owns data (the customer and each admin role): sequences that follow the
+spec's links (a list's or a create's id into the routes that act on that resource:
+isp_billing_cli.openapi._links), with its own, shorter time budget.
 Bounded by examples per operation and by time per pass, so the whole run stays within a few minutes on two
 cores. Exits non-zero when any pass reports a finding. Traffic goes to 127.0.0.1 only.
 
@@ -28,17 +31,31 @@ CALLERS = ("CUSTOMER_TOKEN", "ADMIN_TOKEN", "BILLING_ADMIN_TOKEN", "SUPPORT_TOKE
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 
 
-def _pass(base: str, caller: str | None, token: str | None, args: argparse.Namespace) -> int:
+# The callers whose lists and creates return ids the links can follow (the cron secret and no token see none).
+STATEFUL_CALLERS = ("CUSTOMER_TOKEN", "ADMIN_TOKEN", "BILLING_ADMIN_TOKEN", "SUPPORT_TOKEN")
+
+
+def _pass(
+    base: str,
+    caller: str | None,
+    token: str | None,
+    args: argparse.Namespace,
+    phases: str = "examples,coverage,fuzzing",
+    max_time: int | None = None,
+) -> int:
     command = [
         SCHEMATHESIS,
         "run",
         f"{base}/openapi.json",
+        # The spec's own servers name the default local port and a deployed stack; this server is elsewhere.
+        "--url",
+        base,
         "--checks",
         CHECKS,
         "--max-examples",
         str(args.max_examples),
         "--max-time",
-        str(args.max_time),
+        str(max_time or args.max_time),
         "--seed",
         str(args.seed),
         # One worker: with threads, hypothesis' lambda-source cache trips Python 3.11's AST recursion guard
@@ -46,7 +63,7 @@ def _pass(base: str, caller: str | None, token: str | None, args: argparse.Names
         "--workers",
         "1",
         "--phases",
-        "examples,coverage,fuzzing",
+        phases,
         "--generation-database",
         "none",
         "--request-timeout",
@@ -59,7 +76,7 @@ def _pass(base: str, caller: str | None, token: str | None, args: argparse.Names
     ]
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
-    print(f"== schemathesis as {caller or 'no token'}", flush=True)
+    print(f"== schemathesis ({phases}) as {caller or 'no token'}", flush=True)
     started = time.perf_counter()
     result = subprocess.run(command, check=False)  # noqa: S603
     print(
@@ -73,6 +90,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-examples", type=int, default=10)
     parser.add_argument("--max-time", type=int, default=30, help="seconds per caller pass")
+    parser.add_argument("--stateful-time", type=int, default=15, help="seconds per stateful pass")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -85,10 +103,12 @@ def main() -> int:
                 return 2
             if _pass(server.base, caller, token, args) != 0:
                 failures.append(caller or "no token")
-    print(
-        f"fuzz: {len(CALLERS)} passes in {time.perf_counter() - started:.0f}s;"
-        f" findings in: {failures or 'none'}"
-    )
+        for caller in STATEFUL_CALLERS:
+            token = server.values[caller]
+            if _pass(server.base, caller, token, args, "stateful", args.stateful_time) != 0:
+                failures.append(f"{caller} (stateful)")
+    passes = len(CALLERS) + len(STATEFUL_CALLERS)
+    print(f"fuzz: {passes} passes in {time.perf_counter() - started:.0f}s; findings in: {failures or 'none'}")
     return 1 if failures else 0
 
 

@@ -248,3 +248,62 @@ def test_two_deliveries_of_one_signed_batch_at_once_apply_it_once(conn, secrets,
     # Then one applied it and the other was told it is a duplicate; the day is stored once
     assert sorted(answer["status"] for answer in answers) == ["applied", "duplicate"]
     assert conn.execute("select count(*) as n from usage_history").fetchone()["n"] == 1
+
+
+@pytest.mark.parametrize(
+    "status,extra,usage_date",
+    [
+        ("active", {"activation_date": "2026-01-15"}, "2000-01-01"),  # long before the service existed
+        ("active", {"activation_date": "2026-01-15"}, "2026-01-14"),  # the day before activation
+        ("pending", {}, "2026-01-20"),  # never activated: no day of usage at all
+        (
+            "cancelled",
+            {
+                "activation_date": "2026-01-15",
+                "cancellation_date": "2026-02-01",
+                "cancellation_effective_date": "2026-02-28",
+            },
+            "2026-03-01",  # the day after the service ended
+        ),
+    ],
+)
+def test_a_correction_for_a_day_outside_the_service_s_active_life_is_422(conn, status, extra, usage_date):
+    # Given a service with its active life (activation to cancellation effective date) and a billing admin
+    customer, _ = customer_with_token(conn)
+    service = insert_service(conn, customer, status=status, **extra)
+    _, admin = admin_with_token(conn, role="billing_admin")
+    body = {"usage_date": usage_date, "upload_mb": "1", "download_mb": "1", "reason": "Outage"}
+
+    # When a manual day outside it is posted
+    status_code, _, problem = call_api(
+        "AdminServiceUsageCorrectFunction",
+        "POST",
+        f"/api/admin/services/{service}/usage",
+        token=admin,
+        body=body,
+    )
+
+    # Then it is refused, naming the rule, and nothing is written
+    assert status_code == 422, problem
+    assert "active life" in problem["detail"]
+    assert conn.execute("select count(*) as n from usage_history").fetchone()["n"] == 0
+    assert conn.execute("select count(*) as n from service_action_log").fetchone()["n"] == 0
+
+
+def test_a_correction_on_the_first_and_the_last_day_of_the_active_life_is_accepted(conn):
+    # Given a cancelled service that lived from 2026-01-15 to 2026-02-28
+    customer, _ = customer_with_token(conn)
+    service = insert_service(
+        conn,
+        customer,
+        status="cancelled",
+        activation_date="2026-01-15",
+        cancellation_date="2026-02-01",
+        cancellation_effective_date="2026-02-28",
+    )
+    _, admin = admin_with_token(conn, role="billing_admin")
+    route = ("AdminServiceUsageCorrectFunction", "POST", f"/api/admin/services/{service}/usage")
+    # When its first and last days are corrected / Then both are accepted
+    for day in ("2026-01-15", "2026-02-28"):
+        body = {"usage_date": day, "upload_mb": "1", "download_mb": "1", "reason": "Outage"}
+        assert call_api(*route, token=admin, body=body)[0] == 200

@@ -9,6 +9,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from pydantic import TypeAdapter
 
 from isp_billing import db
 from isp_billing.auth import AdminPrincipal
@@ -36,7 +37,9 @@ def _admin_a_credits(
                 connection,
                 admin,
                 uuid.UUID(invoice_id),
-                CreditNoteRequest.model_validate({"mode": "amount", "amount": amount, "reason": "A: outage"}),
+                TypeAdapter(CreditNoteRequest).validate_python(
+                    {"mode": "amount", "amount": amount, "reason": "A: outage"}
+                ),
                 "req-admin-a",
             )
             out["issued"] = True

@@ -46,6 +46,8 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias=HEADER,
+        # Declared for clients and checked in _check_key (a bad key is the same 422 problem either way).
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": _KEY.pattern},
         description="Optional. A unique key per intended operation (e.g. a UUID). A retry with the same key "
         "and request returns the first response and changes nothing; the same key with a different request "
         "is refused with 422. Keys are kept for 24 hours.",

@@ -33,6 +33,13 @@ def format_money(value: Decimal) -> str:
     return f"{to_cents(value):.2f}"
 
 
+# A rate in percent (VAT's 15.00) in API bodies: two decimals on the wire, like an amount.
+RatePercent = Annotated[
+    Decimal,
+    PlainSerializer(format_money, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,3}\.\d{2}$", "examples": ["15.00"]}),
+]
+
 # Amounts in API bodies: Decimal inside, a string with two decimals on the wire ("799.00").
 Money = Annotated[
     Decimal,

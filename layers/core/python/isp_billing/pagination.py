@@ -26,7 +26,14 @@ MAX_PAGE_SIZE = 200
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 # URL-safe base64 only: anything else (NUL, control characters, padding) is a 422 before decoding.
 CursorText = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$")]
-Cursor = Annotated[CursorText | None, Query(description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    CursorText | None,
+    Query(
+        description="Opaque: the `next_cursor` of the previous page, passed back unchanged (never built or "
+        "read by a client; its content may change between versions). Omit it for the first page.",
+        json_schema_extra={"format": "opaque"},
+    ),
+]
 
 
 class Page(BaseModel, Generic[T]):

@@ -200,6 +200,7 @@ class ApiRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
+        kwargs["responses"] = _with_bodies(kwargs.get("responses"), kwargs.get("response_model"))
         if (
             "POST" in methods
             and _takes_caller_context(endpoint)
@@ -207,6 +208,9 @@ class ApiRoute(APIRoute):
         ):
             endpoint = idempotent_routes.idempotent(endpoint, lambda: self)
         super().__init__(path, endpoint, **kwargs)
+        roles = _admin_roles(self.dependant)
+        if roles:
+            self.openapi_extra = {**(self.openapi_extra or {}), "x-admin-roles": list(roles)}
         for status, description in _answers_it_can_give(self, methods).items():
             self.responses.setdefault(status, {"description": description})
             self.responses[status].setdefault("content", {PROBLEM_JSON: {}})
@@ -235,13 +239,25 @@ class ApiRoute(APIRoute):
         return answer
 
 
+def _with_bodies(responses: dict[int | str, Any] | None, model: Any) -> dict[int | str, Any]:
+    """Every success status a route declares besides its main one carries the route's model, unless it says
+    otherwise (a 202 that answers the same ServiceActionResult as the 200): generated clients read the body
+    of the status they get. 204 and redirects carry none."""
+    declared = {status: dict(answer) for status, answer in (responses or {}).items()}
+    for status, answer in declared.items():
+        code = int(status)
+        if 200 <= code < 300 and code != 204 and model is not None and not {"model", "content"} & set(answer):
+            answer["model"] = model
+    return declared
+
+
 def _takes_caller_context(endpoint: Callable[..., Any]) -> bool:
     """Whether the endpoint takes the signed-in caller's transaction (CurrentCustomer / CurrentAdmin), which
     the idempotency key is stored in; a provider webhook does not."""
-    names = {"CurrentCustomer", "CurrentAdmin"}
+    names = {"CurrentCustomer", "CurrentAdmin", "BillingAdmin"}
     return any(
         (isinstance(param.annotation, str) and param.annotation in names)
-        or any(param.annotation == context for context in (CurrentCustomer, CurrentAdmin))
+        or any(param.annotation == context for context in (CurrentCustomer, CurrentAdmin, BillingAdmin))
         for param in inspect.signature(endpoint).parameters.values()
     )
 
@@ -265,6 +281,14 @@ def _answers_it_can_give(route: APIRoute, methods: set[str]) -> dict[int, str]:
     if methods & {"POST", "PATCH", "PUT", "DELETE"}:
         answers[409] = "Conflicts with the current state or an existing record (a unique value already taken)"
     return answers
+
+
+def _admin_roles(dependant: Dependant) -> tuple[str, ...]:
+    """The admin roles the route's admin dependency lets through (empty for a route without one)."""
+    roles: tuple[str, ...] = getattr(dependant.call, "admin_roles", ())
+    for sub in dependant.dependencies:
+        roles = roles or _admin_roles(sub)
+    return roles
 
 
 def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
@@ -319,10 +343,13 @@ CustomerId = Annotated[uuid.UUID, Path(description="The customer's id.")]
 ChargeId = Annotated[uuid.UUID, Path(description="The once-off charge's id.")]
 InvoiceId = Annotated[uuid.UUID, Path(description="The invoice's id (a customer_invoices row).")]
 
+# Read by the route, but not a parameter of the operation: the spec's `bearer` security scheme says it once
+# (a header parameter would give every generated client function an `authorization` argument).
 BearerHeader = Annotated[
     str | None,
     Header(
-        description="`Bearer <access token>`: a Supabase JWT (HS256, or RS256/ES256 through the JWKS URL)."
+        description="`Bearer <access token>`: a Supabase JWT (HS256, or RS256/ES256 through the JWKS URL).",
+        include_in_schema=False,
     ),
 ]
 
@@ -361,28 +388,47 @@ class AdminContext:
     request_id: str
 
 
-async def _admin_context(
-    request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
-) -> AsyncIterator[AdminContext]:
-    with service_session() as conn:
-        row = admins.find_active_by_auth_user(conn, claims["sub"])
-        if row is None:
-            raise Forbidden("This user is not an active admin.")
-        principal = auth.AdminPrincipal(
-            admin_id=row["id"],
-            auth_user_id=row["auth_user_id"],
-            role=row["role"],
-            email=row["email"],
-            full_name=row["full_name"],
-        )
-        bind(admin_id=str(principal.admin_id))
-        yield AdminContext(principal, conn, request.state.request_id)
+def _admin_context_of(*roles: auth.AdminRole) -> Callable[..., AsyncIterator[AdminContext]]:
+    """The dependency that opens an admin's transaction, refusing (403) an admin whose role is not in `roles`.
+
+    A dependency is solved before FastAPI validates the body and the query, so a role that may not use the
+    route gets 403 whatever it sent, never a 422 that tells it how to shape a request it may not make. The
+    services keep their own checks (finer ones depend on the body, e.g. a suspension's type)."""
+
+    async def admin_context(
+        request: Request, claims: Annotated[dict[str, Any], Depends(_claims)]
+    ) -> AsyncIterator[AdminContext]:
+        with service_session() as conn:
+            row = admins.find_active_by_auth_user(conn, claims["sub"])
+            if row is None:
+                raise Forbidden("This user is not an active admin.")
+            principal = auth.AdminPrincipal(
+                admin_id=row["id"],
+                auth_user_id=row["auth_user_id"],
+                role=row["role"],
+                email=row["email"],
+                full_name=row["full_name"],
+            )
+            bind(admin_id=str(principal.admin_id))
+            principal.require(*roles)
+            yield AdminContext(principal, conn, request.state.request_id)
+
+    admin_context.admin_roles = roles  # type: ignore[attr-defined]  # read by ApiRoute for the spec
+    return admin_context
+
+
+ALL_ADMIN_ROLES: tuple[auth.AdminRole, ...] = ("super_admin", "billing_admin", "support")
+BILLING_ADMIN_ROLES: tuple[auth.AdminRole, ...] = ("super_admin", "billing_admin")
+_admin_context = _admin_context_of(*ALL_ADMIN_ROLES)
+_billing_admin_context = _admin_context_of(*BILLING_ADMIN_ROLES)
 
 
 # scope="function": the transaction commits (or rolls back) before the response is sent, so a client never
 # sees success for work that failed to commit.
 CurrentCustomer = Annotated[CustomerContext, Depends(_customer_context, scope="function")]
 CurrentAdmin = Annotated[AdminContext, Depends(_admin_context, scope="function")]
+# An admin whose role may change billing (super_admin, billing_admin): support gets 403 before a body is read.
+BillingAdmin = Annotated[AdminContext, Depends(_billing_admin_context, scope="function")]
 # The verified token only, for a route that opens its own short sessions around a slow outside call (the
 # invoice PDF: read, end the transaction, then S3) instead of holding one transaction for the request.
 VerifiedClaims = Annotated[dict[str, Any], Depends(_claims)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Field, StrictBool
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel
 from isp_billing.jobs import JobOptions
 from isp_billing.text import NoteText
 
@@ -19,7 +19,7 @@ class BackfillOptions(JobOptions):
     """The job's options (the JSON body of POST /api/admin/backfill/orders, or the CLI's flags)."""
 
     dry_run: StrictBool = Field(default=False, description="Report what a run would do; write nothing.")
-    since: date | None = Field(default=None, description="Only orders placed on or after this SAST date.")
+    since: IsoDate | None = Field(default=None, description="Only orders placed on or after this SAST date.")
 
 
 class ValidationErrorItem(ApiModel):
@@ -85,22 +85,27 @@ class ReviewItem(ApiModel):
     )
 
 
-class ResolveReviewRequest(RequestModel):
-    decision: Literal["link_existing", "create_new"] = Field(
-        description="link_existing: link the order to one of the candidates (give customer_id); create_new:"
-        " create a new customer for it."
-    )
-    customer_id: UUID | None = Field(
-        default=None, description="The chosen candidate; required for link_existing, absent for create_new."
-    )
+class LinkExistingDecision(RequestModel):
+    """Link the order to one of the candidates: customer_id required."""
 
-    @model_validator(mode="after")
-    def _customer_only_when_linking(self) -> ResolveReviewRequest:
-        if self.decision == "link_existing" and self.customer_id is None:
-            raise ValueError("customer_id is required to link to an existing customer")
-        if self.decision == "create_new" and self.customer_id is not None:
-            raise ValueError("customer_id must be absent when creating a new customer")
-        return self
+    decision: Literal["link_existing"] = Field(
+        description="link_existing: link the order to one of the candidates (give customer_id)."
+    )
+    customer_id: UUID = Field(description="The chosen candidate (required with link_existing).")
+
+
+class CreateNewDecision(RequestModel):
+    """Create a new customer for the order: no customer_id."""
+
+    decision: Literal["create_new"] = Field(description="create_new: create a new customer for it.")
+
+    @property
+    def customer_id(self) -> UUID | None:
+        return None
+
+
+# `decision` decides whether customer_id is required (and allowed): a oneOf with a discriminator in the spec.
+ResolveReviewRequest = Annotated[LinkExistingDecision | CreateNewDecision, Field(discriminator="decision")]
 
 
 class ResolvedReview(ReviewItem):

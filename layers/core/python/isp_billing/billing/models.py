@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel
 from isp_billing.money import Money
 from isp_billing.text import SINGLE_LINE, ReasonText
 
@@ -40,7 +40,7 @@ ChargeDescriptionText = Annotated[
 
 
 class PreviewRequest(RequestModel):
-    run_date: date = Field(description="The SAST date of the run to preview (it bills up to this date).")
+    run_date: IsoDate = Field(description="The SAST date of the run to preview (it bills up to this date).")
     customer_id: UUID | None = Field(
         default=None,
         description="Only this customer's invoices; required when the run would bill more than"
@@ -97,7 +97,7 @@ class ChangePriceRequest(RequestModel):
         default=None, description='New VAT-inclusive monthly price, e.g. "899.00". Default: the package\'s.'
     )
     package_id: UUID | None = Field(default=None, description="New package (an upgrade or downgrade).")
-    effective_date: date = Field(description="From this SAST day; not before the current period's start.")
+    effective_date: IsoDate = Field(description="From this SAST day; not before the current period's start.")
     reason: ReasonText = Field(description="Why; kept in the audit log.")
 
 
@@ -115,7 +115,7 @@ class ChargeCreateRequest(RequestModel):
     kind: ChargeKind = Field(description="installation, equipment or adjustment.")
     description: ChargeDescriptionText = Field(description="The line's text on the invoice.")
     amount: MoneyIn = Field(description="VAT-inclusive; positive (an adjustment may be negative, not zero).")
-    due_date: date = Field(description="The next recurring invoice on or after this SAST date carries it.")
+    due_date: IsoDate = Field(description="The next recurring invoice on or after this SAST date carries it.")
 
 
 class Charge(ApiModel):

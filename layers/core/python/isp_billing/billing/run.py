@@ -23,6 +23,7 @@ from uuid import UUID
 from pydantic import Field
 
 from isp_billing import db
+from isp_billing.api_models import IsoDate
 from isp_billing.billing import facts as billing_run_facts
 from isp_billing.billing import rules as billing_run_rules
 from isp_billing.billing import run_sql as sql
@@ -42,7 +43,9 @@ JOB_NAME = "generate-invoices"
 class GenerateInvoicesOptions(JobOptions):
     """Options of a run: both optional; any other field is refused (422) before anything is written."""
 
-    run_date: date | None = Field(default=None, description="The SAST date to bill up to (default: today).")
+    run_date: IsoDate | None = Field(
+        default=None, description="The SAST date to bill up to (default: today)."
+    )
     dry_run: bool = Field(default=False, description="Compute and count, write no invoice.")
 
 

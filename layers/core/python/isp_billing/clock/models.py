@@ -6,12 +6,16 @@ from datetime import date, datetime
 
 from pydantic import Field, StrictBool
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, IsoDateTime, RequestModel
 
 
 class MoveClockRequest(RequestModel):
-    now: datetime | None = Field(default=None, description="Move to this instant (ISO 8601; naive = SAST).")
-    today: date | None = Field(default=None, description="Move to this SAST date, keeping the time of day.")
+    now: IsoDateTime | None = Field(
+        default=None, description="Move to this instant (ISO 8601; naive = SAST)."
+    )
+    today: IsoDate | None = Field(
+        default=None, description="Move to this SAST date, keeping the time of day."
+    )
     reset: StrictBool = Field(default=False, description="Back to the real time.")
 
 

@@ -24,6 +24,7 @@ from uuid import UUID
 from pydantic import Field
 
 from isp_billing import db
+from isp_billing.api_models import IsoDate
 from isp_billing.clock import sast_today
 from isp_billing.collections import debit_orders_sql as sql
 from isp_billing.collections.action_dates import BusinessCalendar
@@ -41,7 +42,7 @@ LOAD_REJECTED = "load_rejected"
 
 
 class ProcessDebitOrdersOptions(JobOptions):
-    run_date: date | None = Field(default=None, description="The SAST upload day (default: today).")
+    run_date: IsoDate | None = Field(default=None, description="The SAST upload day (default: today).")
     dry_run: bool = Field(default=False, description="Count what would be collected; write nothing.")
 
 

@@ -4,12 +4,12 @@ customers and admins."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field
 
-from isp_billing.api_models import ApiModel, RequestModel
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel
 from isp_billing.billing.models import MoneyIn
 from isp_billing.money import Money
 from isp_billing.text import PaymentReferenceText, ReasonText
@@ -18,13 +18,31 @@ ManualMethod = Literal["eft", "cash"]
 PaymentStatus = Literal["pending", "submitted", "successful", "failed", "reversed"]
 
 
-class ManualPaymentRequest(RequestModel):
-    method: ManualMethod = Field(description="eft or cash.")
+class _ManualPaymentBase(RequestModel):
     amount: MoneyIn = Field(description='Amount received, e.g. "350.00"; more than is owed becomes credit.')
-    payment_date: date = Field(description="The SAST day the money arrived; not in the future.")
-    bank_reference: PaymentReferenceText | None = Field(
-        default=None, description="The reference on the bank statement (required for EFT)."
+    payment_date: IsoDate = Field(description="The SAST day the money arrived; not in the future.")
+
+
+class EftPayment(_ManualPaymentBase):
+    """An EFT: the bank statement's reference is required."""
+
+    method: Literal["eft"] = Field(description="eft: a transfer into the business's bank account.")
+    bank_reference: PaymentReferenceText = Field(
+        description="The reference on the bank statement (required for an EFT)."
     )
+
+
+class CashPayment(_ManualPaymentBase):
+    """Cash: a reference is optional."""
+
+    method: Literal["cash"] = Field(description="cash: money received in person.")
+    bank_reference: PaymentReferenceText | None = Field(
+        default=None, description="A receipt or deposit reference, if any."
+    )
+
+
+# `method` decides whether bank_reference is required: a oneOf with a discriminator in the spec.
+ManualPaymentRequest = Annotated[EftPayment | CashPayment, Field(discriminator="method")]
 
 
 class ManualPayment(ApiModel):

@@ -19,6 +19,7 @@ from uuid import UUID
 from pydantic import Field
 
 from isp_billing import db
+from isp_billing.api_models import IsoDate
 from isp_billing.auth import SYSTEM_ACTOR
 from isp_billing.clock import sast_today
 from isp_billing.collections import overdue_sql as sql
@@ -36,7 +37,7 @@ JOB_NAME = "enforce-overdue"
 
 
 class EnforceOverdueOptions(JobOptions):
-    run_date: date | None = Field(default=None, description="The SAST day of the run (default: today).")
+    run_date: IsoDate | None = Field(default=None, description="The SAST day of the run (default: today).")
 
 
 def grace_cutoff(today: date) -> date:

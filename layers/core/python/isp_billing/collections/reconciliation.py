@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import Field
 
 from isp_billing import db
+from isp_billing.api_models import IsoDate
 from isp_billing.clock import sast_today
 from isp_billing.collections import overdue
 from isp_billing.collections import payments_sql as payments
@@ -44,7 +45,7 @@ BLOCKING_ACTIONS = {"stop_permanent", "stop_new_mandate"}
 
 
 class ReconcilePaymentsOptions(JobOptions):
-    run_date: date | None = Field(default=None, description="The SAST day of the run (default: today).")
+    run_date: IsoDate | None = Field(default=None, description="The SAST day of the run (default: today).")
 
 
 def days_to_read(conn: Connection, run_date: date) -> list[date]:

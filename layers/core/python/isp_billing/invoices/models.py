@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import Field
 
 from isp_billing.api_models import ApiModel, RequestModel
 from isp_billing.billing.models import MoneyIn
-from isp_billing.money import Money
+from isp_billing.money import Money, RatePercent
 from isp_billing.text import ReasonText
 from isp_billing.usage.models import Megabytes, Percent
 
@@ -33,7 +33,7 @@ class InvoiceSummary(ApiModel):
     period_start: date | None = Field(description="First day of the billing period it covers.")
     period_end: date | None = Field(description="Last day of the billing period it covers.")
     subtotal: Money = Field(description="Total excluding VAT.")
-    vat_rate: Decimal = Field(description="The VAT rate used, in percent (e.g. 15.00).")
+    vat_rate: RatePercent = Field(description="The VAT rate used, in percent (e.g. 15.00).")
     vat_amount: Money = Field(description="The VAT contained in the total.")
     total_amount: Money = Field(description="Total including VAT (negative for a credit note).")
     amount_paid: Money = Field(description="Paid so far.")
@@ -166,17 +166,53 @@ class CreditLineRequest(RequestModel):
     )
 
 
-class CreditNoteRequest(RequestModel):
+class _CreditNoteBase(RequestModel):
     reason: ReasonText = Field(description="Why the invoice is corrected (shown on the credit note).")
-    mode: Literal["full", "lines", "amount"] = Field(
-        description="full: what is left of the whole invoice; lines: the given lines; amount: an amount."
+
+
+class FullCreditNote(_CreditNoteBase):
+    """mode=full: what is left of the whole invoice; neither lines nor amount."""
+
+    mode: Literal["full"] = Field(description="full: what is left of the whole invoice.")
+
+    @property
+    def lines(self) -> list[CreditLineRequest] | None:
+        return None
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None
+
+
+class LinesCreditNote(_CreditNoteBase):
+    """mode=lines: the given lines (each in full or in part); lines required, no amount."""
+
+    mode: Literal["lines"] = Field(description="lines: the given lines.")
+    lines: list[CreditLineRequest] = Field(
+        min_length=1, max_length=200, description="The lines to credit (required with mode=lines)."
     )
-    lines: list[CreditLineRequest] | None = Field(
-        default=None, min_length=1, max_length=200, description="mode=lines: the lines to credit."
-    )
-    amount: MoneyIn | None = Field(
-        default=None, description="mode=amount: the VAT-inclusive amount to credit."
-    )
+
+    @property
+    def amount(self) -> Decimal | None:
+        return None
+
+
+class AmountCreditNote(_CreditNoteBase):
+    """mode=amount: a VAT-inclusive amount off the invoice; amount required, no lines."""
+
+    mode: Literal["amount"] = Field(description="amount: an amount.")
+    amount: MoneyIn = Field(description="The VAT-inclusive amount to credit (required with mode=amount).")
+
+    @property
+    def lines(self) -> list[CreditLineRequest] | None:
+        return None
+
+
+# `mode` decides which other field is required: a oneOf with a discriminator in the spec, and a 422 naming
+# the mode and the missing (or unexpected) field.
+CreditNoteRequest = Annotated[
+    FullCreditNote | LinesCreditNote | AmountCreditNote, Field(discriminator="mode")
+]
 
 
 class CreditNoteResult(ApiModel):

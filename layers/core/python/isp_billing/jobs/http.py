@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from isp_billing import admins_sql as admins
 from isp_billing import auth, db
 from isp_billing.errors import DomainError, Forbidden, RequestTooLarge, ValidationFailed, problem_body
+from isp_billing.jobs.views_models import JobRunResult
 from isp_billing.observability import bind, log_failure
 
 JOB_ADMIN_ROLES = ("super_admin", "billing_admin")
@@ -167,7 +168,9 @@ def handle(event: dict[str, Any], options_model: type[BaseModel], start: StartRu
     try:
         actor = manual_trigger_actor(event)
         options = parse_options(options_model, read_body(event))
-        return _response(200, start(options, actor), request_id)
+        # Through the declared model, so the answer is exactly what the spec says (JobRunResult).
+        answer = JobRunResult.model_validate(start(options, actor)).model_dump(mode="json")
+        return _response(200, answer, request_id)
     except DomainError as error:
         members = {"instance": instance, "request_id": request_id, **error.extra}
         body = problem_body(error.status, error.title, error.detail, error.type_slug, members)

@@ -65,3 +65,23 @@ class JobHealth(ApiModel):
     missed: bool = Field(
         description="A scheduled start more than an hour ago has no successful run since (or around) it."
     )
+
+
+class JobRunResult(ApiModel):
+    """The answer of a job's manual run (POST /api/cron/<job>): its cron_execution_log row as it stands when
+    the request ends (a fanned-out run answers while its chunks still run)."""
+
+    id: UUID = Field(description="The run's id (GET /api/admin/cron/logs?job=... lists it).")
+    job_name: str = Field(description="The job.")
+    trigger: Literal["schedule", "manual", "chunk"] = Field(description="How it started (manual here).")
+    run_date: date | None = Field(description="The SAST date of the run.")
+    status: RunStatus = Field(description="running (fanned out), completed, partial, failed or cancelled.")
+    records_processed: int = Field(description="Records done.")
+    records_failed: int = Field(description="Records that failed (see validation_errors).")
+    records_skipped: int = Field(description="Records skipped.")
+    duration_seconds: Decimal | None = Field(description="End minus start, in seconds; null while running.")
+    details: dict[str, Any] = Field(description="The job's own counts and options.")
+    error_message: str | None = Field(description="Why it failed (an error class or a domain message).")
+    lease_expires_at: datetime | None = Field(
+        description="Until when the run holds the job's lease (a crashed run's lease lapses)."
+    )

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from isp_billing.api_models import ApiModel, RequestModel, ServiceStatus, ServiceType
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel, ServiceStatus, ServiceType
 from isp_billing.lifecycle.rules import SuspensionType
 from isp_billing.money import Money
 from isp_billing.text import NotesText, ReasonText
@@ -22,7 +22,7 @@ Notes = Field(default=None, description="Free text for colleagues; kept in the a
 class ActivateRequest(RequestModel):
     reason: ReasonText | None = Field(default=None, description="Optional.")
     notes: NotesText | None = Notes
-    activation_date: date | None = Field(
+    activation_date: IsoDate | None = Field(
         default=None, description="The day the line went live (SAST); not in the future. Default: today."
     )
 
@@ -33,7 +33,7 @@ class SuspendRequest(RequestModel):
     suspension_type: SuspensionType = Field(
         description="Decides who may suspend and whether billing pauses (only customer_request pauses it)."
     )
-    planned_end: date | None = Field(
+    planned_end: IsoDate | None = Field(
         default=None, description="When the suspension should end; not before today."
     )
 
@@ -46,7 +46,7 @@ class ReactivateRequest(RequestModel):
 class CancelRequest(RequestModel):
     reason: ReasonText = Reason
     notes: NotesText | None = Notes
-    effective_date: date | None = Field(
+    effective_date: IsoDate | None = Field(
         default=None,
         description="The last day of service (SAST), today or later and at most CANCELLATION_MAX_DAYS_AHEAD"
         " (default 93) days ahead. Default: the end of the current billing period (a month-to-month service"

@@ -7,6 +7,7 @@ with the day's figures before and after, in the same transaction, and may queue 
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -33,6 +34,19 @@ def _figures(row: dict[str, Any] | None) -> dict[str, str] | None:
     }
 
 
+def outside_active_life(service: dict[str, Any], day: date) -> str | None:
+    """Why `day` is not a day of the service's active life (activation date to cancellation effective date,
+    both counted, as the billing run counts them), or None when it is: usage exists only while a line does."""
+    activation, end = service["activation_date"], service["cancellation_effective_date"]
+    if activation is None:
+        return "usage_date: outside the service's active life (it has not been activated)."
+    if day < activation:
+        return f"usage_date: outside the service's active life (activated on {activation.isoformat()})."
+    if end is not None and day > end:
+        return f"usage_date: outside the service's active life (ended on {end.isoformat()})."
+    return None
+
+
 def correct_day(
     conn: Connection,
     admin: AdminPrincipal,
@@ -47,6 +61,9 @@ def correct_day(
     service = admin_services.lock_service(conn, service_id)
     if service is None:
         raise NotFound("No such service.")
+    refused = outside_active_life(service, request.usage_date)
+    if refused is not None:
+        raise ValidationFailed(refused, field="usage_date")
     previous_manual = usage.manual_row(conn, service_id, request.usage_date)
     row = usage.upsert_manual(
         conn,

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
-from isp_billing.api_models import ApiModel, RequestModel, ServiceStatus
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel, ServiceStatus
 from isp_billing.text import ReasonText, TokenText
 
 _MB_TEXT = re.compile(r"^\d{1,11}(\.\d{1,3})?$")
@@ -101,7 +101,10 @@ class UsageHistory(ApiModel):
 
 
 class UsageCorrectionRequest(RequestModel):
-    usage_date: date = Field(description="The SAST day corrected (not in the future).")
+    usage_date: IsoDate = Field(
+        description="The SAST day corrected: not in the future, and within the service's active life (from "
+        "its activation date to its cancellation effective date, both counted); a pending service has none."
+    )
     upload_mb: MegabytesIn = Field(description="The day's upload in MB, a decimal string.")
     download_mb: MegabytesIn = Field(description="The day's download in MB, a decimal string.")
     reason: ReasonText = Field(description="Why the day is corrected (kept in the service's audit log).")
@@ -127,7 +130,7 @@ SubscriberIdText = Annotated[str, Field(min_length=1, max_length=100, pattern=r"
 
 class PushedUsageRecord(RequestModel):
     subscriber_id: SubscriberIdText = Field(description="The Interstellio subscriber id of the service.")
-    usage_date: date = Field(description="The SAST day the figures belong to.")
+    usage_date: IsoDate = Field(description="The SAST day the figures belong to.")
     upload: MegabytesIn = Field(description="Upload in the batch's `unit` (a decimal string).")
     download: MegabytesIn = Field(description="Download in the batch's `unit`.")
 

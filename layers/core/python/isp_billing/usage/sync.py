@@ -19,6 +19,7 @@ from typing import Any, Self
 from pydantic import Field, model_validator
 
 from isp_billing import db
+from isp_billing.api_models import IsoDate
 from isp_billing.clock import sast_today
 from isp_billing.errors import JobFailed, ProviderError
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun, merge_details, split_into_chunks
@@ -36,8 +37,8 @@ MAX_RANGE_DAYS = 731  # two years a run; Interstellio keeps five, a longer back-
 class SyncUsageOptions(JobOptions):
     """Both optional (default: the last USAGE_SYNC_DAYS SAST days, today included); any other field 422."""
 
-    start_date: date | None = Field(default=None, description="First SAST day to sync (needs end_date).")
-    end_date: date | None = Field(default=None, description="Last SAST day to sync, not after today.")
+    start_date: IsoDate | None = Field(default=None, description="First SAST day to sync (needs end_date).")
+    end_date: IsoDate | None = Field(default=None, description="Last SAST day to sync, not after today.")
 
     @model_validator(mode="after")
     def _a_real_range(self) -> Self:
