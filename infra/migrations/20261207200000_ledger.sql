@@ -69,6 +69,13 @@ grant select, insert on public.ledger_entries to service_role;
 create policy ledger_entries_no_update on public.ledger_entries as restrictive for update using (false);
 create policy ledger_entries_no_delete on public.ledger_entries as restrictive for delete using (false);
 
+-- The money on account applied to an invoice, shown below its total ("Less: account credit applied") on
+-- the API and the PDF; written by ledger_refresh only, like amount_paid and amount_credited.
+alter table public.customer_invoices
+  add column account_credit_applied numeric(12,2) not null default 0
+    constraint customer_invoices_account_credit_applied_range check (account_credit_applied >= 0);
+grant select (account_credit_applied) on public.customer_invoices to authenticated;
+
 -- Per source (receipt, credit note, opening balance): what of it is still on account.
 create view public.ledger_source_balances with (security_invoker = true) as
   select s.id, s.customer_id, s.kind, s.amount, s.created_at, s.transaction_id, s.credit_note_id,
@@ -80,7 +87,8 @@ create view public.ledger_source_balances with (security_invoker = true) as
 
 -- Per invoice: what its allocations and write-offs add up to. `paid`: allocations of payments (receipts,
 -- opening balances); `credited`: allocations of credit notes; `account_credit`: the part of both that is
--- money on account applied to this invoice (shown as "Less: account credit applied").
+-- money on account applied to this invoice (shown as "Less: account credit applied"); `noted`: what its own
+-- credit notes settled.
 create view public.ledger_invoice_figures with (security_invoker = true) as
   select a.invoice_id,
          coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind <> 'credit_note'), 0) as paid,
@@ -88,7 +96,8 @@ create view public.ledger_invoice_figures with (security_invoker = true) as
            as credited,
          coalesce(sum(a.amount) filter (where a.kind = 'write_off'), 0) as written_off,
          coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'account_credit'), 0)
-           as account_credit
+           as account_credit,
+         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'credit_note'), 0) as noted
     from public.ledger_entries a
     left join public.ledger_entries s on s.id = a.source_id
    where a.kind in ('allocation', 'write_off')
@@ -119,6 +128,7 @@ begin
   update public.customer_invoices i
      set amount_paid = f.paid,
          amount_credited = f.credited,
+         account_credit_applied = f.account_credit,
          amount_written_off = case when f.written_off <> 0 then f.written_off
                                    when i.status = 'written_off' and i.total_amount - f.paid - f.credited > 0
                                      then i.amount_written_off end,
@@ -127,6 +137,7 @@ begin
                    end
     from (
       select i2.id, coalesce(x.paid, 0) as paid, coalesce(x.credited, 0) as credited,
+             coalesce(x.account_credit, 0) as account_credit,
              coalesce(x.written_off, 0) as written_off,
              case
                when i2.status in ('draft', 'void') or i2.kind = 'credit_note' then i2.status
@@ -143,8 +154,9 @@ begin
        where i2.id = any (p_invoices)
     ) f
    where i.id = f.id
-     and (i.amount_paid, i.amount_credited, i.status, coalesce(i.amount_written_off, 0))
-         is distinct from (f.paid, f.credited, f.status, f.written_off);
+     and (i.amount_paid, i.amount_credited, i.status, coalesce(i.amount_written_off, 0),
+          i.account_credit_applied)
+         is distinct from (f.paid, f.credited, f.status, f.written_off, f.account_credit);
   update public.customer_billing b
      set credit_balance = coalesce((select sum(s.available) from public.ledger_source_balances s
                                      where s.customer_id = b.customer_id), 0)

@@ -17,7 +17,8 @@ UNPAID_STATUSES = ("issued", "partially_paid", "overdue")
 _SUMMARY = sql.SQL(
     """i.id, i.customer_id, i.invoice_number, i.kind, i.invoice_date, i.due_date, i.period_start,
        i.period_end, i.subtotal, i.vat_rate, i.vat_amount, i.total_amount, i.amount_paid, i.amount_credited,
-       i.amount_due, i.amount_written_off, i.status, i.credit_note_for, i.pdf_url, i.pdf_generated_at,
+       i.account_credit_applied, i.amount_due, i.amount_written_off, i.status, i.credit_note_for, i.pdf_url,
+       i.pdf_generated_at,
        i.pdf_generated_at is not null as pdf_ready, i.created_at"""
 )
 
