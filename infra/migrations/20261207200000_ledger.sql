@@ -79,29 +79,32 @@ grant select (account_credit_applied) on public.customer_invoices to authenticat
 -- Per source (receipt, credit note, opening balance): what of it is still on account.
 create view public.ledger_source_balances with (security_invoker = true) as
   select s.id, s.customer_id, s.kind, s.amount, s.created_at, s.transaction_id, s.credit_note_id,
-         s.invoice_id, s.amount - coalesce(u.used, 0) as available
+         s.invoice_id,
+         s.amount - coalesce((select sum(u.amount) from public.ledger_entries u where u.source_id = s.id), 0)
+           as available
     from public.ledger_entries s
-    left join (select source_id, sum(amount) as used from public.ledger_entries
-                where source_id is not null group by source_id) u on u.source_id = s.id
    where s.kind in ('receipt', 'credit_note', 'opening_balance');
 
 -- Per invoice: what its allocations and write-offs add up to. `paid`: allocations of payments (receipts,
 -- opening balances); `credited`: allocations of credit notes; `account_credit`: the part of both that is
 -- money on account applied to this invoice (shown as "Less: account credit applied"); `noted`: what its own
--- credit notes settled.
+-- credit notes settled. Both views are correlated per row (indexes on source_id and invoice_id), so a read
+-- for some customers or invoices never aggregates the whole ledger.
 create view public.ledger_invoice_figures with (security_invoker = true) as
-  select a.invoice_id,
-         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind <> 'credit_note'), 0) as paid,
-         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind = 'credit_note'), 0)
-           as credited,
-         coalesce(sum(a.amount) filter (where a.kind = 'write_off'), 0) as written_off,
-         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'account_credit'), 0)
-           as account_credit,
-         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'credit_note'), 0) as noted
-    from public.ledger_entries a
-    left join public.ledger_entries s on s.id = a.source_id
-   where a.kind in ('allocation', 'write_off')
-   group by a.invoice_id;
+  select i.id as invoice_id, x.paid, x.credited, x.written_off, x.account_credit, x.noted
+    from public.customer_invoices i
+   cross join lateral (
+     select coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind <> 'credit_note'), 0) as paid,
+            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind = 'credit_note'), 0)
+              as credited,
+            coalesce(sum(a.amount) filter (where a.kind = 'write_off'), 0) as written_off,
+            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'account_credit'), 0)
+              as account_credit,
+            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'credit_note'), 0) as noted
+       from public.ledger_entries a
+       left join public.ledger_entries s on s.id = a.source_id
+      where a.invoice_id = i.id and a.kind in ('allocation', 'write_off')
+   ) x;
 
 revoke all on public.ledger_source_balances, public.ledger_invoice_figures
   from public, anon, authenticated, api_customer, service_role;

@@ -142,8 +142,16 @@ def _apply(session: psycopg.Connection, customer: str, events: list[tuple[Any, .
                 "select status from customer_invoices where id = %s", (invoice,)
             ).fetchone()
             # a manual payment on a written-off invoice is refused by its route; a debit may still land
-            if (status and status["status"] != "written_off") or event[3] == "debit":
-                payments.append(_pay(session, customer, invoice, event[2], event[3]))
+            method = event[3]
+            live = session.execute(
+                "select 1 from payment_transactions where invoice_id = %s and kind = 'collection'"
+                " and status in ('pending', 'submitted', 'successful')",
+                (invoice,),
+            ).fetchone()
+            if method == "debit" and live:
+                method = "eft"  # one live debit order per invoice (a schema rule): a second payment is an EFT
+            if (status and status["status"] != "written_off") or method == "debit":
+                payments.append(_pay(session, customer, invoice, event[2], method))
         elif name == "reverse" and payments:
             original = session.execute(
                 "select * from payment_transactions where id = %s for update",

@@ -266,7 +266,6 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 for line in invoice.lines
             ]
             sql.insert_lines(conn, line_rows)
-            invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
             sql.mark_charges_invoiced(
                 conn,
                 [
@@ -309,6 +308,9 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 amount=-inv.total_amount,
                 today=billing_date,
             )
+    # The e-mails read each document as it now stands (amount due after the credit applied).
+    if invoice_rows:
+        invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
