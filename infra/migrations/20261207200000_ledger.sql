@@ -1,6 +1,6 @@
 -- The ledger: every movement of money on a customer's account is one append-only row, and an invoice's
 -- paid, credited and written-off amounts, its status, and the customer's credit balance are derived from
--- those rows in one place (ledger_refresh, reading ledger_invoice_figures and ledger_source_balances).
+-- those rows in one place (ledger_refresh, reading ledger_invoice_figures() and ledger_source_balances()).
 --
 -- Money comes onto the account from a source row: `receipt` (a payment received: an EFT, cash, a debit
 -- order), `credit_note` (a credit note issued) or `opening_balance` (credit held before the ledger existed).
@@ -76,39 +76,50 @@ alter table public.customer_invoices
     constraint customer_invoices_account_credit_applied_range check (account_credit_applied >= 0);
 grant select (account_credit_applied) on public.customer_invoices to authenticated;
 
--- Per source (receipt, credit note, opening balance): what of it is still on account.
-create view public.ledger_source_balances with (security_invoker = true) as
-  select s.id, s.customer_id, s.kind, s.amount, s.created_at, s.transaction_id, s.credit_note_id,
-         s.invoice_id,
+-- Per source (receipt, credit note, opening balance) of the given customers: what of it is still on account.
+-- Functions, not views: the Data API exposes `public`, and a function is refused to its roles by privilege
+-- like a table, where a view that cannot take writes answers a write with another error first. Each reads by
+-- the customer and source_id indexes, never the whole ledger.
+create or replace function public.ledger_source_balances(p_customers uuid[])
+returns table (id uuid, customer_id uuid, kind text, amount numeric, created_at timestamptz, transaction_id uuid,
+               credit_note_id uuid, invoice_id uuid, available numeric)
+language sql
+stable
+set search_path = public, pg_catalog
+as $$
+  select s.id, s.customer_id, s.kind, s.amount, s.created_at, s.transaction_id, s.credit_note_id, s.invoice_id,
          s.amount - coalesce((select sum(u.amount) from public.ledger_entries u where u.source_id = s.id), 0)
-           as available
     from public.ledger_entries s
-   where s.kind in ('receipt', 'credit_note', 'opening_balance');
+   where s.customer_id = any (p_customers) and s.kind in ('receipt', 'credit_note', 'opening_balance')
+$$;
 
--- Per invoice: what its allocations and write-offs add up to. `paid`: allocations of payments (receipts,
--- opening balances); `credited`: allocations of credit notes; `account_credit`: the part of both that is
--- money on account applied to this invoice (shown as "Less: account credit applied"); `noted`: what its own
--- credit notes settled. Both views are correlated per row (indexes on source_id and invoice_id), so a read
--- for some customers or invoices never aggregates the whole ledger.
-create view public.ledger_invoice_figures with (security_invoker = true) as
-  select i.id as invoice_id, x.paid, x.credited, x.written_off, x.account_credit, x.noted
-    from public.customer_invoices i
-   cross join lateral (
-     select coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind <> 'credit_note'), 0) as paid,
-            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind = 'credit_note'), 0)
-              as credited,
-            coalesce(sum(a.amount) filter (where a.kind = 'write_off'), 0) as written_off,
-            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'account_credit'), 0)
-              as account_credit,
-            coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'credit_note'), 0) as noted
-       from public.ledger_entries a
-       left join public.ledger_entries s on s.id = a.source_id
-      where a.invoice_id = i.id and a.kind in ('allocation', 'write_off')
-   ) x;
+-- Per invoice (of those given that have ledger rows): what its allocations and write-offs add up to.
+-- `paid`: allocations of payments (receipts, opening balances); `credited`: allocations of credit notes;
+-- `account_credit`: the part of both that is money on account applied to this invoice (shown as "Less:
+-- account credit applied"); `noted`: what its own credit notes settled.
+create or replace function public.ledger_invoice_figures(p_invoices uuid[])
+returns table (invoice_id uuid, paid numeric, credited numeric, written_off numeric, account_credit numeric,
+               noted numeric)
+language sql
+stable
+set search_path = public, pg_catalog
+as $$
+  select a.invoice_id,
+         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind <> 'credit_note'), 0),
+         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and s.kind = 'credit_note'), 0),
+         coalesce(sum(a.amount) filter (where a.kind = 'write_off'), 0),
+         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'account_credit'), 0),
+         coalesce(sum(a.amount) filter (where a.kind = 'allocation' and a.via = 'credit_note'), 0)
+    from public.ledger_entries a
+    left join public.ledger_entries s on s.id = a.source_id
+   where a.invoice_id = any (p_invoices) and a.kind in ('allocation', 'write_off')
+   group by a.invoice_id
+$$;
 
-revoke all on public.ledger_source_balances, public.ledger_invoice_figures
-  from public, anon, authenticated, api_customer, service_role;
-grant select on public.ledger_source_balances, public.ledger_invoice_figures to service_role;
+revoke execute on function public.ledger_source_balances(uuid[]), public.ledger_invoice_figures(uuid[])
+  from public, anon, authenticated;
+grant execute on function public.ledger_source_balances(uuid[]), public.ledger_invoice_figures(uuid[])
+  to service_role;
 
 -- The one place an invoice's figures and status and a customer's credit balance are written: from the
 -- ledger. Status: nothing due -> paid; written off -> written_off; something paid -> partially_paid (an
@@ -123,8 +134,7 @@ as $$
 declare
   v_bad uuid;
 begin
-  select s.id into v_bad from public.ledger_source_balances s
-   where s.customer_id = any (p_customers) and s.available < 0 limit 1;
+  select s.id into v_bad from public.ledger_source_balances(p_customers) s where s.available < 0 limit 1;
   if v_bad is not null then
     raise exception 'ledger source % would be used beyond its amount', v_bad using errcode = 'check_violation';
   end if;
@@ -153,7 +163,7 @@ begin
                else 'issued'
              end as status
         from public.customer_invoices i2
-        left join public.ledger_invoice_figures x on x.invoice_id = i2.id
+        left join public.ledger_invoice_figures(p_invoices) x on x.invoice_id = i2.id
        where i2.id = any (p_invoices)
     ) f
    where i.id = f.id
@@ -161,9 +171,12 @@ begin
           i.account_credit_applied)
          is distinct from (f.paid, f.credited, f.status, f.written_off, f.account_credit);
   update public.customer_billing b
-     set credit_balance = coalesce((select sum(s.available) from public.ledger_source_balances s
-                                     where s.customer_id = b.customer_id), 0)
-   where b.customer_id = any (p_customers);
+     set credit_balance = coalesce(x.balance, 0)
+    from (select c.customer_id, sum(s.available) as balance
+            from unnest(p_customers) as c (customer_id)
+            left join public.ledger_source_balances(p_customers) s on s.customer_id = c.customer_id
+           group by c.customer_id) x
+   where b.customer_id = x.customer_id and b.credit_balance is distinct from coalesce(x.balance, 0);
 end
 $$;
 
@@ -286,8 +299,9 @@ begin
   select b.customer_id, 'opening_balance', b.credit_balance - coalesce(a.available, 0),
          'migrated: credit balance held before the ledger', '-infinity'::timestamptz
     from public.customer_billing b
-    left join (select customer_id, sum(available) as available from public.ledger_source_balances
-                group by customer_id) a on a.customer_id = b.customer_id
+    left join (select x.customer_id, sum(x.available) as available
+                 from public.ledger_source_balances(v_customers) x group by x.customer_id) a
+      on a.customer_id = b.customer_id
    where b.customer_id = any (v_customers) and b.credit_balance > coalesce(a.available, 0);
 
   insert into public.ledger_entries (customer_id, kind, amount, source_id, note, created_at)
@@ -298,10 +312,11 @@ begin
           select s.id, s.customer_id, s.available, s.created_at,
                  a.available_total - b.credit_balance as excess,
                  sum(s.available) over (partition by s.customer_id order by s.created_at, s.id) as running
-            from public.ledger_source_balances s
+            from public.ledger_source_balances(v_customers) s
             join public.customer_billing b on b.customer_id = s.customer_id
-            join (select customer_id, sum(available) as available_total from public.ledger_source_balances
-                   group by customer_id) a on a.customer_id = s.customer_id
+            join (select x.customer_id, sum(x.available) as available_total
+                    from public.ledger_source_balances(v_customers) x group by x.customer_id) a
+              on a.customer_id = s.customer_id
            where s.customer_id = any (v_customers) and s.available > 0
              and a.available_total > b.credit_balance
         ) c

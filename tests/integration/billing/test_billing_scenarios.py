@@ -126,10 +126,7 @@ def test_a_customer_through_fourteen_months(conn, fake):
     # And June's invoice had the May credit note's R449.50 applied to it as account credit, leaving R1029.50
     june = invoices[5]
     assert (june["amount_credited"], june["amount_due"]) == (Decimal("449.50"), Decimal("1029.50"))
-    applied = conn.execute(
-        "select account_credit from ledger_invoice_figures where invoice_id = %s", (june["id"],)
-    ).fetchone()
-    assert applied["account_credit"] == Decimal("449.50")
+    assert june["account_credit_applied"] == Decimal("449.50")
     for invoice in invoices:
         assert invoice["subtotal"] + invoice["vat_amount"] == invoice["total_amount"]
         assert invoice["vat_amount"] == (invoice["total_amount"] * 15 / 115).quantize(

@@ -200,7 +200,7 @@ def check_invariants(conn: psycopg.Connection, customer: str) -> None:
     ).fetchone()["credit_balance"]
     available = conn.execute(
         "select coalesce(sum(available), 0) as a, coalesce(min(available), 0) as low"
-        " from ledger_source_balances where customer_id = %s",
+        " from ledger_source_balances(array[%s::uuid])",
         (customer,),
     ).fetchone()
     assert money["money_in"] == money["allocated"] + balance + money["taken"]
@@ -208,14 +208,14 @@ def check_invariants(conn: psycopg.Connection, customer: str) -> None:
     # A reversed payment: nothing of it allocated, nothing of it on account.
     leftovers = conn.execute(
         """
-        select count(*) as n from ledger_source_balances s
+        select count(*) as n from ledger_source_balances(array[%s::uuid]) s
           join payment_transactions t on t.id = s.transaction_id
          where s.customer_id = %s and t.status = 'reversed'
            and (s.available <> 0
                 or exists (select 1 from ledger_entries a where a.source_id = s.id and a.kind = 'allocation'
                             group by a.source_id having sum(a.amount) <> 0))
         """,
-        (customer,),
+        (customer, customer),
     ).fetchone()
     assert leftovers["n"] == 0
     # Every invoice: within its total, and its columns are its ledger rows.
@@ -223,10 +223,12 @@ def check_invariants(conn: psycopg.Connection, customer: str) -> None:
         """
         select i.*, coalesce(f.paid, 0) as l_paid, coalesce(f.credited, 0) as l_credited,
                coalesce(f.written_off, 0) as l_written_off
-          from customer_invoices i left join ledger_invoice_figures f on f.invoice_id = i.id
+          from customer_invoices i
+          left join ledger_invoice_figures(array(select id from customer_invoices where customer_id = %s)) f
+            on f.invoice_id = i.id
          where i.customer_id = %s and i.kind <> 'credit_note'
         """,
-        (customer,),
+        (customer, customer),
     ):
         assert 0 <= invoice["amount_paid"] + invoice["amount_credited"] <= invoice["total_amount"]
         assert (invoice["amount_paid"], invoice["amount_credited"]) == (

@@ -195,7 +195,7 @@ def apply_account_credit(
 
 def credit_balance(conn: Connection, customer_id: UUID) -> Decimal:
     row = conn.execute(
-        "select coalesce(sum(available), 0) as balance from ledger_source_balances where customer_id = %s",
+        "select coalesce(sum(available), 0) as balance from ledger_source_balances(array[%s::uuid])",
         (customer_id,),
     ).fetchone()
     return ZERO if row is None else Decimal(row["balance"])

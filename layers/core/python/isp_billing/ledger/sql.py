@@ -47,7 +47,7 @@ def insert_receipts(conn: Connection, receipts: Sequence[dict[str, Any]]) -> lis
           from unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::numeric[], %s::date[])
                as r (transaction_id, customer_id, invoice_id, amount, entry_date)
           left join customer_invoices i on i.id = r.invoice_id
-          left join ledger_invoice_figures f on f.invoice_id = r.invoice_id
+          left join ledger_invoice_figures(%s::uuid[]) f on f.invoice_id = r.invoice_id
         on conflict (transaction_id) where kind = 'receipt' do nothing
         returning id, transaction_id, customer_id, invoice_id, amount, note
         """,
@@ -57,6 +57,7 @@ def insert_receipts(conn: Connection, receipts: Sequence[dict[str, Any]]) -> lis
             [r["invoice_id"] for r in receipts],
             [r["amount"] for r in receipts],
             [r["entry_date"] for r in receipts],
+            [r["invoice_id"] for r in receipts if r["invoice_id"] is not None],
         ),
     ).fetchall()
 
@@ -80,7 +81,7 @@ def allocate_sources_to_own_invoices(
             from s
             join customer_invoices i on i.id = s.invoice_id and i.kind <> 'credit_note'
                  and i.status not in ('draft', 'void')
-            left join ledger_invoice_figures f on f.invoice_id = s.invoice_id
+            left join ledger_invoice_figures(array(select invoice_id from s)) f on f.invoice_id = s.invoice_id
         ), take as (
           select o.*, least(o.amount, greatest(o.open - (o.running - o.amount), 0)) as take from open o
         )
@@ -103,19 +104,21 @@ def reverse_write_offs(conn: Connection, paid: dict[UUID, Decimal]) -> dict[UUID
         select i.customer_id, 'write_off', -least(f.written_off, p.paid), i.id, 'reversed by a payment'
           from unnest(%s::uuid[], %s::numeric[]) as p (invoice_id, paid)
           join customer_invoices i on i.id = p.invoice_id
-          join ledger_invoice_figures f on f.invoice_id = p.invoice_id
+          join ledger_invoice_figures(%s::uuid[]) f on f.invoice_id = p.invoice_id
          where f.written_off > 0
         returning invoice_id, -amount as reversed
         """,
-        ([str(k) for k in paid], list(paid.values())),
+        ([str(k) for k in paid], list(paid.values()), [str(k) for k in paid]),
     ).fetchall()
     return {row["invoice_id"]: row["reversed"] for row in rows}
 
 
 def receipt_of(conn: Connection, transaction_id: UUID) -> dict[str, Any] | None:
     return conn.execute(
-        "select * from ledger_source_balances where transaction_id = %s and kind = 'receipt'",
-        (transaction_id,),
+        "select * from ledger_source_balances(array(select customer_id from ledger_entries"
+        " where transaction_id = %(t)s and kind = 'receipt'))"
+        " where transaction_id = %(t)s and kind = 'receipt'",
+        {"t": transaction_id},
     ).fetchone()
 
 
@@ -155,7 +158,11 @@ def insert_use(
 
 
 def available(conn: Connection, source_id: UUID) -> Decimal:
-    row = conn.execute("select available from ledger_source_balances where id = %s", (source_id,)).fetchone()
+    row = conn.execute(
+        "select s.amount - coalesce((select sum(u.amount) from ledger_entries u where u.source_id = s.id), 0)"
+        " as available from ledger_entries s where s.id = %s",
+        (source_id,),
+    ).fetchone()
     return ZERO if row is None else Decimal(row["available"])
 
 
@@ -229,8 +236,8 @@ def allocate_source(
                  least(%(amount)s, s.available,
                        greatest(i.total_amount - coalesce(f.paid, 0) - coalesce(f.credited, 0), 0)) as take
             from customer_invoices i
-            join ledger_source_balances s on s.id = %(source)s
-            left join ledger_invoice_figures f on f.invoice_id = i.id
+            join ledger_source_balances(array[i.customer_id]) s on s.id = %(source)s
+            left join ledger_invoice_figures(array[%(invoice)s::uuid]) f on f.invoice_id = i.id
            where i.id = %(invoice)s
         ), ins as (
           insert into ledger_entries (customer_id, kind, amount, source_id, invoice_id, via)
@@ -256,12 +263,14 @@ def allocate_account_credit(conn: Connection, invoice_ids: Sequence[UUID]) -> di
                  greatest(i.total_amount - coalesce(f.paid, 0) - coalesce(f.credited, 0)
                           - coalesce(f.written_off, 0), 0) as open
             from customer_invoices i
-            left join ledger_invoice_figures f on f.invoice_id = i.id
-           where i.id = any(%s::uuid[]) and i.kind <> 'credit_note' and i.status not in ('draft', 'void')
+            left join ledger_invoice_figures(%(ids)s::uuid[]) f on f.invoice_id = i.id
+           where i.id = any(%(ids)s::uuid[]) and i.kind <> 'credit_note' and i.status not in ('draft', 'void')
         ), src as (
           select inv.id as invoice_id, inv.customer_id, inv.open, s.id as source_id, s.available,
                  sum(s.available) over (partition by inv.id order by s.created_at, s.id) as running
-            from inv join ledger_source_balances s on s.customer_id = inv.customer_id and s.available > 0
+            from inv
+            join ledger_source_balances(array(select customer_id from inv)) s
+              on s.customer_id = inv.customer_id and s.available > 0
            where inv.open > 0
         ), ins as (
           insert into ledger_entries (customer_id, kind, amount, source_id, invoice_id, via)
@@ -272,7 +281,7 @@ def allocate_account_credit(conn: Connection, invoice_ids: Sequence[UUID]) -> di
         )
         select invoice_id, sum(amount) as applied from ins group by invoice_id
         """,
-        ([str(i) for i in invoice_ids],),
+        {"ids": [str(i) for i in invoice_ids]},
     ).fetchall()
     return {row["invoice_id"]: Decimal(row["applied"]) for row in rows}
 
