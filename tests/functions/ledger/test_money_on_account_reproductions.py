@@ -229,6 +229,8 @@ def test_credits_beyond_the_new_charges_are_a_credit_note_and_nothing_is_billed_
     ]
     assert documents[1]["credit_note_for"] == documents[0]["id"]
     assert _balance(conn, customer) == Decimal("338.23")
+    mails = conn.execute("select subject from notifications where customer_id = %s", (customer,)).fetchall()
+    assert [m["subject"] for m in mails] == [f"Your tax invoice {documents[0]['invoice_number']}"]
     assert (
         conn.execute(
             "select count(*) as n from invoice_line_items where amount > 0 and invoice_id = %s",

@@ -308,9 +308,11 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 amount=-inv.total_amount,
                 today=billing_date,
             )
-    # The e-mails read each document as it now stands (amount due after the credit applied).
-    if invoice_rows:
-        invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])
+    # The e-mails read each invoice as it now stands (amount due after the credit applied); a credit note
+    # is not an invoice to pay (the "Your tax invoice" e-mail is not for it).
+    issued = [row["id"] for row, inv in zip(invoice_rows, invoices, strict=True) if inv.kind != "credit_note"]
+    if issued:
+        invoice_issue_hooks.queue_issued_emails(conn, issued)
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
