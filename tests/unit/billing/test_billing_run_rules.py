@@ -19,7 +19,7 @@ from isp_billing.billing.facts_models import (
 )
 from isp_billing.billing.periods import days_in_period, period_containing
 from isp_billing.billing.rules import bill_customer, problems, totals
-from isp_billing.money import pro_rata
+from isp_billing.money import pro_rata, vat_from_inclusive
 
 VAT = Decimal("15.00")
 D = Decimal
@@ -317,3 +317,41 @@ def test_an_invoice_is_never_negative_and_always_adds_up(price, billing_day, day
         assert invoice.subtotal + invoice.vat_amount == invoice.total_amount
         assert all(line.source.get("rule") != "credit_balance_applied" for line in invoice.lines)
         assert sum(line.amount for line in invoice.lines) == invoice.total_amount
+
+
+credits = st.decimals(min_value=D("0"), max_value=D("5000"), places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(prices, prices, credits, st.integers(min_value=1, max_value=31), days_of, st.booleans())
+def test_money_on_account_never_changes_what_is_supplied_or_its_vat(
+    price, second_price, credit, billing_day, day, cancelled
+):
+    # Given any two services (the first maybe cancelled inside the invoiced period) and any credit balance
+    start, _ = period_containing(day, billing_day)
+    q_start, q_end = period_containing(start.fromordinal(start.toordinal() - 1), billing_day)
+    billed = BilledLineFacts("recurring", q_start, q_end, price)
+    first = _service(
+        status="cancelled" if cancelled else "active",
+        monthly_price=price,
+        cancellation_effective_date=q_start if cancelled else None,
+        previous_line=billed,
+    )
+    second = _service(monthly_price=second_price)
+    with_credit = bill_customer(
+        _customer(first, second, billing_day=billing_day, credit=str(credit)), start, VAT
+    )
+    without = bill_customer(_customer(first, second, billing_day=billing_day), start, VAT)
+    # Then the document is the same with or without it: the same lines, total and VAT (the VAT of what is
+    # supplied net of the credits for earlier supplies); the credit is only what the run will allocate
+    assert (with_credit is None) == (without is None)
+    if with_credit is not None and without is not None:
+        assert _amounts(with_credit) == _amounts(without)
+        assert (with_credit.kind, with_credit.total_amount, with_credit.vat_amount) == (
+            without.kind,
+            without.total_amount,
+            without.vat_amount,
+        )
+        supplied = sum((line.amount for line in with_credit.lines), D("0"))
+        assert with_credit.vat_amount == vat_from_inclusive(supplied, VAT)
+        expected = min(credit, with_credit.total_amount) if with_credit.total_amount > 0 else D("0")
+        assert with_credit.credit_applied == expected
