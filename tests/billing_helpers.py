@@ -10,6 +10,7 @@ import psycopg
 from isp_billing_cli.events import LambdaContext
 from isp_billing_cli.template import function_by_id
 from tests.factories import insert_customer, insert_service
+from tests.ledger_helpers import hold_credit
 
 
 def billed_customer(
@@ -23,9 +24,9 @@ def billed_customer(
     """A customer with a billing day and services (each a dict of insert_service keyword arguments)."""
     customer_id = insert_customer(conn, **customer)
     conn.execute(
-        "update customer_billing set billing_day = %s, credit_balance = %s where customer_id = %s",
-        (billing_day, credit, customer_id),
+        "update customer_billing set billing_day = %s where customer_id = %s", (billing_day, customer_id)
     )
+    hold_credit(conn, customer_id, credit)
     service_ids = [
         insert_service(conn, customer_id, **spec) for spec in ([{}] if services is None else services)
     ]

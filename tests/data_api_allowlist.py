@@ -49,7 +49,7 @@ CUSTOMER_FACING: dict[str, frozenset[str]] = {
         """
         id customer_id invoice_number kind invoice_date due_date period_start period_end subtotal
         vat_rate vat_amount total_amount amount_paid amount_due status paid_at pdf_url pdf_generated_at
-        credit_note_for created_at updated_at amount_credited usage_totals
+        credit_note_for created_at updated_at amount_credited usage_totals account_credit_applied
         """
     ),
     "invoice_line_items": _columns(
@@ -125,6 +125,7 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "debit_order_batches",
         "idempotency_keys",
         "invoice_action_log",
+        "ledger_entries",
         "mandate_collection_blocks",
         "migration_review_queue",
         "netcash_statement_days",
@@ -174,6 +175,10 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "format_document_number",
         "guard_customer_payment_method_write",
         "legacy_order_action",
+        "ledger_invoice_figures",
+        "ledger_migrate_existing",
+        "ledger_refresh",
+        "ledger_source_balances",
         "next_number",
         "normalize_email",
         "protect_issued_invoice",

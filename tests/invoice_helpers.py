@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from isp_billing.money import vat_from_inclusive
+from tests.ledger_helpers import receive
 
 VAT_RATE = Decimal("15.00")
 
@@ -109,7 +110,8 @@ def insert_payment(
     status: str = "successful",
     processed_at: str = "2026-02-27 10:00+02",
 ) -> str:
-    """A payment transaction for the invoice, its amount_paid moved as collections would."""
+    """A payment transaction for the invoice, received in the ledger (when successful) as collections
+    would."""
     row = conn.execute(
         """
         insert into payment_transactions (customer_id, invoice_id, amount, kind, status, provider,
@@ -119,10 +121,5 @@ def insert_payment(
         (invoice["customer_id"], invoice["id"], amount, status, processed_at),
     ).fetchone()
     if status == "successful":
-        conn.execute(
-            "update customer_invoices set amount_paid = amount_paid + %s,"
-            " status = case when amount_paid + %s >= total_amount then 'paid' else 'partially_paid' end"
-            " where id = %s",
-            (amount, amount, invoice["id"]),
-        )
+        receive(conn, invoice, row["id"], amount, date.fromisoformat(processed_at[:10]))
     return str(row["id"])

@@ -95,9 +95,15 @@ def seed_billing_demo(conn: Any) -> None:
         (JOHAN_CHARGE, BILLING_CUSTOMERS[1][0], today),
     ).fetchone()
     if inserted:
+        # R100 of credit on account (as an earlier overpayment would leave it): a ledger opening balance,
+        # which the billing run applies after tax below the invoice's total.
         conn.execute(
-            "update customer_billing set credit_balance = 100.00 where customer_id = %s",
+            "insert into ledger_entries (customer_id, kind, amount, note)"
+            " values (%s, 'opening_balance', 100.00, 'demo: credit on account')",
             (BILLING_CUSTOMERS[1][0],),
+        )
+        conn.execute(
+            "select public.ledger_refresh('{}', array[%s::uuid], %s)", (BILLING_CUSTOMERS[1][0], today)
         )
     # Ayanda's usage over the previous period, as the sync would have written it (re-seeding rewrites it).
     for offset in range(1, 5):

@@ -18,15 +18,16 @@ def test_the_demo_bills_its_customers_due_today_through_the_cron_route():
         assert preview.status_code == 200, preview.text
         previewed = {row["customer_id"]: row for row in preview.json()["invoices"]}
         run = server.post("/api/cron/generate-invoices", cron, {})
-        # Then the run bills today's customers: the demo ones with a recurring line, a pro-rata line,
-        # an installation charge and credit applied, as the preview said
+        # Then the run bills today's customers: the demo ones with a recurring line, a pro-rata line and
+        # an installation charge, as the preview said, and Johan's R100 credit applied after tax (not a line)
         assert run.status_code == 200, run.text
         body = run.json()
         assert body["status"] == "completed" and body["details"]["billed_through"] == TODAY
         assert body["records_processed"] == len(previewed) >= 2
         johan = previewed["20000000-0000-4000-8000-000000000102"]
         kinds = sorted(line["kind"] for line in johan["lines"])
-        assert kinds == ["credit", "installation", "pro_rata", "recurring"]
+        assert kinds == ["installation", "pro_rata", "recurring"]
+        assert johan["credit_applied"] == "100.00"
         # And Ayanda's 120 GB on a 100 GB cap at R10.00/GB is a R200.00 overage line
         ayanda = previewed["20000000-0000-4000-8000-000000000103"]
         [overage] = [line for line in ayanda["lines"] if line["kind"] == "overage"]

@@ -3,6 +3,11 @@ lines and their summary, and an admin credits it, over real HTTP."""
 
 from __future__ import annotations
 
+import io
+from decimal import Decimal
+
+import pypdf
+
 from isp_billing_cli.demo import mint_token
 from isp_billing_cli.demo_billing import BILLING_CUSTOMERS
 from tests.e2e.demo_server import demo_server
@@ -21,14 +26,20 @@ def test_a_demo_customer_sees_the_invoice_the_run_wrote_and_an_admin_credits_it(
         assert listed.status_code == 200, listed.text
         [invoice] = listed.json()["items"]
         detail = server.get(f"/api/customer/invoices/{invoice['id']}", johan).json()
-        # Then every line says why, in words, and the total is what is due
+        # Then every line says why, in words, and the R100 of account credit is applied below the total
         reasons = {line["kind"]: line["reason"] for line in detail["lines"]}
         assert reasons["pro_rata"].startswith("Pro-rata ") and " of R899.00" in reasons["pro_rata"]
         assert reasons["recurring"].startswith("Monthly charge for ")
-        assert reasons["credit"].startswith("Account credit applied")
-        assert detail["amount_due"] == detail["total_amount"] == invoice["total_amount"]
+        assert "credit" not in reasons
+        assert detail["account_credit_applied"] == "100.00"
+        assert Decimal(detail["amount_due"]) == Decimal(detail["total_amount"]) - 100
         summary = server.get("/api/customer/billing/summary", johan).json()
-        assert summary["balance_owed"] == invoice["total_amount"]
+        assert summary["balance_owed"] == detail["amount_due"]
+        # And its PDF renders, with the credit below the total
+        pdf = server.get(f"/api/customer/invoices/{invoice['id']}/pdf", johan)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        page = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+        assert "Less: account credit applied -R100.00" in page
         # And when an admin credits R100.00 of it, Johan sees the credit note and the lower amount due
         note = server.post(
             f"/api/admin/invoices/{invoice['id']}/credit-note",

@@ -53,9 +53,15 @@ def _seed(conn) -> int:
         """,
         (CUSTOMERS,),
     )
+    conn.execute("update customer_billing set billing_day = 5")
+    # R50 of credit on account for a tenth of the book (a ledger opening balance each), applied by the run
     conn.execute(
-        "update customer_billing set billing_day = 5,"
-        " credit_balance = case when right(customer_id::text, 1) = '0' then 50.00 else 0 end"
+        "insert into ledger_entries (customer_id, kind, amount, note)"
+        " select customer_id, 'opening_balance', 50.00, 'perf' from customer_billing"
+        " where right(customer_id::text, 1) = '0'"
+    )
+    conn.execute(
+        "select public.ledger_refresh('{}', array(select customer_id from customer_billing), current_date)"
     )
     services = conn.execute(
         """

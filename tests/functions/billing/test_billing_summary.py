@@ -12,6 +12,7 @@ from tests.billing_helpers import invoices_of, run_billing
 from tests.events import call_api
 from tests.factories import customer_with_token, insert_service
 from tests.invoice_helpers import insert_invoice, insert_payment
+from tests.ledger_helpers import hold_credit
 
 SUMMARY = ("CustomerBillingSummaryFunction", "GET", "/api/customer/billing/summary")
 SAST = ZoneInfo("Africa/Johannesburg")
@@ -20,9 +21,8 @@ SAST = ZoneInfo("Africa/Johannesburg")
 def test_the_summary_adds_up_the_account_and_predicts_what_the_run_bills(conn):
     # Given billing day 25, R12.50 credit, a R699 service activated on 10 February 2026 (the domain example)
     me, token = customer_with_token(conn)
-    conn.execute(
-        "update customer_billing set billing_day = 25, credit_balance = 12.50 where customer_id = %s", (me,)
-    )
+    conn.execute("update customer_billing set billing_day = 25 where customer_id = %s", (me,))
+    hold_credit(conn, me, "12.50")
     insert_service(conn, me, price="699.00", activation_date="2026-02-10")
     # And an overdue invoice part-paid, one not yet due, a draft, and payments this year and last year
     overdue = insert_invoice(conn, me, kind="one_off", invoice_date="2026-01-05", due_date="2026-01-12")
@@ -47,13 +47,16 @@ def test_the_summary_adds_up_the_account_and_predicts_what_the_run_bills(conn):
     assert body["credit_balance"] == "12.50"
     assert body["last_payment"] == {"date": "2026-02-10", "amount": "200.00", "method": "eft"}
     assert body["paid_this_year"] == "200.00"
-    # And the next invoice is the run's own figure: 699.00 + pro-rata 338.23 - 12.50 credit
+    # And the next invoice is the run's own figure: 699.00 + pro-rata 338.23, less the 12.50 credit applied
+    # after tax
     assert body["next_billing_date"] == "2026-02-25"
     assert body["next_invoice_amount"] == "1024.73"
-    # And the run on that date bills exactly that
+    # And the run on that date bills exactly that: a total of 1037.23 with 1024.73 due
     run_billing(date(2026, 2, 25))
     recurring = [row for row in invoices_of(conn, me) if row["kind"] == "recurring"]
-    assert [row["total_amount"] for row in recurring] == [Decimal(body["next_invoice_amount"])]
+    assert [(row["total_amount"], row["amount_due"]) for row in recurring] == [
+        (Decimal("1037.23"), Decimal(body["next_invoice_amount"]))
+    ]
 
 
 def test_on_a_billing_date_already_billed_the_next_date_is_a_month_on(conn):

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
 from isp_billing.clock import sast_today
+from isp_billing.ledger import postings
 from tests.collections_helpers import debit_customer, invoice_row, issued_invoice, pay_by_eft
 from tests.events import call_api
 from tests.factories import admin_with_token, insert_customer
@@ -118,28 +120,29 @@ def test_reversing_an_overpayment_takes_back_what_it_gave_the_invoice_and_the_cr
     assert _credit(conn, customer) == Decimal("0.00")
 
 
-def test_credit_already_spent_is_owed_again_as_a_charge_on_the_next_invoice(conn: psycopg.Connection) -> None:
+def test_a_reversal_takes_back_the_credit_its_excess_made_even_where_it_was_applied_to_a_later_invoice(
+    conn: psycopg.Connection,
+) -> None:
     # Given an EFT of R750.00 on a R699.00 invoice (R51.00 credit), and R30.00 of that credit since applied to
-    # a later invoice, so only R21.00 is left
+    # a later R30.00 invoice, so only R21.00 is left
     _, token = admin_with_token(conn, role="billing_admin")
     customer = insert_customer(conn)
     invoice = issued_invoice(conn, customer, invoice_date=sast_today())
     payment = pay_by_eft(conn, invoice, "750.00", token=token)[2]
-    conn.execute("update customer_billing set credit_balance = 21.00 where customer_id = %s", (customer,))
+    later = issued_invoice(conn, customer, invoice_date=sast_today(), total="30.00")
+    postings.apply_account_credit(conn, [(UUID(later), UUID(customer))], sast_today())  # type: ignore[arg-type]
+    assert (invoice_row(conn, later)["status"], _credit(conn, customer)) == ("paid", Decimal("21.00"))
     # When the EFT is reversed
     status, _, body = _reverse(token, payment["id"])
-    # Then the invoice is due in full, the R21.00 left is taken back, and the R30.00 already spent is not
-    # lost: it is a pending adjustment due today, which the next invoice carries
+    # Then exactly its allocations are undone: both invoices are due in full again, and nothing is left of it
+    # on account (no money is lost or invented, and no separate charge is needed)
     assert (status, body["invoice_status"], body["invoice_amount_due"]) == (201, "issued", "699.00")
+    assert (invoice_row(conn, later)["status"], invoice_row(conn, later)["amount_due"]) == (
+        "issued",
+        Decimal("30.00"),
+    )
     assert _credit(conn, customer) == Decimal("0.00")
-    charges = conn.execute(
-        "select kind, amount, due_date, status, description from customer_charges where customer_id = %s",
-        (customer,),
-    ).fetchall()
-    assert [(c["kind"], c["amount"], c["due_date"], c["status"]) for c in charges] == [
-        ("adjustment", Decimal("30.00"), sast_today(), "pending")
-    ]
-    assert "reversed" in charges[0]["description"]
+    assert conn.execute("select count(*) as n from customer_charges").fetchone()["n"] == 0
 
 
 def test_twice_is_409_and_a_retry_with_the_same_key_replays(conn: psycopg.Connection) -> None:

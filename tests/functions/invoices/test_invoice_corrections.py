@@ -11,6 +11,7 @@ from isp_billing.clock import sast_today
 from tests.events import call_api
 from tests.factories import admin_with_token, customer_with_token, insert_customer
 from tests.invoice_helpers import insert_invoice, insert_payment, line
+from tests.ledger_helpers import receive
 
 
 def _credit(invoice_id: str, token: str, body: dict):
@@ -149,10 +150,12 @@ def test_a_note_on_a_paid_invoice_becomes_account_credit(conn, billing_admin):
     status, _, body = _credit(
         invoice["id"], billing_admin, {"mode": "amount", "amount": "200.00", "reason": "Outage"}
     )
-    # Then nothing was due, so all of it is account credit; the invoice stays paid
+    # Then the note settles R200.00 of the invoice, the R200.00 of the payment it no longer needs goes back
+    # to the account as credit, and the invoice stays paid
     assert status == 201, body
-    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("0.00", "200.00")
-    assert body["invoice"]["status"] == "paid" and body["invoice"]["amount_credited"] == "0.00"
+    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("200.00", "200.00")
+    assert body["invoice"]["status"] == "paid" and body["invoice"]["amount_credited"] == "200.00"
+    assert body["invoice"]["amount_paid"] == "499.00"
     assert _credit_balance(conn, customer) == Decimal("200.00")
 
 
@@ -165,9 +168,10 @@ def test_a_note_on_a_part_paid_invoice_splits_between_the_amount_due_and_account
     status, _, body = _credit(
         invoice["id"], billing_admin, {"mode": "amount", "amount": "150.00", "reason": "Fault"}
     )
-    # Then R99.00 settles the invoice and R51.00 is account credit
+    # Then the note settles R150.00 of the invoice (it now owes R549.00), and the R51.00 paid beyond that
+    # is account credit
     assert status == 201, body
-    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("99.00", "51.00")
+    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("150.00", "51.00")
     assert body["invoice"]["status"] == "paid" and body["invoice"]["amount_due"] == "0.00"
     assert _credit_balance(conn, customer) == Decimal("51.00")
 
@@ -314,22 +318,25 @@ def test_void_and_write_off_need_a_reason_and_an_existing_invoice(conn, billing_
     assert conn.execute("select count(*) as n from invoice_action_log").fetchone()["n"] == 0
 
 
-def test_a_note_while_a_debit_order_is_in_flight_becomes_account_credit(conn, billing_admin):
+def test_a_note_while_a_debit_order_is_in_flight_settles_the_invoice_and_the_debit_becomes_credit(
+    conn, billing_admin
+):
     # Given an unpaid invoice whose debit order for the full amount was submitted to NetCash
     customer = insert_customer(conn)
     invoice = insert_invoice(conn, customer)
-    insert_payment(conn, invoice, "699.00", status="submitted")
+    collection = insert_payment(conn, invoice, "699.00", status="submitted")
     # When R100.00 is credited
     status, _, body = _credit(
         invoice["id"], billing_admin, {"mode": "amount", "amount": "100.00", "reason": "Fault"}
     )
-    # Then the collection will still take R699.00, so the credit is account credit, not a lower amount due
+    # Then the note lowers what is due now (a collection in flight is not money received)
     assert status == 201, body
-    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("0.00", "100.00")
-    assert body["invoice"]["amount_due"] == "699.00"
+    assert (body["applied_to_invoice"], body["added_to_credit_balance"]) == ("100.00", "0.00")
+    assert body["invoice"]["amount_due"] == "599.00"
+    assert _credit_balance(conn, customer) == Decimal("0.00")
+    # And when the collection settles for R699.00, R599.00 pays the invoice and R100.00 is credit
+    conn.execute("update payment_transactions set status = 'successful' where id = %s", (collection,))
+    receive(conn, invoice, collection, "699.00")
+    row = _invoice(conn, invoice["id"])
+    assert (row["status"], row["amount_paid"], row["amount_credited"]) == ("paid", 599, 100)
     assert _credit_balance(conn, customer) == Decimal("100.00")
-    # And when the collection settles, paid + credited still fits the invoice
-    conn.execute(
-        "update customer_invoices set amount_paid = 699.00, status = 'paid' where id = %s", (invoice["id"],)
-    )
-    assert _invoice(conn, invoice["id"])["amount_due"] == Decimal("0.00")

@@ -99,9 +99,14 @@ def test_credit_balance_is_applied_once_and_never_makes_an_invoice_negative(conn
     # When billed, and the run repeated
     run_billing(date(2026, 3, 5))
     run_billing(date(2026, 3, 5))
-    # Then the credit is used once
+    # Then the credit is used once, after tax: the invoice is for what was supplied, R100 of it paid by credit
     [invoice] = invoices_of(conn, customer)
-    assert invoice["total_amount"] == Decimal("599.00")
+    assert (invoice["total_amount"], invoice["amount_paid"], invoice["amount_due"]) == (
+        Decimal("699.00"),
+        Decimal("100.00"),
+        Decimal("599.00"),
+    )
+    assert invoice["vat_amount"] == Decimal("91.17")
     balance = conn.execute("select credit_balance from customer_billing where customer_id = %s", (customer,))
     assert balance.fetchone()["credit_balance"] == Decimal("0.00")
 

@@ -71,11 +71,19 @@ def _assert_exactly_once(conn: psycopg.Connection, customers: list[str]) -> None
     lines = conn.execute(
         "select count(*) as n, count(distinct line_key) as keys from invoice_line_items"
     ).fetchone()
-    assert lines["n"] == lines["keys"] == 3 * len(customers)  # two services and the credit applied
+    assert lines["n"] == lines["keys"] == 2 * len(customers)  # the two services (credit is not a line)
     balances = conn.execute("select distinct credit_balance from customer_billing").fetchall()
     assert [row["credit_balance"] for row in balances] == [Decimal("0.00")]
-    totals = conn.execute("select distinct total_amount from customer_invoices").fetchall()
-    assert [row["total_amount"] for row in totals] == [Decimal("749.00")]
+    totals = conn.execute(
+        "select distinct total_amount, amount_paid, amount_due from customer_invoices"
+    ).fetchall()
+    assert [(row["total_amount"], row["amount_paid"], row["amount_due"]) for row in totals] == [
+        (Decimal("799.00"), Decimal("50.00"), Decimal("749.00"))
+    ]
+    allocations = conn.execute(
+        "select count(*) as n from ledger_entries where kind = 'allocation' and via = 'account_credit'"
+    ).fetchone()
+    assert allocations["n"] == len(customers)
 
 
 def test_two_processes_billing_the_same_customers_at_once_bill_each_once(conn, clean_db):

@@ -90,21 +90,43 @@ def test_a_customer_through_fourteen_months(conn, fake):
         ("2027-02-25", [("recurring", "699.00")], "699.00"),
         ("2027-03-25", [("recurring", "899.00"), ("adjustment", "100.00")], "999.00"),
         ("2027-04-25", [("recurring", "899.00")], "899.00"),
-        # 899 x 15 / 30 = 449.50 credited; no recurring line while paused; the excess goes to credit
-        ("2027-05-25", [("adjustment", "449.50"), ("credit", "-449.50")], "0.00"),
-        # 899 x 20 / 31 = 580.00 and the month, less the R449.50 credit balance
-        ("2027-06-25", [("recurring", "899.00"), ("pro_rata", "580.00"), ("credit", "-449.50")], "1029.50"),
+        # 899 x 15 / 30 = 449.50 credited; no recurring line while paused: a credit note for the excess,
+        # whose amount is credit on account
+        ("2027-05-25", [("credit", "-449.50")], "-449.50"),
+        # 899 x 20 / 31 = 580.00 and the month; the R449.50 credit is applied after tax, below the total
+        ("2027-06-25", [("recurring", "899.00"), ("pro_rata", "580.00")], "1479.00"),
         ("2027-07-25", [("recurring", "899.00")], "899.00"),
         ("2027-08-25", [("recurring", "899.00")], "899.00"),
         ("2027-09-25", [("recurring", "899.00")], "899.00"),
         ("2027-10-25", [("recurring", "899.00")], "899.00"),
-        # 899 x 14 / 31 = 406.00 credited for the unused days after 10 Nov; carried to credit
-        ("2027-11-25", [("adjustment", "406.00"), ("credit", "-406.00")], "0.00"),
+        # 899 x 14 / 31 = 406.00 credited for the unused days after 10 Nov: a credit note, carried to credit
+        ("2027-11-25", [("credit", "-406.00")], "-406.00"),
     ]
     invoices = invoices_of(conn, customer)
     actual = [(str(i["invoice_date"]), lines_of(conn, i["id"]), f"{i['total_amount']:.2f}") for i in invoices]
     assert actual == expected
-    assert [i["invoice_number"] for i in invoices] == [f"INV-2027-{n:05d}" for n in range(1, 12)]
+    # And the two credit notes have their own numbers and each names the invoice it corrects
+    assert [i["invoice_number"] for i in invoices] == [
+        *(f"INV-2027-{n:05d}" for n in range(1, 5)),
+        "CRN-2027-00001",
+        *(f"INV-2027-{n:05d}" for n in range(5, 10)),
+        "CRN-2027-00002",
+    ]
+    by_id = {i["id"]: i for i in invoices}
+    assert by_id[invoices[4]["credit_note_for"]]["invoice_number"] == "INV-2027-00004"
+    assert by_id[invoices[10]["credit_note_for"]]["invoice_number"] == "INV-2027-00009"
+    sources = [
+        row["source"]
+        for row in conn.execute(
+            "select source from invoice_line_items where invoice_id = any(%s) and amount < 0",
+            ([invoices[4]["id"], invoices[10]["id"]],),
+        )
+    ]
+    assert sorted(s["corrects_invoice_number"] for s in sources) == ["INV-2027-00004", "INV-2027-00009"]
+    # And June's invoice had the May credit note's R449.50 applied to it as account credit, leaving R1029.50
+    june = invoices[5]
+    assert (june["amount_credited"], june["amount_due"]) == (Decimal("449.50"), Decimal("1029.50"))
+    assert june["account_credit_applied"] == Decimal("449.50")
     for invoice in invoices:
         assert invoice["subtotal"] + invoice["vat_amount"] == invoice["total_amount"]
         assert invoice["vat_amount"] == (invoice["total_amount"] * 15 / 115).quantize(

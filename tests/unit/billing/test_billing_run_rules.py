@@ -19,7 +19,7 @@ from isp_billing.billing.facts_models import (
 )
 from isp_billing.billing.periods import days_in_period, period_containing
 from isp_billing.billing.rules import bill_customer, problems, totals
-from isp_billing.money import pro_rata
+from isp_billing.money import pro_rata, vat_from_inclusive
 
 VAT = Decimal("15.00")
 D = Decimal
@@ -158,10 +158,12 @@ def test_cancellation_inside_an_invoiced_period_credits_the_unused_days():
     customer = _customer(service, credit="0.00")
     # When 25 March is billed
     invoice = bill_customer(customer, date(2026, 3, 25), VAT)
-    # Then a credit of 699 x 14 / 28 = 349.50, no recurring line, and the excess goes to credit_balance
+    # Then a credit of 699 x 14 / 28 = 349.50, no recurring line: a credit note for the excess (never a zero
+    # invoice with a balancing line), whose amount becomes credit on account
     assert invoice is not None
-    assert _amounts(invoice) == [("credit", D("-349.50")), ("adjustment", D("349.50"))]
-    assert invoice.total_amount == D("0.00") and invoice.credit_added == D("349.50")
+    assert _amounts(invoice) == [("credit", D("-349.50"))]
+    assert invoice.kind == "credit_note" and invoice.total_amount == D("-349.50")
+    assert invoice.vat_amount == D("-45.59") and invoice.credit_added == D("349.50")
     assert invoice.lines[0].source["unused_days"] == 14
 
 
@@ -189,8 +191,8 @@ def test_a_billing_pausing_suspension_gets_no_line_and_credits_paused_invoiced_d
     # When 25 March is billed
     invoice = bill_customer(_customer(service), date(2026, 3, 25), VAT)
     # Then 15-24 March (10 days) are credited: 699 x 10 / 28 = 249.64; no recurring line
-    assert invoice is not None and _amounts(invoice)[0] == ("credit", D("-249.64"))
-    assert len(invoice.lines) == 2 and invoice.credit_added == D("249.64")
+    assert invoice is not None and _amounts(invoice) == [("credit", D("-249.64"))]
+    assert invoice.kind == "credit_note" and invoice.credit_added == D("249.64")
 
 
 def test_a_suspension_that_does_not_pause_billing_is_billed():
@@ -230,12 +232,19 @@ def test_once_off_charges_due_are_carried_and_later_ones_wait():
     assert invoice.charge_ids == (due.id,)
 
 
-def test_credit_balance_is_applied_last_and_only_up_to_the_charges():
+def test_credit_balance_is_applied_after_tax_and_only_up_to_the_total():
+    # Given R100 of account credit, then R1000
     invoice = bill_customer(_customer(_service(), credit="100.00"), date(2026, 3, 25), VAT)
-    assert invoice is not None and _amounts(invoice) == [("recurring", D("699.00")), ("credit", D("-100.00"))]
-    assert invoice.total_amount == D("599.00") and invoice.credit_applied == D("100.00")
+    # Then the invoice is for what is supplied (VAT on all of it) and the credit is not a line: the run
+    # allocates R100 to it after tax
+    assert invoice is not None and _amounts(invoice) == [("recurring", D("699.00"))]
+    assert (invoice.total_amount, invoice.vat_amount, invoice.credit_applied) == (
+        D("699.00"),
+        D("91.17"),
+        D("100.00"),
+    )
     big = bill_customer(_customer(_service(), credit="1000.00"), date(2026, 3, 25), VAT)
-    assert big is not None and big.total_amount == D("0.00") and big.credit_applied == D("699.00")
+    assert big is not None and big.total_amount == D("699.00") and big.credit_applied == D("699.00")
 
 
 def test_lines_already_given_are_not_repeated():
@@ -301,8 +310,48 @@ def test_an_invoice_is_never_negative_and_always_adds_up(price, billing_day, day
         status="cancelled", monthly_price=price, cancellation_effective_date=q_start, previous_line=billed
     )
     invoice = bill_customer(_customer(service, billing_day=billing_day, credit="10.00"), start, VAT)
-    # Then the total is never below zero and the VAT split adds up
+    # Then an invoice's total is never below zero (a credit note is negative), the VAT split adds up, and
+    # money on account is never a line
     if invoice is not None:
-        assert invoice.total_amount >= 0
+        assert (invoice.total_amount >= 0) == (invoice.kind == "recurring")
         assert invoice.subtotal + invoice.vat_amount == invoice.total_amount
+        assert all(line.source.get("rule") != "credit_balance_applied" for line in invoice.lines)
         assert sum(line.amount for line in invoice.lines) == invoice.total_amount
+
+
+credits = st.decimals(min_value=D("0"), max_value=D("5000"), places=2, allow_nan=False, allow_infinity=False)
+
+
+@given(prices, prices, credits, st.integers(min_value=1, max_value=31), days_of, st.booleans())
+def test_money_on_account_never_changes_what_is_supplied_or_its_vat(
+    price, second_price, credit, billing_day, day, cancelled
+):
+    # Given any two services (the first maybe cancelled inside the invoiced period) and any credit balance
+    start, _ = period_containing(day, billing_day)
+    q_start, q_end = period_containing(start.fromordinal(start.toordinal() - 1), billing_day)
+    billed = BilledLineFacts("recurring", q_start, q_end, price)
+    first = _service(
+        status="cancelled" if cancelled else "active",
+        monthly_price=price,
+        cancellation_effective_date=q_start if cancelled else None,
+        previous_line=billed,
+    )
+    second = _service(monthly_price=second_price)
+    with_credit = bill_customer(
+        _customer(first, second, billing_day=billing_day, credit=str(credit)), start, VAT
+    )
+    without = bill_customer(_customer(first, second, billing_day=billing_day), start, VAT)
+    # Then the document is the same with or without it: the same lines, total and VAT (the VAT of what is
+    # supplied net of the credits for earlier supplies); the credit is only what the run will allocate
+    assert (with_credit is None) == (without is None)
+    if with_credit is not None and without is not None:
+        assert _amounts(with_credit) == _amounts(without)
+        assert (with_credit.kind, with_credit.total_amount, with_credit.vat_amount) == (
+            without.kind,
+            without.total_amount,
+            without.vat_amount,
+        )
+        supplied = sum((line.amount for line in with_credit.lines), D("0"))
+        assert with_credit.vat_amount == vat_from_inclusive(supplied, VAT)
+        expected = min(credit, with_credit.total_amount) if with_credit.total_amount > 0 else D("0")
+        assert with_credit.credit_applied == expected

@@ -109,6 +109,25 @@ def test_a_tax_invoice_shows_every_field_a_tax_invoice_needs():
     assert "Credit Note" not in text
 
 
+def test_account_credit_is_shown_below_the_total_never_as_a_line():
+    # Given the R1,037.23 invoice with R100.00 of account credit applied after tax and R37.23 paid
+    credited = replace(INVOICE, amount_paid=Decimal("137.23"), account_credit_applied=Decimal("100.00"))
+    credited = replace(credited, amount_due=Decimal("900.00"))
+    # When rendered
+    text = _text(render(credited, SUPPLIER))
+    # Then the VAT is on the whole supply, and below the total the credit applied, the payment and what is due
+    for field in (
+        "VAT at 15.00% R135.29",
+        "Total R1,037.23",
+        "Less: account credit applied -R100.00",
+        "Amount paid R37.23",
+        "Amount due R900.00",
+    ):
+        assert field in text
+    assert text.index("Total R1,037.23") < text.index("Less: account credit applied")
+    assert text.index("Less: account credit applied") < text.index("Amount due R900.00")
+
+
 def test_a_consumer_invoice_shows_no_vat_number_of_the_customer():
     # Given a consumer (no company, no VAT number)
     consumer = replace(INVOICE, company_name=None, customer_vat_number=None)

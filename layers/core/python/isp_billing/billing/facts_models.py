@@ -131,8 +131,10 @@ class InvoiceDraft:
     vat_amount: Decimal
     total_amount: Decimal
     lines: tuple[LineDraft, ...]
-    credit_applied: Decimal  # taken from credit_balance
-    credit_added: Decimal  # excess credits carried to credit_balance
+    credit_applied: Decimal  # money on account the run allocates to it after tax (not a line)
+    credit_added: Decimal  # a credit note's total: credits beyond the charges, to credit on account
+    kind: str = "recurring"  # "credit_note" when the credits for earlier supplies exceed the new charges
+    credit_note_for: UUID | None = None  # a credit note: the earlier invoice it corrects (set by the run)
     charge_ids: tuple[UUID, ...] = ()
     # the previous period's usage per service, as the invoice shows it (customer_invoices.usage_totals)
     usage_totals: dict[str, dict[str, Any]] | None = None

@@ -69,9 +69,14 @@ class PreviewInvoice(ApiModel):
     vat_rate: Money = Field(description="VAT rate in percent in force on the invoice date.")
     subtotal: Money = Field(description="Total less VAT.")
     vat_amount: Money = Field(description="VAT extracted once from the inclusive total.")
-    total_amount: Money = Field(description="VAT-inclusive total; never negative.")
-    credit_applied: Money = Field(description="Taken from the customer's credit balance.")
-    credit_added: Money = Field(description="Credits beyond the charges, carried to the credit balance.")
+    kind: str = Field(
+        description="recurring, or credit_note when the credits for earlier supplies exceed the new charges."
+    )
+    total_amount: Money = Field(description="VAT-inclusive total; negative only for a credit note.")
+    credit_applied: Money = Field(
+        description="Money on account the run allocates to the invoice after tax (not a line)."
+    )
+    credit_added: Money = Field(description="A credit note's amount: credit on the customer's account.")
     lines: list[PreviewLine] = Field(description="The lines, each with its source.")
 
 

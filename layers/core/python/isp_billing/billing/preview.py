@@ -71,6 +71,7 @@ def _invoice(draft: InvoiceDraft) -> PreviewInvoice:
         vat_rate=draft.vat_rate,
         subtotal=draft.subtotal,
         vat_amount=draft.vat_amount,
+        kind=draft.kind,
         total_amount=draft.total_amount,
         credit_applied=draft.credit_applied,
         credit_added=draft.credit_added,

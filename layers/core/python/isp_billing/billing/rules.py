@@ -14,8 +14,10 @@ P is the period being invoiced (billed in advance, on its first day), Q the peri
 - once-off charges due on or before P's first day.
 - out-of-bundle usage of Q above the cap, and the settlement of a later correction to the period before Q
   (billing/overage.py).
-- credit_balance last: it reduces a positive total; an excess of credits becomes credit_balance (a line
-  carries it), so the invoice is never negative.
+- money on account is never a line: the run allocates the credit balance to the invoice after tax (the
+  ledger, oldest credit first; "Less: account credit applied"). When the credits for earlier supplies
+  exceed the new charges, the document is a credit note for the excess (VAT Act s21), never a zero invoice
+  with a balancing line; that excess becomes credit on account.
 
 Every line has a `line_key` (unique in the schema, so nothing is invoiced twice) and a `source`.
 """
@@ -397,32 +399,13 @@ def bill_customer(
     if not lines:
         return None
     charged = to_cents(sum((line.amount for line in lines), ZERO))
-    applied = added = ZERO
-    if charged > 0 and facts.credit_balance > 0:
-        applied = min(facts.credit_balance, charged)
-        lines.append(
-            LineDraft(
-                kind="credit",
-                description="Account credit applied",
-                amount=-applied,
-                line_key=f"credit_balance:{facts.customer_id}:{start}",
-                source={
-                    "rule": "credit_balance_applied",
-                    "credit_balance_before": format_money(facts.credit_balance),
-                },
-            )
-        )
-    elif charged < 0:
-        added = -charged
-        lines.append(
-            LineDraft(
-                kind="adjustment",
-                description="Credit carried to your account",
-                amount=added,
-                line_key=f"credit_carried:{facts.customer_id}:{start}",
-                source={"rule": "excess_credit_to_balance", "credits_exceeding_charges": format_money(added)},
-            )
-        )
+    if charged == 0 and all(line.amount == 0 for line in lines):
+        return None  # nothing supplied and nothing corrected: no document at all
+    # Money on account is a means of payment, not a line: the run allocates it after tax (ledger), oldest
+    # first; `credit_applied` is what it will allocate. Credits for earlier supplies beyond the new charges
+    # make the document a credit note for the excess, which becomes credit on account.
+    applied = min(facts.credit_balance, charged) if charged > 0 else ZERO
+    added = -charged if charged < 0 else ZERO
     subtotal, vat, total = totals((line.amount for line in lines), vat_rate)
     return InvoiceDraft(
         customer_id=facts.customer_id,
@@ -437,6 +420,7 @@ def bill_customer(
         lines=tuple(lines),
         credit_applied=applied,
         credit_added=added,
+        kind="credit_note" if charged < 0 else "recurring",
         charge_ids=tuple(line.charge_id for line in lines if line.charge_id is not None),
         usage_totals=billing_overage.usage_totals(facts.services),
     )

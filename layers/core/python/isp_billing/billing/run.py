@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,6 +35,7 @@ from isp_billing.db import Connection
 from isp_billing.ids import time_ordered_uuids
 from isp_billing.invoices import issue_hooks as invoice_issue_hooks
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun, merge_details
+from isp_billing.ledger import postings as ledger_postings
 from isp_billing.observability import logger
 from isp_billing.settings import get_settings
 
@@ -197,6 +199,7 @@ def _end(facts: Any, billing_date: date) -> date:
 
 def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str, int]:
     """One statement per table for the whole chunk."""
+    _name_corrected_invoices(conn, result)
     # Time-ordered ids (isp_billing.ids): the invoices', lines' and cycles' key indexes grow at their right
     # edge instead of taking a random leaf page per row.
     new_ids = iter(
@@ -231,7 +234,14 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
     ]
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]
-    numbers = sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices)) if invoices else []
+    notes = [inv for inv in invoices if inv.kind == "credit_note"]
+    invoice_numbers = iter(
+        sql.reserve_invoice_numbers(conn, billing_date.year, len(invoices) - len(notes))
+        if len(invoices) > len(notes)
+        else []
+    )
+    note_numbers = iter(sql.reserve_credit_note_numbers(conn, billing_date.year, len(notes)) if notes else [])
+    numbers = [next(note_numbers if inv.kind == "credit_note" else invoice_numbers) for inv in invoices]
     invoice_rows = [
         _invoice_row(invoice, invoice_ids[invoice.customer_id], number, cycle_ids[invoice.customer_id])
         for invoice, number in zip(invoices, numbers, strict=True)
@@ -259,21 +269,12 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 for line in invoice.lines
             ]
             sql.insert_lines(conn, line_rows)
-            invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
             sql.mark_charges_invoiced(
                 conn,
                 [
                     (charge, row["id"])
                     for row, inv in zip(invoice_rows, invoices, strict=True)
                     for charge in inv.charge_ids
-                ],
-            )
-            sql.move_credit_balances(
-                conn,
-                [
-                    (inv.customer_id, inv.credit_added - inv.credit_applied)
-                    for inv in invoices
-                    if inv.credit_added or inv.credit_applied
                 ],
             )
         sql.record_problems(
@@ -289,6 +290,32 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                 for p in result.problems
             ],
         )
+    # Money on account: allocated to the new invoices after tax, oldest credit first; a credit note's
+    # amount becomes credit (the ledger writes the figures and the balances).
+    ledger_postings.apply_account_credit(
+        conn,
+        [
+            (UUID(str(row["id"])), inv.customer_id)
+            for row, inv in zip(invoice_rows, invoices, strict=True)
+            if inv.kind != "credit_note"
+        ],
+        billing_date,
+    )
+    for row, inv in zip(invoice_rows, invoices, strict=True):
+        if inv.kind == "credit_note":
+            ledger_postings.credit_on_account(
+                conn,
+                customer_id=inv.customer_id,
+                credit_note_id=UUID(str(row["id"])),
+                corrects=None,
+                amount=-inv.total_amount,
+                today=billing_date,
+            )
+    # The e-mails read each invoice as it now stands (amount due after the credit applied); a credit note
+    # is not an invoice to pay (the "Your tax invoice" e-mail is not for it).
+    issued = [row["id"] for row, inv in zip(invoice_rows, invoices, strict=True) if inv.kind != "credit_note"]
+    if issued:
+        invoice_issue_hooks.queue_issued_emails(conn, issued)
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
@@ -311,7 +338,76 @@ def _invoice_row(invoice: InvoiceDraft, invoice_id: str, number: str, cycle_id: 
         "total_amount": invoice.total_amount,
         "billing_cycle_id": cycle_id,
         "usage_totals": invoice.usage_totals,  # issue 13: written with the invoice, part of the document
+        "kind": invoice.kind,
+        "credit_note_for": invoice.credit_note_for,
     }
+
+
+CORRECTING_RULES = {"cancellation_credit", "suspension_credit", "price_change_pro_rata"}
+
+
+def _name_corrected_invoices(conn: Connection, result: ChunkResult) -> None:
+    """Each credit for an earlier supply (cancellation, pause, price-down) names the invoice and period it
+    corrects (VAT Act s21(3)): its source gets `corrects_invoice_number`, its description says so. A credit
+    note for the excess names that invoice as the one it is for (credit_note_for); one with no earlier
+    invoice to name is not issued (a problem instead)."""
+    wanted = [
+        (n, k, line)
+        for n, inv in enumerate(result.invoices)
+        for k, line in enumerate(inv.lines)
+        if line.amount < 0 and line.source.get("rule") in CORRECTING_RULES
+    ]
+    notes = [n for n, inv in enumerate(result.invoices) if inv.kind == "credit_note"]
+    found = sql.corrected_invoices(
+        conn,
+        [
+            (result.invoices[n].customer_id, line.service_id, line.period_start, line.period_end)
+            for n, _, line in wanted
+        ]
+        + [(result.invoices[n].customer_id, None, None, None) for n in notes],
+    )
+    by_invoice: dict[int, dict[int, dict[str, Any]]] = defaultdict(dict)
+    for (n, k, _), invoice in zip(wanted, found, strict=False):
+        if invoice is not None:
+            by_invoice[n][k] = invoice
+    fallback = dict(zip(notes, found[len(wanted) :], strict=True))
+    kept: list[InvoiceDraft] = []
+    for n, draft in enumerate(result.invoices):
+        named = by_invoice.get(n, {})
+        lines = tuple(
+            replace(
+                line,
+                description=f"{line.description}, corrects invoice {named[k]['invoice_number']}"[:500],
+                source={
+                    **line.source,
+                    "corrects_invoice_number": named[k]["invoice_number"],
+                    "corrects_invoice_id": str(named[k]["id"]),
+                },
+            )
+            if k in named
+            else line
+            for k, line in enumerate(draft.lines)
+        )
+        corrects = next(iter(named.values()), None) or fallback.get(n)
+        if draft.kind == "credit_note" and corrects is None:
+            result.problems.append(
+                CustomerProblem(
+                    draft.customer_id,
+                    "credit_without_invoice",
+                    "The credits for earlier supplies exceed the new charges, but no earlier invoice exists"
+                    " for a credit note to correct.",
+                    "Check the service's activation, cancellation and suspension dates.",
+                )
+            )
+            continue
+        kept.append(
+            replace(
+                draft,
+                lines=lines,
+                credit_note_for=corrects["id"] if draft.kind == "credit_note" and corrects else None,
+            )
+        )
+    result.invoices[:] = kept
 
 
 def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:

@@ -255,14 +255,15 @@ def insert_invoices(conn: Connection, invoices: list[dict[str, Any]]) -> None:
         """
         insert into customer_invoices (id, customer_id, invoice_number, kind, invoice_date, due_date,
                                        period_start, period_end, subtotal, vat_rate, vat_amount,
-                                       total_amount, status, billing_cycle_id, usage_totals)
-        select id, customer_id, invoice_number, 'recurring', invoice_date, due_date, period_start,
-               period_end, subtotal, vat_rate, vat_amount, total_amount, 'issued', billing_cycle_id,
-               usage_totals::jsonb
+                                       total_amount, status, billing_cycle_id, usage_totals, credit_note_for)
+        select id, customer_id, invoice_number, coalesce(kind, 'recurring'), invoice_date, due_date,
+               period_start, period_end, subtotal, vat_rate, vat_amount, total_amount, 'issued',
+               billing_cycle_id, usage_totals::jsonb, credit_note_for
           from json_to_recordset(%s::json)
                as v(id uuid, customer_id uuid, invoice_number text, invoice_date date, due_date date,
                     period_start date, period_end date, subtotal numeric, vat_rate numeric,
-                    vat_amount numeric, total_amount numeric, billing_cycle_id uuid, usage_totals json)
+                    vat_amount numeric, total_amount numeric, billing_cycle_id uuid, usage_totals json,
+                    kind text, credit_note_for uuid)
         """,
         (dumps(invoices),),
     )
@@ -298,17 +299,47 @@ def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UU
         )
 
 
-def move_credit_balances(conn: Connection, changes: list[tuple[UUID, Decimal]]) -> None:
-    """credit_balance += change per customer (negative: credit applied, positive: excess carried)."""
-    if changes:
-        conn.execute(
-            """
-            update customer_billing b set credit_balance = b.credit_balance + v.change
-              from unnest(%s::uuid[], %s::numeric[]) as v(customer_id, change)
-             where b.customer_id = v.customer_id
-            """,
-            [list(column) for column in zip(*changes, strict=True)],
-        )
+def corrected_invoices(
+    conn: Connection, keys: list[tuple[UUID, UUID | None, date | None, date | None]]
+) -> list[dict[str, Any] | None]:
+    """For each (customer, service, period) a credit line corrects: the latest issued invoice that supplied
+    that service for that period (a line of it overlapping the period), or for a line without a service the
+    customer's latest issued invoice; None when there is none. One statement for the chunk."""
+    if not keys:
+        return []
+    rows = conn.execute(
+        """
+        select k.n, x.id, x.invoice_number
+          from unnest(%s::uuid[], %s::uuid[], %s::date[], %s::date[]) with ordinality
+               as k (customer_id, service_id, period_start, period_end, n)
+          left join lateral (
+            select i.id, i.invoice_number
+              from customer_invoices i
+             where i.customer_id = k.customer_id and i.kind <> 'credit_note'
+               and i.status not in ('draft', 'void')
+               and (k.service_id is null or exists (
+                     select 1 from invoice_line_items l
+                      where l.invoice_id = i.id and l.service_id = k.service_id and l.amount > 0
+                        and l.period_start <= coalesce(k.period_end, l.period_start)
+                        and l.period_end >= coalesce(k.period_start, l.period_end)))
+             order by i.invoice_date desc, i.created_at desc, i.id desc
+             limit 1
+          ) x on true
+         order by k.n
+        """,
+        [list(column) for column in zip(*keys, strict=True)],
+    ).fetchall()
+    return [{"id": r["id"], "invoice_number": r["invoice_number"]} if r["id"] else None for r in rows]
+
+
+def reserve_credit_note_numbers(conn: Connection, year: int, count: int) -> list[str]:
+    """`count` consecutive numbers of the year's gap-free credit-note counter (CRN-YYYY-NNNNN)."""
+    row = conn.execute(
+        "select public.reserve_numbers('credit_note', %s, %s) as last", (year, count)
+    ).fetchone()
+    assert row is not None
+    last = int(row["last"])
+    return [f"CRN-{year}-{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
 def record_problems(conn: Connection, problems: list[dict[str, Any]]) -> None:

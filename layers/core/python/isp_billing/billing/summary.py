@@ -52,9 +52,13 @@ def _next_billing_date(billing_day: int | None, today: date, invoiced_today: boo
 
 
 def _expected(customer_id: UUID, billing_date: date) -> Decimal | None:
-    """The total the run would invoice on that date as things stand; None when it would refuse to bill."""
+    """What the run's invoice on that date would leave due as things stand (its total less the account
+    credit allocated to it; nothing for a credit note); None when it would refuse to bill."""
     with side_connection.opened() as side, side_connection.service_transaction(side) as service:
         result = billing_run.compute(service, billing_date, [customer_id], lock=False)
     if result.problems:
         return None
-    return result.invoices[0].total_amount if result.invoices else Decimal("0.00")
+    if not result.invoices or result.invoices[0].kind == "credit_note":
+        return Decimal("0.00")
+    # What will be due: the total less the account credit the run allocates to it after tax.
+    return result.invoices[0].total_amount - result.invoices[0].credit_applied

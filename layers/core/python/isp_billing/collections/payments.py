@@ -22,6 +22,8 @@ from isp_billing.collections.models import (
 from isp_billing.db import Connection
 from isp_billing.errors import InvalidState, NotFound, ValidationFailed
 from isp_billing.invoices import actions_sql as invoice_actions
+from isp_billing.ledger import postings
+from isp_billing.ledger.models import Receipt
 from isp_billing.money import format_money
 from isp_billing.pagination import Page, decode_cursor, page_of
 
@@ -59,8 +61,18 @@ def record_manual_payment(
         bank_reference=request.bank_reference,
         admin_id=admin.admin_id,
     )
-    (applied,) = payments.apply_to_invoices(conn, [(invoice_id, request.amount)])
-    payments.record_applied(conn, payment_id, applied["applied"])
+    (receipt,) = apply_payments(
+        conn,
+        [
+            {
+                "transaction_id": payment_id,
+                "customer_id": invoice["customer_id"],
+                "invoice_id": invoice_id,
+                "amount": request.amount,
+                "entry_date": request.payment_date,
+            }
+        ],
+    )
     after = payments.invoice_for_payment(conn, invoice_id)
     assert after is not None
     return ManualPayment(
@@ -70,12 +82,19 @@ def record_manual_payment(
         customer_id=invoice["customer_id"],
         method=request.method,
         amount=request.amount,
-        applied=applied["applied"],
-        credited=applied["excess"],
+        applied=receipt.applied,
+        credited=receipt.to_credit,
         payment_date=request.payment_date,
         invoice_status=after["status"],
         invoice_amount_due=max(after["amount_due"], Decimal("0")),
     )
+
+
+def apply_payments(conn: Connection, received: list[dict[str, Any]]) -> list[Receipt]:
+    """Payments received (transaction_id, customer_id, invoice_id, amount, entry_date) into the ledger: each
+    allocated to its invoice up to what is open, the rest to credit (one path for manual payments and paid
+    debit orders)."""
+    return postings.receive_payments(conn, received, sast_today())
 
 
 def reverse_payment(
@@ -88,21 +107,21 @@ def reverse_payment(
     reference: str | None = None,
     recorded_by: UUID | None = None,
 ) -> tuple[UUID, str]:
-    """Undo a successful payment on its invoice: the reversal row, then its amount off the invoice's
-    amount_paid (the rest off the credit its excess made), the status recomputed. One path for the
-    reconciliation's disputes and the admin's reversals: (reversal id, the invoice's new status)."""
+    """Undo a successful payment: the reversal row, then in the ledger exactly the payment's own allocations
+    given back and its money taken off the account (an invoice a credit note settled stays settled). One
+    path for the reconciliation's disputes and the admin's reversals: (reversal id, the invoice's new
+    status)."""
     reversal_id = payments.insert_reversal(
         conn, original, reason=reason, code=code, reference=reference, recorded_by=recorded_by
     )
-    recorded = (original.get("provider_response") or {}).get("applied")
-    status = payments.reverse_on_invoice(
+    postings.reverse_receipt(
         conn,
-        original["invoice_id"],
-        original["amount"],
-        today,
-        applied=None if recorded is None else Decimal(recorded),
+        transaction_id=original["id"],
+        reversal_transaction_id=reversal_id,
+        customer_id=original["customer_id"],
+        today=today,
     )
-    return reversal_id, status
+    return reversal_id, payments.invoice_status(conn, original["invoice_id"])
 
 
 def reverse_manual_payment(

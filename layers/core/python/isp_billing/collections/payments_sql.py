@@ -1,14 +1,8 @@
-"""SQL that applies payments to invoices and takes them back (reversals), set-based.
-
-What is still owed is always the invoice's generated `amount_due` (credit notes may reduce it too): a
-payment applies at most that much, and any excess becomes the customer's credit balance. Status after a
-payment: nothing due -> `paid` (paid_at set), something due -> `partially_paid`; a reversal moves it back
-(`issued`, or `overdue` past its due date, when nothing is paid any more).
-"""
+"""SQL of payment transactions: manual payments, reversal rows and the payment lists. What a payment does
+to its invoice and the credit balance is the ledger's (isp_billing.ledger.postings)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,96 +11,10 @@ from uuid import UUID
 from isp_billing.db import Connection
 
 
-def apply_to_invoices(conn: Connection, payments: Sequence[tuple[UUID, Decimal]]) -> list[dict[str, Any]]:
-    """Apply (invoice id, amount) payments; returns each invoice's applied amount, excess and new status."""
-    if not payments:
-        return []
-    return conn.execute(
-        """
-        with p as (
-          select invoice_id, sum(amount) as amount
-            from unnest(%s::uuid[], %s::numeric[]) as x(invoice_id, amount) group by invoice_id
-        ),
-        owed as (
-          select i.id, i.customer_id, i.amount_due, least(p.amount, greatest(i.amount_due, 0)) as applied,
-                 p.amount - least(p.amount, greatest(i.amount_due, 0)) as excess
-            from customer_invoices i join p on p.invoice_id = i.id
-           for update of i
-        ),
-        updated as (
-          update customer_invoices i
-             set amount_paid = i.amount_paid + owed.applied,
-                 status = case when owed.amount_due - owed.applied <= 0 then 'paid' else 'partially_paid' end,
-                 paid_at = case when owed.amount_due - owed.applied <= 0 then now() else i.paid_at end
-            from owed where i.id = owed.id
-          returning i.id, i.customer_id, i.status
-        ),
-        credited as (
-          update customer_billing b set credit_balance = b.credit_balance + x.excess
-            from (select customer_id, sum(excess) as excess from owed group by customer_id
-                  having sum(excess) > 0) x
-           where b.customer_id = x.customer_id
-          returning b.customer_id
-        )
-        select u.id as invoice_id, u.customer_id, u.status, o.applied, o.excess,
-               (select count(*) from credited) as credited_customers
-          from updated u join owed o on o.id = u.id
-        """,
-        ([invoice for invoice, _ in payments], [amount for _, amount in payments]),
-    ).fetchall()
-
-
-def reverse_on_invoice(
-    conn: Connection, invoice_id: UUID, amount: Decimal, today: date, applied: Decimal | None = None
-) -> str:
-    """Take `amount` back (a dispute, a reversal): off the invoice's amount_paid first (at most `applied`,
-    what the payment put there, when known), the rest off the credit balance its excess made. Returns the
-    invoice's new status."""
-    row = conn.execute(
-        "select customer_id, amount_paid from customer_invoices where id = %s for update", (invoice_id,)
-    ).fetchone()
+def invoice_status(conn: Connection, invoice_id: UUID) -> str:
+    row = conn.execute("select status from customer_invoices where id = %s", (invoice_id,)).fetchone()
     assert row is not None
-    from_invoice = min(amount if applied is None else applied, row["amount_paid"])
-    from_credit = amount - from_invoice
-    updated = conn.execute(
-        """
-        update customer_invoices
-           set amount_paid = amount_paid - %(taken)s,
-               status = case when amount_paid - %(taken)s > 0 then 'partially_paid'
-                             when due_date < %(today)s then 'overdue' else 'issued' end,
-               paid_at = null
-         where id = %(invoice)s
-        returning status
-        """,
-        {"taken": from_invoice, "today": today, "invoice": invoice_id},
-    ).fetchone()
-    if from_credit > 0:
-        _take_back_credit(conn, row["customer_id"], from_credit, today)
-    assert updated is not None
-    return str(updated["status"])
-
-
-def _take_back_credit(conn: Connection, customer_id: UUID, amount: Decimal, today: date) -> None:
-    """Take `amount` off the customer's credit balance; what was already spent on later invoices cannot be
-    taken from the balance, so it is owed again: a pending adjustment due today, carried by the next invoice
-    (issued invoices are never edited). One statement, so the balance read and the charge agree."""
-    conn.execute(
-        """
-        with held as (
-          select customer_id, credit_balance from customer_billing where customer_id = %(customer)s for update
-        ), taken as (
-          update customer_billing b
-             set credit_balance = b.credit_balance - least(h.credit_balance, %(amount)s)
-            from held h where b.customer_id = h.customer_id
-          returning least(h.credit_balance, %(amount)s) as taken
-        )
-        insert into customer_charges (customer_id, kind, description, amount, due_date)
-        select %(customer)s, 'adjustment', 'Payment reversed: its credit was already used on an invoice',
-               %(amount)s - coalesce((select taken from taken), 0), %(today)s
-         where %(amount)s - coalesce((select taken from taken), 0) > 0
-        """,
-        {"customer": customer_id, "amount": amount, "today": today},
-    )
+    return str(row["status"])
 
 
 def insert_reversal(
@@ -144,16 +52,6 @@ def insert_reversal(
     ).fetchone()
     assert row is not None
     return UUID(str(row["id"]))
-
-
-def record_applied(conn: Connection, transaction_id: UUID, applied: Decimal) -> None:
-    """Keep how much of a manual payment went to its invoice (the rest became credit), so that reversing it
-    takes back from each what it gave, even after later payments on the same invoice."""
-    conn.execute(
-        "update payment_transactions set provider_response = provider_response"
-        " || jsonb_build_object('applied', %s::text) where id = %s",
-        (applied, transaction_id),
-    )
 
 
 def lock_payment(conn: Connection, transaction_id: UUID) -> dict[str, Any] | None:

@@ -25,10 +25,9 @@ from isp_billing import db
 from isp_billing.api_models import IsoDate
 from isp_billing.clock import sast_today
 from isp_billing.collections import overdue
-from isp_billing.collections import payments_sql as payments
 from isp_billing.collections import reconciliation_sql as sql
 from isp_billing.collections.debit_orders import DebitOrderProvider
-from isp_billing.collections.payments import reverse_payment
+from isp_billing.collections.payments import apply_payments, reverse_payment
 from isp_billing.db import Connection
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun
 from isp_billing.money import format_money
@@ -135,7 +134,19 @@ def settle_day(
         [uuid.UUID(x.extra1.strip()) for x in paid],
         [f"{x.transaction_type}:{x.transaction_id}" for x in paid],
     )
-    payments.apply_to_invoices(conn, [(row["invoice_id"], row["amount"]) for row in settled])
+    apply_payments(
+        conn,
+        [
+            {
+                "transaction_id": row["id"],
+                "customer_id": row["customer_id"],
+                "invoice_id": row["invoice_id"],
+                "amount": row["amount"],
+                "entry_date": day,
+            }
+            for row in settled
+        ],
+    )
 
     unpaid = reversed_count = 0
     mails: list[notifications.NotificationRequest] = []

@@ -28,7 +28,7 @@ def lock_invoice(conn: Connection, invoice_id: UUID) -> dict[str, Any] | None:
 
 
 def update_invoice(conn: Connection, invoice_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
-    allowed = {"status", "amount_credited", "amount_written_off", "paid_at"}
+    allowed = {"status"}  # what money does to an invoice is the ledger's (ledger_refresh)
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not updatable here: {sorted(unknown)}")
@@ -104,13 +104,6 @@ def insert_credit_note(conn: Connection, note: dict[str, Any], lines: list[dict[
         (row["id"], dumps(lines)),
     )
     return row
-
-
-def add_credit_balance(conn: Connection, customer_id: UUID, amount: Decimal) -> None:
-    conn.execute(
-        "update customer_billing set credit_balance = credit_balance + %s where customer_id = %s",
-        (amount, customer_id),
-    )
 
 
 def log_action(conn: Connection, entry: dict[str, Any]) -> None:

@@ -9,11 +9,13 @@ from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing.inputs import require_billing_role
+from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import InvalidState, NotFound
 from isp_billing.invoices import actions_sql as invoice_actions
 from isp_billing.invoices import sql as invoices
 from isp_billing.invoices.models import AdminInvoiceSummary, InvoiceActionRequest
+from isp_billing.ledger import postings
 
 WRITABLE_OFF = ("issued", "partially_paid", "overdue")
 
@@ -37,7 +39,8 @@ def void(
 def write_off(
     conn: Connection, admin: AdminPrincipal, invoice_id: UUID, request: InvoiceActionRequest, request_id: str
 ) -> AdminInvoiceSummary:
-    """Give up collecting what is still due; the amount written off is recorded on the invoice."""
+    """Give up collecting what is still due: a write_off row in the ledger (refused while a debit order is in
+    flight: its answer may still pay the invoice)."""
     require_billing_role(admin)
     invoice = _locked(conn, invoice_id)
     if (
@@ -50,11 +53,17 @@ def write_off(
             f" with {invoice['amount_due']:.2f} due.",
             current_status=invoice["status"],
         )
+    if invoice_actions.collecting(conn, invoice_id) > 0:
+        raise InvalidState(
+            "A debit order for this invoice is in flight; wait for the bank's answer before writing it off.",
+            current_status=invoice["status"],
+            reason="collection_in_flight",
+        )
     amount = invoice["amount_due"]
-    changes = {"status": "written_off", "amount_written_off": amount}
-    return _apply(
-        conn, admin, invoice, "write_off", changes, request, request_id, {"amount_written_off": amount}
+    postings.write_off(
+        conn, customer_id=invoice["customer_id"], invoice_id=invoice_id, amount=amount, today=sast_today()
     )
+    return _apply(conn, admin, invoice, "write_off", {}, request, request_id, {"amount_written_off": amount})
 
 
 def _locked(conn: Connection, invoice_id: UUID) -> dict[str, Any]:
@@ -74,7 +83,11 @@ def _apply(
     request_id: str,
     details: dict[str, Any],
 ) -> AdminInvoiceSummary:
-    after = invoice_actions.update_invoice(conn, invoice["id"], changes)
+    after = (
+        invoice_actions.update_invoice(conn, invoice["id"], changes)
+        if changes
+        else _locked(conn, invoice["id"])
+    )
     invoice_actions.log_action(
         conn,
         {

@@ -2,12 +2,12 @@
 
 A credit note is an invoice of kind `credit_note` with negative lines (kind `credit`), numbered
 CRN-YYYY-NNNNN by the database, its VAT extracted from its total the way the billing run does
-(`billing_run_rules.totals`), at the corrected invoice's rate. It takes off the invoice's amount due
-(`amount_credited`) as far as something is still due; the rest (the invoice was paid) becomes account credit
-(customer_billing.credit_balance), which the next run applies. The invoice row is locked first, so two notes
-at once queue and the second sees the first: the notes on one invoice never add up to more than its total.
-A collection in flight (pending or submitted) counts as paid for this purpose: it will take the whole amount
-it was submitted for.
+(`billing.rules.totals`), at the corrected invoice's rate. In the ledger (ledger.postings.credit_invoice)
+the note first gives back to the account what other money (payments, account credit) is allocated to the
+invoice beyond what it now owes, then settles what is open; its rest is account credit, which the next run
+applies. The invoice row is locked first, so two notes at once queue and the second sees the first: the
+notes on one invoice never add up to more than its total. A collection in flight is not money received: if
+it later settles on an invoice the note settled, it becomes credit; if it bounces, the invoice stays settled.
 """
 
 from __future__ import annotations
@@ -19,17 +19,17 @@ from uuid import UUID
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing.inputs import require_billing_role
 from isp_billing.billing.rules import totals
-from isp_billing.clock import sast_now, sast_today
+from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from isp_billing.invoices import actions_sql as invoice_actions
 from isp_billing.invoices import sql as invoices
 from isp_billing.invoices.models import CreditNoteRequest, CreditNoteResult, InvoiceSummary
+from isp_billing.ledger import postings
 from isp_billing.money import format_money, to_cents
 
 ZERO = Decimal("0.00")
 CREDITABLE_STATUSES = ("issued", "partially_paid", "paid", "overdue")
-UNPAID_STATUSES = ("issued", "partially_paid", "overdue")
 
 
 def issue(
@@ -67,19 +67,16 @@ def issue(
         },
         lines,
     )
-    # A debit order already submitted for the amount due will still collect all of it: only what no
-    # collection in flight covers can be taken off; the rest is account credit (so paid + credited never
-    # exceeds the total when that collection settles).
-    open_due = invoice["amount_due"] - invoice_actions.collecting(conn, invoice_id)
-    applied = min(amount, max(open_due, ZERO))
-    to_balance = amount - applied
-    changes: dict[str, Any] = {"amount_credited": invoice["amount_credited"] + applied}
-    if applied > 0 and invoice["amount_due"] - applied == 0 and invoice["status"] in UNPAID_STATUSES:
-        # Nothing is owed any more: settled (domain.md has no "credited" status; ADR 0043).
-        changes |= {"status": "paid", "paid_at": sast_now()}
-    after = invoice_actions.update_invoice(conn, invoice_id, changes)
-    if to_balance > 0:
-        invoice_actions.add_credit_balance(conn, invoice["customer_id"], to_balance)
+    posted = postings.credit_invoice(
+        conn,
+        customer_id=invoice["customer_id"],
+        invoice_id=invoice_id,
+        credit_note_id=note["id"],
+        amount=amount,
+        today=sast_today(),
+    )
+    after = invoice_actions.lock_invoice(conn, invoice_id)
+    assert after is not None
     invoice_actions.log_action(
         conn,
         {
@@ -98,22 +95,30 @@ def issue(
                 "credit_note_number": note["invoice_number"],
                 "mode": request.mode,
                 "amount": amount,
-                "applied_to_invoice": applied,
-                "added_to_credit_balance": to_balance,
+                "applied_to_invoice": posted.applied,
+                "given_back_to_account": posted.given_back,
+                "added_to_credit_balance": posted.to_credit,
             },
         },
     )
     return CreditNoteResult(
         credit_note=_summary(conn, note["id"]),
         invoice=_summary(conn, invoice_id),
-        applied_to_invoice=applied,
-        added_to_credit_balance=to_balance,
+        applied_to_invoice=posted.applied,
+        added_to_credit_balance=posted.to_credit,
     )
 
 
 def _check_shape(request: CreditNoteRequest) -> None:
-    """The values must make sense (a 422 before anything is read or locked); which fields a mode takes is the
-    body's schema (a oneOf on `mode`), checked before this runs."""
+    """The body's fields must fit its mode (a 422 before anything is read or locked)."""
+    if request.mode == "lines" and not request.lines:
+        raise ValidationFailed("lines: required when mode is 'lines'", field="lines")
+    if request.mode == "amount" and request.amount is None:
+        raise ValidationFailed("amount: required when mode is 'amount'", field="amount")
+    if request.mode != "lines" and request.lines is not None:
+        raise ValidationFailed("lines: only with mode 'lines'", field="lines")
+    if request.mode != "amount" and request.amount is not None:
+        raise ValidationFailed("amount: only with mode 'amount'", field="amount")
     if request.amount is not None and request.amount <= 0:
         raise ValidationFailed("amount: must be more than 0.00", field="amount")
     for line in request.lines or []:

@@ -89,6 +89,8 @@ def to_document(row: dict[str, Any]) -> InvoiceDocument:
         total_amount=row["total_amount"],
         amount_paid=row["amount_paid"],
         amount_due=row["amount_due"],
+        amount_credited=row["amount_credited"],
+        account_credit_applied=row["account_credit_applied"],
         credit_note_for_number=row["credit_note_for_number"],
         # read as the API reads them, so the PDF lists the services in the API's order
         usage=tuple(

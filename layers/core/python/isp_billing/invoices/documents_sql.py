@@ -21,7 +21,8 @@ def document(conn: Connection, invoice_id: UUID, customer_id: UUID | None = None
         f"""
         select i.id, i.customer_id, i.invoice_number, i.kind, i.invoice_date, i.due_date, i.period_start,
                i.period_end, i.subtotal, i.vat_rate, i.vat_amount, i.total_amount, i.amount_paid,
-               i.amount_due, i.status, i.pdf_url, i.pdf_generated_at, i.usage_totals,
+               i.amount_credited, i.account_credit_applied, i.amount_due, i.status, i.pdf_url,
+               i.pdf_generated_at, i.usage_totals,
                corrected.invoice_number as credit_note_for_number,
                c.account_number, c.first_name, c.last_name, c.customer_type, c.company_name, c.vat_number,
                coalesce(c.postal_address, c.physical_address) as address,

@@ -38,6 +38,10 @@ class InvoiceSummary(ApiModel):
     total_amount: Money = Field(description="Total including VAT (negative for a credit note).")
     amount_paid: Money = Field(description="Paid so far.")
     amount_credited: Money = Field(description="Taken off the amount due by credit notes.")
+    account_credit_applied: Money = Field(
+        description="Money on account (credit balance) applied to this invoice after tax, shown below the"
+        " total as 'Less: account credit applied'; part of amount_paid and amount_credited.",
+    )
     amount_due: Money = Field(description="Still to pay: total - paid - credited.")
     status: InvoiceStatus = Field(description="issued, partially_paid, paid, overdue, written_off, ...")
     credit_note_for: UUID | None = Field(description="A credit note: the invoice it corrects.")

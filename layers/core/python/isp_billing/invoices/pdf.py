@@ -84,6 +84,9 @@ class InvoiceDocument:
     amount_due: Decimal
     credit_note_for_number: str | None = None
     usage: tuple[DocumentUsage, ...] = ()
+    amount_credited: Decimal = Decimal("0.00")
+    # money on account the billing run (or a later allocation) applied to the invoice, after tax
+    account_credit_applied: Decimal = Decimal("0.00")
 
     @property
     def title(self) -> str:
@@ -262,14 +265,28 @@ def _lines_table(pdf: FPDF, lines: Sequence[DocumentLine]) -> None:
     pdf.ln(3)
 
 
-def _totals(pdf: FPDF, document: InvoiceDocument) -> None:
+def totals_rows(document: InvoiceDocument) -> list[tuple[str, Decimal, bool]]:
+    """The totals block: the supply and its VAT, then below the total what settled it (money on account
+    applied after tax, then payments and credit notes) and what is still due."""
     rows = [
         ("Total excluding VAT", document.subtotal, False),
         (f"VAT at {document.vat_rate:.2f}%", document.vat_amount, False),
         ("Total", document.total_amount, True),
-        ("Amount paid", document.amount_paid, False),
-        ("Credited" if document.kind == "credit_note" else "Amount due", document.amount_due, True),
     ]
+    if document.kind == "credit_note":
+        return [*rows, ("Amount paid", document.amount_paid, False), ("Credited", document.amount_due, True)]
+    if document.account_credit_applied > 0:
+        rows.append(("Less: account credit applied", -document.account_credit_applied, False))
+    settled = document.amount_paid + document.amount_credited - document.account_credit_applied
+    label = "Amount paid" if document.amount_credited == 0 else "Paid and credited"
+    if settled != 0 or document.account_credit_applied == 0:
+        rows.append((label, settled, False))
+    rows.append(("Amount due", document.amount_due, True))
+    return rows
+
+
+def _totals(pdf: FPDF, document: InvoiceDocument) -> None:
+    rows = totals_rows(document)
     for label, amount, bold in rows:
         pdf.set_x(pdf.l_margin + 100)
         pdf.set_font("Helvetica", style="B" if bold else "", size=10)

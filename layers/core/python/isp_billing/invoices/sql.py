@@ -17,7 +17,8 @@ UNPAID_STATUSES = ("issued", "partially_paid", "overdue")
 _SUMMARY = sql.SQL(
     """i.id, i.customer_id, i.invoice_number, i.kind, i.invoice_date, i.due_date, i.period_start,
        i.period_end, i.subtotal, i.vat_rate, i.vat_amount, i.total_amount, i.amount_paid, i.amount_credited,
-       i.amount_due, i.amount_written_off, i.status, i.credit_note_for, i.pdf_url, i.pdf_generated_at,
+       i.account_credit_applied, i.amount_due, i.amount_written_off, i.status, i.credit_note_for, i.pdf_url,
+       i.pdf_generated_at,
        i.pdf_generated_at is not null as pdf_ready, i.created_at"""
 )
 
@@ -142,7 +143,8 @@ def credit_notes(conn: Connection, invoice_id: UUID) -> list[dict[str, Any]]:
 
 def account_figures(conn: Connection, customer_id: UUID, today: date) -> dict[str, Any]:
     """What the customer owes and has paid, in one round trip: balance owed, overdue part, paid this year
-    (successful collections processed since 1 January, SAST) and the latest successful payment."""
+    (every payment received and not reversed: debit orders, EFT and cash, since 1 January, SAST) and the
+    latest one."""
     row = conn.execute(
         """
         with owed as (
@@ -152,11 +154,16 @@ def account_figures(conn: Connection, customer_id: UUID, today: date) -> dict[st
            where customer_id = %(customer_id)s and kind <> 'credit_note' and status = any (%(unpaid)s)
              and amount_due > 0
         ), paid as (
-          select t.amount, coalesce(m.method_type, t.provider) as method,
-                 (coalesce(t.processed_at, t.created_at) at time zone 'Africa/Johannesburg')::date as paid_on
+          select t.amount,
+                 coalesce(m.method_type, case t.provider when 'manual' then 'cash' else t.provider end)
+                   as method,
+                 case when t.kind = 'payment' and t.action_date is not null then t.action_date
+                      else (coalesce(t.processed_at, t.created_at) at time zone 'Africa/Johannesburg')::date
+                 end as paid_on
             from payment_transactions t
             left join customer_payment_methods m on m.id = t.payment_method_id
-           where t.customer_id = %(customer_id)s and t.kind = 'collection' and t.status = 'successful'
+           where t.customer_id = %(customer_id)s and t.kind in ('collection', 'payment')
+             and t.status = 'successful'
         )
         select o.balance_owed, o.overdue_amount,
                (select coalesce(sum(amount), 0) from paid
