@@ -13,7 +13,8 @@ Formats as providers-netcash.md gives them:
 - `RetrieveSpecificBatchStatus(ServiceKey, BatchName)`: `key\\tGUID\\tname\\tstatus\\tvolume\\tvalue`
   or `320`.
 - `RequestBatchAuthorise(ServiceKey, BatchIndicator, …)`: `0`, `320` unknown batch, `322` when
-  `auto_authorise_allowed` is off.
+  `auto_authorise_allowed` is off, `200` for a batch already authorised (refused; counted in
+  `FakeBatch.authorisations`).
 - `RequestMerchantStatement(ServiceKey=account key, FromActionDate)` returns a polling id;
   `RetrieveMerchantStatement` returns `FILE NOT READY` for days in `statement_not_ready`, `NO CHANGE`
   for a day without lines, else tab-delimited lines (date, type, id, description, amount Rands, sign,
@@ -35,6 +36,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+# The fake's answer to RequestBatchAuthorise for a batch already authorised (a general error, 200, in the
+# circletel code table; NetCash's own answer is not documented): never processed twice.
+ALREADY_AUTHORISED = "200"
 KNOWN_INSTRUCTIONS = {"TwoDay", "SameDay", "Sameday", "CompactTwoDay", "CompactSameDay"}
 KNOWN_KEYS = {
     "101",
@@ -77,6 +81,7 @@ class FakeBatch:
     file_errors: list[str] = field(default_factory=list)
     line_errors: list[tuple[FakeBatchLine, str]] = field(default_factory=list)
     authorised: bool = False
+    authorisations: int = 0  # RequestBatchAuthorise calls for this batch, the refused ones included
     report_polls: int = 0
 
     @property
@@ -320,6 +325,10 @@ class FakeDebitOrders:
             batch = next((b for b in self._batches.values() if b.guid == params.get("BatchIndicator")), None)
             if batch is None:
                 return "320"
+            batch.authorisations += 1
+            if batch.authorised:
+                # A second authorisation of the same batch is refused, so a client that repeats one shows.
+                return ALREADY_AUTHORISED
             batch.authorised = True
             if self.auto_settle:
                 for line in batch.accepted_lines:
