@@ -15,6 +15,7 @@ what the system suspended for non-payment reactivated in the same run (overdue.r
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from isp_billing.db import Connection
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun
 from isp_billing.money import format_money
 from isp_billing.notifications import queue_sql as notifications
+from isp_billing.observability import logger, metrics
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.providers.netcash_debit_orders import StatementLine
 
@@ -41,6 +43,8 @@ UNPAID_TYPES = {"DRU"}
 # A first run with nothing reconciled and nothing outstanding starts yesterday; never further back than this.
 MAX_DAYS_BACK = 45
 BLOCKING_ACTIONS = {"stop_permanent", "stop_new_mandate"}
+# Statement lines that found their collection in a state they cannot move it from (an alarm watches it).
+UNEXPECTED_LINES_METRIC = "reconcile-payments-unexpected-lines"
 
 
 class ReconcilePaymentsOptions(JobOptions):
@@ -65,7 +69,7 @@ def reconcile_payments(
     run_date = options.run_date or sast_today()
     with db.service_session() as conn:
         days = days_to_read(conn, run_date)
-    totals = {"paid": 0, "unpaid": 0, "reversed": 0, "unmatched": 0}
+    totals = {"paid": 0, "unpaid": 0, "reversed": 0, "unmatched": 0, "unexpected": 0}
     reconciled: list[str] = []
     paying: set[uuid.UUID] = set()
     not_ready = None
@@ -91,7 +95,7 @@ def reconcile_payments(
     return JobOutcome(
         processed=totals["paid"] + totals["unpaid"] + totals["reversed"],
         failed=not_reactivated,
-        skipped=totals["unmatched"],
+        skipped=totals["unmatched"] + totals["unexpected"],
         details=details,
     )
 
@@ -106,7 +110,13 @@ def _collection_id(extra1: str) -> uuid.UUID | None:
 def settle_day(
     conn: Connection, day: date, lines: list[StatementLine], today: date
 ) -> tuple[dict[str, int], set[uuid.UUID]]:
-    """The day's counts, and the customers whose debits were paid (candidates for reactivation)."""
+    """The day's counts, and the customers whose debits were paid (candidates for reactivation).
+
+    Lines are applied in the bank's order, each against its collection's state at that moment (the rows are
+    locked for the day's transaction), and each transition is checked: a line that finds its collection in
+    a state it cannot move from is recorded (a validation error naming the line, an alert), never dropped.
+    The common case, a collection whose only line of the day is a paid line while it is `submitted`, is
+    settled set-based; a collection with more than one line that day goes line by line."""
     relevant = [line for line in lines if line.transaction_type in PAID_TYPES | UNPAID_TYPES]
     fresh = sql.claim_lines(
         conn,
@@ -128,43 +138,105 @@ def settle_day(
     unmatched = [x for x in new_lines if x.extra1.strip() not in collections]
     sql.record_unmatched(conn, day, [(x.transaction_type, x.transaction_id, x.extra1) for x in unmatched])
 
-    paid = [x for x in matched if x.transaction_type in PAID_TYPES]
+    lines_of = Counter(x.extra1.strip() for x in matched)
+    simple = [
+        x
+        for x in matched
+        if x.transaction_type in PAID_TYPES
+        and lines_of[x.extra1.strip()] == 1
+        and collections[x.extra1.strip()]["status"] == "submitted"
+    ]
     settled = sql.mark_successful(
         conn,
-        [uuid.UUID(x.extra1.strip()) for x in paid],
-        [f"{x.transaction_type}:{x.transaction_id}" for x in paid],
+        [uuid.UUID(x.extra1.strip()) for x in simple],
+        [f"{x.transaction_type}:{x.transaction_id}" for x in simple],
     )
     payments.apply_to_invoices(conn, [(row["invoice_id"], row["amount"]) for row in settled])
+    paying = {row["customer_id"] for row in settled}
+    counts = {"paid": len(settled), "unpaid": 0, "reversed": 0, "unmatched": len(unmatched), "unexpected": 0}
 
-    unpaid = reversed_count = 0
+    simple_keys = {(x.transaction_type, x.transaction_id) for x in simple}
     mails: list[notifications.NotificationRequest] = []
-    for line in (x for x in matched if x.transaction_type in UNPAID_TYPES):
-        outcome, mail = handle_unpaid(conn, collections[line.extra1.strip()], line, today)
-        unpaid += outcome == "failed"
-        reversed_count += outcome == "reversed"
-        if mail is not None:
-            mails.append(mail)
+    for line in matched:
+        if (line.transaction_type, line.transaction_id) in simple_keys:
+            continue
+        collection = sql.collection_now(conn, uuid.UUID(line.extra1.strip()))
+        if line.transaction_type in PAID_TYPES:
+            outcome = _apply_paid(conn, collection, line, day)
+            if outcome == "paid":
+                paying.add(collection["customer_id"])
+        else:
+            outcome, mail = handle_unpaid(conn, collection, line, today, day)
+            if mail is not None:
+                mails.append(mail)
+        counts[outcome] += 1
     notifications.queue_many(conn, mails)
-    counts = {"paid": len(settled), "unpaid": unpaid, "reversed": reversed_count, "unmatched": len(unmatched)}
-    return counts, {row["customer_id"] for row in settled}
+    if counts["unexpected"]:
+        metrics.add_metric(name=UNEXPECTED_LINES_METRIC, unit="Count", value=counts["unexpected"])
+    return counts, paying
+
+
+def _apply_paid(conn: Connection, collection: dict[str, Any], line: StatementLine, day: date) -> str:
+    """A paid line: `submitted` -> `successful` and applied to the invoice; on any other state the money
+    still arrived (a second payment of the same collection, a payment of one we had failed): it is applied
+    through the overpayment path (what the invoice still owes, the rest the customer's credit), recorded as
+    a validation error with the line, and alerted on."""
+    reference = f"{line.transaction_type}:{line.transaction_id}"
+    if collection["status"] == "submitted":
+        settled = sql.mark_successful(conn, [collection["id"]], [reference])
+        if settled:
+            payments.apply_to_invoices(conn, [(collection["invoice_id"], collection["amount"])])
+            return "paid"
+    (applied,) = payments.apply_to_invoices(conn, [(collection["invoice_id"], line.amount)])
+    sql.record_unexpected(
+        conn,
+        day,
+        line,
+        collection,
+        "paid_line_not_submitted",
+        f"NetCash paid a collection that is {collection['status']}; the money was applied to what the invoice"
+        f" still owed ({format_money(applied['applied'])}) and the rest became credit"
+        f" ({format_money(applied['excess'])}).",
+        "Check the collection in the NetCash portal; refund the customer's credit if debited twice.",
+    )
+    logger.warning(
+        "paid statement line for a collection that is not submitted",
+        extra={"collection_id": str(collection["id"]), "status": collection["status"], "line": reference},
+    )
+    return "unexpected"
 
 
 def handle_unpaid(
-    conn: Connection, collection: dict[str, Any], line: StatementLine, today: date
+    conn: Connection, collection: dict[str, Any], line: StatementLine, today: date, day: date | None = None
 ) -> tuple[str, notifications.NotificationRequest | None]:
     code = line.unpaid_code or "unknown"
     known = sql.unpaid_code(conn, code)
     reason = known["description"] if known else "Returned unpaid by the bank"
     action = known["action"] if known else "stop_new_mandate"
     reference = f"{line.transaction_type}:{line.transaction_id}"
-    if collection["status"] == "submitted":
-        sql.mark_failed(conn, collection["id"], code, reason, reference)
-        outcome = "failed"
+    if collection["status"] == "submitted" and sql.mark_failed(
+        conn, collection["id"], code, reason, reference
+    ):
+        outcome = "unpaid"
     elif collection["status"] == "successful":
+        # A late unpaid or a dispute after the paid line: the payment is undone by a reversal row.
         reverse_payment(conn, collection, reason=reason, code=code, reference=reference, today=today)
         outcome = "reversed"
     else:
-        return "ignored", None
+        sql.record_unexpected(
+            conn,
+            day or today,
+            line,
+            collection,
+            "unpaid_line_unexpected_state",
+            f"NetCash returned a collection that is {collection['status']} (code {code}: {reason}).",
+            "Check the collection and the invoice in the NetCash portal; nothing was changed.",
+        )
+        logger.warning(
+            "unpaid statement line for a collection in an unexpected state",
+            extra={"collection_id": str(collection["id"]), "status": collection["status"], "line": reference},
+        )
+        return "unexpected", None
     needs_new_mandate = action in BLOCKING_ACTIONS
     if needs_new_mandate:
         sql.block_mandate(conn, collection, code, reason)
