@@ -7,7 +7,11 @@ becomes credit); an unpaid -> `failed` with the bank's code and reason; an unpai
 -> a new `reversal` transaction that undoes the payment (the original is only marked `reversed`). The code's
 action is data (`unpaid_reason_codes`): permanent and new-mandate codes block the mandate; 02 and 22 wait
 for the next mandated date (the run's selection does that), and a second consecutive 02 blocks it too.
-`FILE NOT READY` stops the run at that day (the next run retries it); `NO CHANGE` is a reconciled day.
+`FILE NOT READY` stops the run at that day (the next run retries it); `NO CHANGE` is a reconciled day. No
+day is ever skipped: a run reads every day since the last reconciled one, at most
+`reconcile_max_days_per_run` of them (a run further behind leaves the rest, oldest first, to the next runs
+and says so in `behind_from`). A collection still `submitted` `debit_order_unanswered_business_days` business
+days after its action date is a validation error, and the run is `partial` with their count.
 Once the days have committed, the customers a paid debit left with nothing overdue past the grace period get
 what the system suspended for non-payment reactivated in the same run (overdue.reactivate_paid_up).
 """
@@ -27,7 +31,8 @@ from isp_billing.clock import sast_today
 from isp_billing.collections import overdue
 from isp_billing.collections import payments_sql as payments
 from isp_billing.collections import reconciliation_sql as sql
-from isp_billing.collections.debit_orders import DebitOrderProvider
+from isp_billing.collections.action_dates import BusinessCalendar
+from isp_billing.collections.debit_orders import DebitOrderProvider, business_calendar
 from isp_billing.collections.payments import reverse_payment
 from isp_billing.db import Connection
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun
@@ -36,12 +41,11 @@ from isp_billing.notifications import queue_sql as notifications
 from isp_billing.observability import logger, metrics
 from isp_billing.providers.interstellio import SubscriberProvider
 from isp_billing.providers.netcash_debit_orders import StatementLine
+from isp_billing.settings import get_settings
 
 JOB_NAME = "reconcile-payments"
 PAID_TYPES = {"TDD", "SDD"}
 UNPAID_TYPES = {"DRU"}
-# A first run with nothing reconciled and nothing outstanding starts yesterday; never further back than this.
-MAX_DAYS_BACK = 45
 BLOCKING_ACTIONS = {"stop_permanent", "stop_new_mandate"}
 # Statement lines that found their collection in a state they cannot move it from (an alarm watches it).
 UNEXPECTED_LINES_METRIC = "reconcile-payments-unexpected-lines"
@@ -51,15 +55,31 @@ class ReconcilePaymentsOptions(JobOptions):
     run_date: date | None = Field(default=None, description="The SAST day of the run (default: today).")
 
 
-def days_to_read(conn: Connection, run_date: date) -> list[date]:
+def days_to_read(conn: Connection, run_date: date) -> tuple[list[date], date | None]:
+    """Every statement day since the last reconciled one, up to yesterday, oldest first: at most
+    `reconcile_max_days_per_run` of them, and the first day left for the next run (None: caught up). No day
+    is ever skipped, however far behind the runs are (NetCash keeps the statements)."""
     last = run_date - timedelta(days=1)
     reconciled = sql.last_reconciled_day(conn)
     if reconciled is not None:
         first = reconciled + timedelta(days=1)
     else:
         first = min(sql.first_open_action_date(conn) or last, last)
-    first = max(first, run_date - timedelta(days=MAX_DAYS_BACK))
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    count = (last - first).days + 1
+    limit = get_settings().reconcile_max_days_per_run
+    days = [first + timedelta(days=n) for n in range(min(count, limit))]
+    return days, (first + timedelta(days=limit) if count > limit else None)
+
+
+def unanswered_cutoff(last_read: date, calendar: BusinessCalendar) -> date:
+    """The latest action date that is `debit_order_unanswered_business_days` business days before the last
+    statement day read: a collection of that date or earlier still `submitted` has had its time."""
+    needed = get_settings().debit_order_unanswered_business_days
+    cutoff = last_read
+    while needed > 0:
+        cutoff -= timedelta(days=1)
+        needed -= calendar.is_business_day(cutoff)
+    return cutoff
 
 
 def reconcile_payments(
@@ -68,7 +88,7 @@ def reconcile_payments(
     options = ReconcilePaymentsOptions.of(run.options)
     run_date = options.run_date or sast_today()
     with db.service_session() as conn:
-        days = days_to_read(conn, run_date)
+        days, behind_from = days_to_read(conn, run_date)
     totals = {"paid": 0, "unpaid": 0, "reversed": 0, "unmatched": 0, "unexpected": 0}
     reconciled: list[str] = []
     paying: set[uuid.UUID] = set()
@@ -86,15 +106,25 @@ def reconcile_payments(
             totals[key] += value
         reconciled.append(day.isoformat())
     reactivated, not_reactivated = overdue.reactivate_paid_up(paying, str(run.id), subscribers, run_date)
+    # A collection the bank has not answered long after its action date never waits silently: each is a
+    # validation error, and the run is `partial` with their count, on the jobs view, until it is resolved.
+    calendar = business_calendar(run_date)
+    unanswered = 0
+    with db.service_session() as conn:
+        last_read = sql.last_reconciled_day(conn)
+        if last_read is not None:
+            unanswered = sql.record_unanswered(conn, unanswered_cutoff(last_read, calendar))
     details: dict[str, Any] = {
         "days": reconciled,
         "not_ready_from": not_ready,
+        "behind_from": None if not_ready or behind_from is None else behind_from.isoformat(),
         **totals,
         "reactivated": reactivated,
+        "unanswered_collections": unanswered,
     }
     return JobOutcome(
         processed=totals["paid"] + totals["unpaid"] + totals["reversed"],
-        failed=not_reactivated,
+        failed=not_reactivated + unanswered,
         skipped=totals["unmatched"] + totals["unexpected"],
         details=details,
     )

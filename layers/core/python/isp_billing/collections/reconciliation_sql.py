@@ -196,3 +196,35 @@ def record_unexpected(
             str(collection["customer_id"]),
         ),
     )
+
+
+def record_unanswered(conn: Connection, cutoff: date) -> int:
+    """NetCash collections still `submitted` with an action date on or before `cutoff` (no statement line
+    answered them in time): one open validation error each (a re-run adds none). Returns how many such
+    collections there are now, recorded before or not."""
+    rows = conn.execute(
+        """
+        with stuck as (
+          select t.id, t.customer_id, t.invoice_id, t.batch_reference, t.action_date, t.amount
+            from payment_transactions t
+           where t.provider = 'netcash' and t.kind = 'collection' and t.status = 'submitted'
+             and t.action_date <= %s
+        ), recorded as (
+          insert into validation_errors (source, record_type, record_id, record_ref, error_code, message,
+                                         suggested_fix, payload)
+          select 'debit_orders', 'collection', s.id, s.id::text, 'collection_unanswered',
+                 'NetCash has not answered this debit order (no paid or unpaid line) long after its'
+                 ' action date.',
+                 'Look the collection up in the NetCash portal and record its outcome; the invoice'
+                 ' stays unpaid and is not debited again until then.',
+                 jsonb_build_object('action_date', s.action_date::text, 'batch', s.batch_reference,
+                                    'amount', s.amount::text, 'invoice_id', s.invoice_id::text,
+                                    'customer_id', s.customer_id::text)
+            from stuck s
+          on conflict (source, record_ref, error_code) where resolved_at is null do nothing
+        )
+        select count(*) as n from stuck
+        """,
+        (cutoff,),
+    ).fetchone()
+    return int(rows["n"]) if rows else 0
