@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     notification_backoff_seconds: int = Field(default=60, ge=1)
     # A claimed row whose sender died is claimable again after this (longer than one send takes).
     notification_lease_seconds: int = Field(default=300, ge=10)
+    # Claims of one row whose sender stopped before recording an outcome (no attempt counted) before the
+    # row is given up: the bound against a message that crashes its sender every time.
+    notification_max_unfinished_claims: int = Field(default=3, ge=1, le=50)
 
     # Usage (issue 13): how many SAST days the daily sync re-reads (yesterday's bucket still grows), services
     # per fan-out chunk (one Interstellio call each), and the secrets of the two usage webhooks.
