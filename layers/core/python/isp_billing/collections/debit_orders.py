@@ -144,7 +144,7 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
             batch_id = sql.insert_batch(
                 conn,
                 batch_name=batch_name,
-                instruction=settings.debit_order_instruction,
+                instruction=batch_file.instruction,
                 action_date=action_date,
                 run_id=run.id,
                 item_count=claim.count,
