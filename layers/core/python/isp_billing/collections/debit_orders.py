@@ -151,15 +151,17 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
                 total=claim.total,
             )
     details |= {"not_debitable": len(problems), "resumed_batches": resumed}
+    # An invoice that may not be debited (above its mandate amount or the item limit) is left for EFT with a
+    # notice to the customer; the run counts it as failed, so it ends `partial` and is seen, never silent.
     if batch_id is None:
-        return JobOutcome(processed=0, skipped=len(problems), details=details)
+        return JobOutcome(processed=0, failed=len(problems), details=details)
 
     status = upload(provider, batch_id, batch_name, batch_file.finish())
     if status == "uploaded":
         status = advance_batch(provider, _batch(batch_id))
     details |= {"batch": batch_name, "batch_status": status, "collections": claim.count}
     failed = _failed_count(batch_name)
-    return JobOutcome(processed=claim.count - failed, failed=failed, skipped=len(problems), details=details)
+    return JobOutcome(processed=claim.count - failed, failed=failed + len(problems), details=details)
 
 
 def upload(provider: DebitOrderProvider, batch_id: UUID, name: str, batch_file: str) -> str:
