@@ -2,6 +2,7 @@
 
     python -m tests.kill_after_provider <interstellio|netcash> <FunctionId> <METHOD> <path> <token> <body>
     python -m tests.kill_after_provider netcash_debit_orders <FunctionId> <options JSON>   (a job, invoked)
+    python -m tests.kill_after_provider netcash_debit_orders_authorise <FunctionId> <options JSON>
 
 The environment (DATABASE_URL, provider URLs, JWT secret) comes from the parent test. The real provider
 client is wrapped: its call goes through to the fake provider and succeeds, then the process is killed
@@ -28,6 +29,7 @@ WRAPPED = {
     "interstellio": (InterstellioClient, "set_subscriber_enabled"),
     "netcash": (NetcashClient, "add_mandate"),
     "netcash_debit_orders": (DebitOrderClient, "upload_batch"),
+    "netcash_debit_orders_authorise": (DebitOrderClient, "authorise_batch"),
 }
 
 
@@ -40,7 +42,7 @@ def _killing(method: Any) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    if argv[0] == "netcash_debit_orders":
+    if argv[0].startswith("netcash_debit_orders"):
         provider, function_id, options = argv
         owner, name = WRAPPED[provider]
         setattr(owner, name, _killing(getattr(owner, name)))

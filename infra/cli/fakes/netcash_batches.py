@@ -3,17 +3,20 @@
 Formats as providers-netcash.md gives them:
 
 - `BatchFileUpload(ServiceKey, File)` validates H (7 fields, version 1, CCYYMMDD, a known instruction),
-  K (known keys), every T (column count = K; 162 whole cents; account reference unique in the file) and F
-  (count, cents sum, `9999`), and returns a dotted numeric file token. A file that breaks the structure gets
-  a load report `UNSUCCESSFUL` with `###ERROR: <message>`; lines whose account reference is in
-  `reject_references` are reported as `Acc Ref :<ref>\\tLine :<n>\\t<message>` (`SUCCESSFUL WITH ERRORS`:
-  the profile's "Ignore errors" is on); the batch is recorded under its name, unauthorised.
+  K (known keys, and the set the instruction is documented with: a compact instruction only masterfile
+  references and extras, `TwoDay`/`SameDay` the account name and bank details too), every T (column
+  count = K; 162 whole cents; account reference unique in the file) and F (count, cents sum, `9999`), and
+  returns a dotted numeric file token. A file that breaks the structure gets a load report `UNSUCCESSFUL`
+  with `###ERROR: <message>`; lines whose account reference is in `reject_references` are reported as
+  `Acc Ref :<ref>\\tLine :<n>\\t<message>` (`SUCCESSFUL WITH ERRORS`: the profile's "Ignore errors" is
+  on); the batch is recorded under its name, unauthorised.
 - `RequestFileUploadReport(ServiceKey, FileToken)`: `FILE NOT READY` for the first `report_not_ready_polls`
   polls, then `###BEGIN\\t<name>\\t<RESULT>\\t<HH:MM>\\tR<value>\\t<CCYYMMDD>` … `###END\\t<HH:MM>`.
 - `RetrieveSpecificBatchStatus(ServiceKey, BatchName)`: `key\\tGUID\\tname\\tstatus\\tvolume\\tvalue`
   or `320`.
 - `RequestBatchAuthorise(ServiceKey, BatchIndicator, …)`: `0`, `320` unknown batch, `322` when
-  `auto_authorise_allowed` is off.
+  `auto_authorise_allowed` is off, `200` for a batch already authorised (refused; counted in
+  `FakeBatch.authorisations`).
 - `RequestMerchantStatement(ServiceKey=account key, FromActionDate)` returns a polling id;
   `RetrieveMerchantStatement` returns `FILE NOT READY` for days in `statement_not_ready`, `NO CHANGE`
   for a day without lines, else tab-delimited lines (date, type, id, description, amount Rands, sign,
@@ -35,6 +38,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+# The fake's answer to RequestBatchAuthorise for a batch already authorised (a general error, 200, in the
+# circletel code table; NetCash's own answer is not documented): never processed twice.
+ALREADY_AUTHORISED = "200"
 KNOWN_INSTRUCTIONS = {"TwoDay", "SameDay", "Sameday", "CompactTwoDay", "CompactSameDay"}
 KNOWN_KEYS = {
     "101",
@@ -57,6 +63,20 @@ KNOWN_KEYS = {
 }
 
 
+# The documented pairings (providers-netcash.md §2.4): a compact instruction carries only references already
+# on the masterfile (no account name or bank details); a full one carries the account name and bank details.
+COMPACT_KEYS = {"101", "162", "281", "301", "302", "303"}
+FULL_REQUIRED_KEYS = {"101", "102", "131", "132", "133", "134", "135", "136", "162"}
+
+
+def _keys_fit_instruction(instruction: str, keys: list[str]) -> bool:
+    if instruction.startswith("Compact"):
+        return set(keys) <= COMPACT_KEYS
+    if instruction in ("TwoDay", "SameDay", "Sameday"):
+        return set(keys) >= FULL_REQUIRED_KEYS
+    return True
+
+
 @dataclass
 class FakeBatchLine:
     line: int
@@ -77,6 +97,7 @@ class FakeBatch:
     file_errors: list[str] = field(default_factory=list)
     line_errors: list[tuple[FakeBatchLine, str]] = field(default_factory=list)
     authorised: bool = False
+    authorisations: int = 0  # RequestBatchAuthorise calls for this batch, the refused ones included
     report_polls: int = 0
 
     @property
@@ -220,6 +241,8 @@ class FakeDebitOrders:
         keys = records[1][1:] if len(records) > 1 and records[1][0] == "K" else []
         if not keys or any(key not in KNOWN_KEYS for key in keys) or "101" not in keys or "162" not in keys:
             errors.append("Key record is invalid")
+        elif not errors and not _keys_fit_instruction(header[3], keys):
+            errors.append(f"Key record does not match the instruction {header[3]}")
         body = [r for r in records[2:] if r[0] == "T"]
         lines: list[FakeBatchLine] = []
         line_errors: list[tuple[FakeBatchLine, str]] = []
@@ -320,6 +343,10 @@ class FakeDebitOrders:
             batch = next((b for b in self._batches.values() if b.guid == params.get("BatchIndicator")), None)
             if batch is None:
                 return "320"
+            batch.authorisations += 1
+            if batch.authorised:
+                # A second authorisation of the same batch is refused, so a client that repeats one shows.
+                return ALREADY_AUTHORISED
             batch.authorised = True
             if self.auto_settle:
                 for line in batch.accepted_lines:

@@ -71,8 +71,10 @@ def test_a_run_collects_due_invoices_as_one_authorised_batch(
     # When the job runs
     row = run_debit_orders(RUN_DATE)
 
-    # Then one batch of the two due invoices was uploaded, its report read and the batch authorised
-    assert row["status"] == "completed" and row["records_processed"] == 2
+    # Then one batch of the two due invoices was uploaded, its report read and the batch authorised; the
+    # run is partial, counting the invoice it may not debit, so that it is visible on the jobs view
+    assert (row["status"], row["records_processed"], row["records_failed"]) == ("partial", 2, 1)
+    assert row["details"]["not_debitable"] == 1
     assert len(calls(netcash, "BatchFileUpload")) == 1
     lines = _uploaded_lines(netcash)
     assert sorted(line[2] for line in lines) == ["69900", "69900"]
@@ -332,3 +334,64 @@ def test_a_crash_between_upload_and_commit_never_collects_twice(
     assert conn.execute("select status from debit_order_batches").fetchone()["status"] == "authorised"
     (collection,) = collections_of(conn, invoice)
     assert collection["status"] == "submitted"
+
+
+def _killed_after(wrapped: str, run_date: date) -> None:
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.kill_after_provider",
+            wrapped,
+            "ProcessDebitOrdersFunction",
+            json.dumps({"run_date": run_date.isoformat()}),
+        ],
+        cwd=ROOT,
+        env=dict(os.environ),
+        capture_output=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+
+
+def test_a_crash_after_netcash_accepted_the_authorisation_never_authorises_twice(
+    conn: psycopg.Connection, netcash: fake_netcash.FakeNetcash
+) -> None:
+    # Given due invoices, and a run SIGKILLed the moment NetCash accepted RequestBatchAuthorise (the batch
+    # is still `loaded` in the database; NetCash holds it authorised and will pay its lines)
+    invoices = []
+    for _ in range(3):
+        customer, _ = debit_customer(conn)
+        invoices.append(issued_invoice(conn, customer, invoice_date=INVOICE_DATE))
+    netcash.debit_orders.auto_settle = True
+    _killed_after("netcash_debit_orders_authorise", RUN_DATE)
+    assert conn.execute("select status from debit_order_batches").fetchone()["status"] == "loaded"
+    # When the next runs come after the dead run's lease has passed
+    conn.execute("update cron_execution_log set lease_expires_at = now() - interval '1 second'")
+    run_debit_orders(date(2026, 3, 3))
+    run_debit_orders(date(2026, 3, 4))
+    # Then the batch was read at NetCash, recorded as authorised, and never authorised a second time
+    (batch,) = netcash.debit_orders.batches.values()
+    assert batch.authorisations == 1
+    assert len(calls(netcash, "RequestBatchAuthorise")) == 1
+    assert conn.execute("select status from debit_order_batches").fetchone()["status"] == "authorised"
+    # And every invoice was paid once at NetCash: one paid line each on the statement
+    paid = [line.extra1 for line in netcash.debit_orders.statement_lines if line.kind == "TDD"]
+    assert len(paid) == len(set(paid)) == 3
+
+
+def test_the_fake_netcash_refuses_a_second_authorisation(
+    conn: psycopg.Connection, netcash: fake_netcash.FakeNetcash
+) -> None:
+    # Given a batch a run authorised
+    customer, _ = debit_customer(conn)
+    issued_invoice(conn, customer, invoice_date=INVOICE_DATE)
+    run_debit_orders(RUN_DATE)
+    (batch,) = netcash.debit_orders.batches.values()
+    # When a client authorises it again / Then NetCash refuses and nothing is paid twice
+    from isp_billing.errors import ProviderError
+    from isp_billing.providers import registry
+
+    with pytest.raises(ProviderError):
+        registry.netcash_debit_orders().authorise_batch(batch.guid)
+    assert batch.authorisations == 2 and batch.authorised

@@ -144,22 +144,24 @@ def test_a_paid_debit_reactivates_in_the_same_reconciliation_run(
     interstellio: fake_interstellio.FakeInterstellio,
     netcash: fake_netcash.FakeNetcash,
 ) -> None:
-    # Given a debit-order customer's invoice of 1 March, debited (action date 5 March), a line an admin
-    # suspended, and a line the system suspended for non-payment on 23 March while the debit was unreported
-    customer, _ = debit_customer(conn)
+    # Given a customer's invoice of 1 March, a line an admin suspended, and a line the system suspended
+    # for non-payment on 23 March; the customer then turned on debit orders and was debited on the 26th
+    # (a debit in flight is never a reason to suspend, so the suspension came first)
+    customer, _ = debit_customer(conn, auto_pay=False)
     service, subscriber = service_with_line(conn, interstellio, customer_id=customer)
     by_admin, _ = service_with_line(conn, interstellio, customer_id=customer)
     admin_suspends(conn, by_admin)
     invoice = issued_invoice(conn, customer, invoice_date=date(2026, 3, 1))
-    run_debit_orders(date(2026, 3, 2))
-    (collection,) = collections_of(conn, invoice)
     assert run_overdue(date(2026, 3, 23))["details"]["suspended"] == 1
+    conn.execute("update customer_billing set auto_pay = true where customer_id = %s", (customer,))
+    run_debit_orders(date(2026, 3, 23))
+    (collection,) = collections_of(conn, invoice)
     interstellio.requests.clear()
     # When NetCash's statement shows the debit paid and reconciliation runs, twice
     netcash.debit_orders.settle(str(collection["id"]), "paid")
-    first = run_reconcile(date(2026, 3, 24))
+    first = run_reconcile(date(2026, 3, 27))
     conn.execute("delete from netcash_statement_days")
-    second = run_reconcile(date(2026, 3, 24))
+    second = run_reconcile(date(2026, 3, 27))
     # Then the first run reactivates the system's suspension (one PATCH), the second nothing
     assert invoice_row(conn, invoice)["status"] == "paid"
     assert (first["details"]["reactivated"], first["records_failed"]) == (1, 0)

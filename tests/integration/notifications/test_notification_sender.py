@@ -14,12 +14,14 @@ import uuid
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pypdf
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from isp_billing import db
+from isp_billing.errors import DatabaseUnavailable
 from isp_billing.invoices import documents_sql as invoice_documents
 from isp_billing.notifications import sender as notification_sender
 from isp_billing.notifications.email_transport import OutboxFolderTransport, TransientSendError
@@ -127,9 +129,10 @@ def test_an_address_that_is_not_one_fails_at_once(clean_db, conn, tmp_path):
     # When the job runs
     with settings_environment({"NOTIFICATIONS_OUTBOX_DIR": str(tmp_path)}):
         _send_job()
-    # Then it failed once, nothing was written, and the reason names no address
+    # Then it failed at once, nothing was written (no attempt: the transport was never called), and the
+    # reason names no address
     row = _row(conn, "bad-address")
-    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["status"] == "failed" and (row["attempts"], row["claims"]) == (0, 1)
     assert row["last_error"] == "the recipient is missing or is not an e-mail address"
     assert list(tmp_path.iterdir()) == []
 
@@ -233,15 +236,16 @@ def test_a_sender_that_died_mid_send_is_retried_after_its_lease(clean_db, conn, 
         queue_many(runtime, [_request(customer_id, "orphan")])
         from isp_billing.notifications import outbox_sql as notification_outbox
 
-        assert len(notification_outbox.claim_due(runtime, 10, 300, 6)) == 1
+        assert len(notification_outbox.claim_due(runtime, 10, 300, 6, 3)) == 1
     # When a sender runs while the lease holds / Then it leaves the row alone
     transport = OutboxFolderTransport(tmp_path)
     assert notification_sender.drain(transport)["sent"] == 0
-    # When the lease has passed / Then the next sender sends it, as its second attempt
+    # When the lease has passed / Then the next sender sends it: its first attempt (the dead sender never
+    # called the transport), its second claim
     _make_due(conn, "orphan")
     assert notification_sender.drain(transport)["sent"] == 1
     row = _row(conn, "orphan")
-    assert row["status"] == "sent" and row["attempts"] == 2
+    assert row["status"] == "sent" and (row["attempts"], row["claims"]) == (1, 2)
 
 
 _SENDER = """
@@ -334,3 +338,93 @@ def test_a_run_claims_no_new_batch_once_its_time_budget_is_spent(clean_db, conn,
     assert notification_sender.drain(OutboxFolderTransport(tmp_path))["sent"] == 0
     rows = conn.execute("select status, attempts from notifications").fetchall()
     assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 0)}
+
+
+_CRASHING_SENDER = """
+import os, signal, sys
+from isp_billing.notifications import sender as notification_sender
+from isp_billing.notifications.email_transport import OutboxFolderTransport
+from pathlib import Path
+
+class Dies(OutboxFolderTransport):
+    def send(self, message):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+notification_sender.drain(Dies(Path(sys.argv[1])))
+"""
+
+
+def _crashing_sender(clean_db: str, folder: Path) -> int:
+    env = {**os.environ, "DATABASE_URL": clean_db, "NOTIFICATION_BATCH_SIZE": "5"}
+    process = subprocess.run(
+        [sys.executable, "-c", _CRASHING_SENDER, str(folder)], env=env, capture_output=True, timeout=120
+    )
+    return process.returncode
+
+
+def test_senders_that_crash_in_a_row_burn_no_attempt_and_a_crash_loop_is_bounded(clean_db, conn, tmp_path):
+    # Given 5 queued e-mails, and at most 6 attempts and 3 unfinished claims per row
+    customer_id = insert_customer(conn)
+    with db.service_session() as runtime:
+        queue_many(runtime, [_request(customer_id, f"crash:{n}") for n in range(5)])
+    # When two senders in a row are SIGKILLed before any send finished (the first in the transport)
+    for _ in range(2):
+        assert _crashing_sender(clean_db, tmp_path) == -9
+        conn.execute("update notifications set next_attempt_at = now() where status = 'sending'")
+    # Then no attempt was counted: the rows go back to the queue, and a healthy sender sends them all once
+    rows = conn.execute("select status, attempts, claims from notifications").fetchall()
+    assert {(r["status"], r["attempts"]) for r in rows} == {("sending", 0)}
+    assert notification_sender.drain(OutboxFolderTransport(tmp_path))["sent"] == 5
+    rows = conn.execute("select status, attempts, claims from notifications").fetchall()
+    assert {(r["status"], r["attempts"]) for r in rows} == {("sent", 1)}
+    # When one message stops its sender every time
+    with db.service_session() as runtime:
+        queue_many(runtime, [_request(customer_id, "poison")])
+    for _ in range(3):
+        assert _crashing_sender(clean_db, tmp_path) == -9
+        _make_due(conn, "poison")
+    counts = notification_sender.drain(OutboxFolderTransport(tmp_path))
+    # Then after 3 unfinished claims it is failed, with no attempt counted and the reason in words
+    row = _row(conn, "poison")
+    assert counts["failed"] == 1 and (row["status"], row["attempts"], row["claims"]) == ("failed", 0, 3)
+    assert row["last_error"] == "its sender stopped 3 times before the send finished"
+
+
+def test_a_connection_cut_after_a_send_repeats_at_most_that_one_message(
+    clean_db, conn, tmp_path, monkeypatch
+):
+    # Given 30 queued e-mails, one batch, and a transport that records every message it is given
+    customer_id = insert_customer(conn)
+    with db.service_session() as runtime:
+        queue_many(runtime, [_request(customer_id, f"cut:{n}") for n in range(30)])
+    deliveries: list[str] = []
+
+    class Recording(OutboxFolderTransport):
+        def send(self, message):
+            deliveries.append(str(message["Message-ID"]))
+            return super().send(message)
+
+    # And the sender's database connection is cut while it writes the 11th receipt
+    from isp_billing.notifications import outbox_sql as notification_outbox
+
+    receipts: list[str] = []
+    write_receipt = notification_outbox.mark_sent
+
+    def cut_at_the_eleventh(*args, **kwargs):
+        receipts.append(str(args[1]))
+        if len(receipts) == 11:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return write_receipt(*args, **kwargs)
+
+    monkeypatch.setattr(notification_outbox, "mark_sent", cut_at_the_eleventh)
+    # When the sender dies of it, and a new sender runs once the lease has passed
+    with pytest.raises(DatabaseUnavailable):
+        notification_sender.drain(Recording(tmp_path))
+    monkeypatch.setattr(notification_outbox, "mark_sent", write_receipt)
+    conn.execute("update notifications set next_attempt_at = now() where status = 'sending'")
+    notification_sender.drain(Recording(tmp_path))
+    # Then all 30 are sent; the one whose receipt was lost went twice (with the same Message-ID), no other
+    rows = conn.execute("select status, count(*) as n from notifications group by status").fetchall()
+    assert [(r["status"], r["n"]) for r in rows] == [("sent", 30)]
+    repeated = {message_id for message_id in deliveries if deliveries.count(message_id) > 1}
+    assert len(deliveries) == 31 and len(repeated) == 1

@@ -97,3 +97,53 @@ def test_wrong_key_is_refused(fake: fake_netcash.FakeNetcash) -> None:
     with pytest.raises(ProviderError):
         DebitOrderClient(transport, SVK).upload_batch("H\n")
     transport.close()
+
+
+@pytest.mark.parametrize(
+    "instruction,keys,accepted",
+    [
+        ("CompactTwoDay", ["101", "162", "301"], True),
+        ("TwoDay", ["101", "162", "301"], False),
+        ("CompactTwoDay", ["101", "102", "131", "132", "133", "134", "135", "136", "162"], False),
+        ("TwoDay", ["101", "102", "131", "132", "133", "134", "135", "136", "162"], True),
+    ],
+)
+def test_the_fake_refuses_a_key_set_that_does_not_match_the_instruction(
+    fake: fake_netcash.FakeNetcash,
+    client: DebitOrderClient,
+    instruction: str,
+    keys: list[str],
+    accepted: bool,
+) -> None:
+    # Given a hand-written file pairing an instruction with a key set
+    values = {"101": "CUS-1", "102": "Name", "131": "1", "132": "Holder", "133": "1", "134": "470010"}
+    values |= {"135": "0", "136": "1234567890", "162": "100", "301": "c-1"}
+    header = [
+        "H",
+        fake_netcash.DEFAULT_DEBIT_ORDER_KEY,
+        "1",
+        instruction,
+        f"ISPB-{instruction}",
+        "20260325",
+        SVK,
+    ]
+    lines = [header, ["K", *keys], ["T", *(values[key] for key in keys)], ["F", "1", "100", "9999"]]
+    # When it is uploaded and its report read
+    token = client.upload_batch("\n".join("\t".join(line) for line in lines) + "\n")
+    client.load_report(token)
+    report = client.load_report(token)
+    # Then only the documented pairings load
+    assert report is not None and report.accepted is accepted
+    if not accepted:
+        assert report.file_errors == [f"Key record does not match the instruction {instruction}"]
+
+
+def test_the_client_sends_the_compact_instruction_with_its_compact_key_set(
+    fake: fake_netcash.FakeNetcash, client: DebitOrderClient
+) -> None:
+    # Given a TwoDay batch of our collections / When uploaded / Then NetCash loads it as CompactTwoDay
+    token = client.upload_batch(client.build_file("TwoDay", "ISPB-T9", date(2026, 3, 25), ITEMS))
+    client.load_report(token)
+    report = client.load_report(token)
+    assert report is not None and report.accepted
+    assert fake.debit_orders.batches["ISPB-T9"].instruction == "CompactTwoDay"

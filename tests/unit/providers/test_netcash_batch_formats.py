@@ -41,8 +41,9 @@ def test_batch_file_field_by_field() -> None:
     assert text.endswith("\n") and "\r" not in text
     records = [line.split("\t") for line in text.rstrip("\n").split("\n")]
     assert [r[0] for r in records] == ["H", "K", "T", "T", "F"]
-    # H: identifier, service key, version 1, instruction, batch name, CCYYMMDD, software vendor key
-    assert records[0] == ["H", KEY, "1", "TwoDay", "ISPB-20260325-ab12", "20260325", SVK]
+    # H: identifier, service key, version 1, instruction, batch name, CCYYMMDD, software vendor key; the
+    # instruction is the compact one that goes with the compact key set (a TwoDay batch: CompactTwoDay)
+    assert records[0] == ["H", KEY, "1", "CompactTwoDay", "ISPB-20260325-ab12", "20260325", SVK]
     # K: account reference (101), amount in cents (162), Extra 1 (301)
     assert records[1] == ["K", "101", "162", "301"]
     # T: values in K order, amount in cents, our collection id in Extra 1
@@ -184,3 +185,20 @@ def test_statement_lines_in_both_documented_forms() -> None:
         "02",
     )
     assert parse_statement_amount("12.5") == Decimal("12.50")
+
+
+@pytest.mark.parametrize(
+    "batch_type,instruction",
+    [("TwoDay", "CompactTwoDay"), ("SameDay", "CompactSameDay"), ("CompactTwoDay", "CompactTwoDay")],
+)
+def test_the_instruction_matches_the_compact_key_set(batch_type: str, instruction: str) -> None:
+    # Given a batch type / When its file is built / Then the header names the compact instruction
+    text = build_batch_file(
+        service_key=KEY,
+        software_vendor_key=SVK,
+        instruction=batch_type,
+        batch_name="ISPB-1",
+        action_date=date(2026, 3, 25),
+        collections=[Collection("id-1", "CUS-2026-00001", Decimal("1.00"))],
+    )
+    assert text.split("\n")[0].split("\t")[3] == instruction

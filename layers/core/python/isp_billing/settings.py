@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     debit_order_report_polls: int = Field(default=6, ge=1, le=60)
     debit_order_report_poll_seconds: float = Field(default=10.0, ge=0, le=60)
     overdue_grace_days: int = Field(default=14, ge=0, le=90)
+    # Statement days one reconciliation run reads at most (a run that is further behind reads the rest in
+    # the next runs, oldest first: no day is ever skipped), and the business days after its action date a
+    # collection may stay `submitted` without a statement line before it is a validation error.
+    reconcile_max_days_per_run: int = Field(default=62, ge=1, le=366)
+    debit_order_unanswered_business_days: int = Field(default=10, ge=1, le=60)
 
     # --- Invoice delivery (issue 12): the tax-invoice PDF, its bucket and queue, and the e-mail outbox ----
     # The supplier printed on every tax invoice (VAT Act s20); address lines separated by "|".
@@ -128,6 +133,9 @@ class Settings(BaseSettings):
     notification_backoff_seconds: int = Field(default=60, ge=1)
     # A claimed row whose sender died is claimable again after this (longer than one send takes).
     notification_lease_seconds: int = Field(default=300, ge=10)
+    # Claims of one row whose sender stopped before recording an outcome (no attempt counted) before the
+    # row is given up: the bound against a message that crashes its sender every time.
+    notification_max_unfinished_claims: int = Field(default=3, ge=1, le=50)
 
     # Usage (issue 13): how many SAST days the daily sync re-reads (yesterday's bucket still grows), services
     # per fan-out chunk (one Interstellio call each), and the secrets of the two usage webhooks.

@@ -39,6 +39,8 @@ from isp_billing.settings import get_settings
 JOB_NAME = "process-debit-orders"
 NOT_SUBMITTED = "not_submitted"
 LOAD_REJECTED = "load_rejected"
+# NetCash batch statuses past authorisation (lower case); anything else unknown is left for review.
+AUTHORISED_OR_LATER = {"processed", "released", "completed", "in progress", "processing"}
 
 
 class ProcessDebitOrdersOptions(JobOptions):
@@ -143,22 +145,24 @@ def process_debit_orders(run: JobRun, provider: DebitOrderProvider) -> JobOutcom
             batch_id = sql.insert_batch(
                 conn,
                 batch_name=batch_name,
-                instruction=settings.debit_order_instruction,
+                instruction=batch_file.instruction,
                 action_date=action_date,
                 run_id=run.id,
                 item_count=claim.count,
                 total=claim.total,
             )
     details |= {"not_debitable": len(problems), "resumed_batches": resumed}
+    # An invoice that may not be debited (above its mandate amount or the item limit) is left for EFT with a
+    # notice to the customer; the run counts it as failed, so it ends `partial` and is seen, never silent.
     if batch_id is None:
-        return JobOutcome(processed=0, skipped=len(problems), details=details)
+        return JobOutcome(processed=0, failed=len(problems), details=details)
 
     status = upload(provider, batch_id, batch_name, batch_file.finish())
     if status == "uploaded":
         status = advance_batch(provider, _batch(batch_id))
     details |= {"batch": batch_name, "batch_status": status, "collections": claim.count}
     failed = _failed_count(batch_name)
-    return JobOutcome(processed=claim.count - failed, failed=failed, skipped=len(problems), details=details)
+    return JobOutcome(processed=claim.count - failed, failed=failed + len(problems), details=details)
 
 
 def upload(provider: DebitOrderProvider, batch_id: UUID, name: str, batch_file: str) -> str:
@@ -216,10 +220,34 @@ def _find_lost_upload(provider: DebitOrderProvider, batch: dict[str, Any]) -> st
                 error_message=f"NetCash holds {found.volume} of our {batch['item_count']} collections",
             )
             return "needs_review"
+        # What NetCash says the batch is, recorded as it is: an authorised batch is never loaded again.
+        status = _status_at_netcash(found)
         sql.set_batch(
-            conn, batch["id"], ("uploading", "unknown"), status="loaded", netcash_batch_id=found.batch_id
+            conn,
+            batch["id"],
+            ("uploading", "unknown"),
+            status="loaded" if status == "unauthorised" else status,
+            netcash_batch_id=found.batch_id,
+            **_review_message(found, status),
         )
-    return "loaded"
+    return "loaded" if status == "unauthorised" else status
+
+
+def _status_at_netcash(found: BatchStatus) -> str:
+    """NetCash's batch status in our words: `unauthorised` (waiting for RequestBatchAuthorise), `authorised`
+    (authorised or further along), or `needs_review` (expired, declined, a status we do not know)."""
+    text = found.status.strip().lower()
+    if text.startswith("unauthori") or text.startswith("not authori") or text == "awaiting authorisation":
+        return "unauthorised"
+    if text.startswith("authori") or text in AUTHORISED_OR_LATER:
+        return "authorised"
+    return "needs_review"
+
+
+def _review_message(found: BatchStatus, status: str) -> dict[str, str]:
+    if status != "needs_review":
+        return {}
+    return {"error_message": f"NetCash reports the batch as {found.status[:100]!r}; check it in the portal"}
 
 
 def _read_load_report(provider: DebitOrderProvider, batch: dict[str, Any]) -> str:
@@ -259,16 +287,26 @@ def _read_load_report(provider: DebitOrderProvider, batch: dict[str, Any]) -> st
 
 
 def _authorise(provider: DebitOrderProvider, batch: dict[str, Any]) -> str:
-    batch_id = batch["netcash_batch_id"]
-    if not batch_id:
-        found = provider.batch_status(batch["batch_name"])
-        if found is None:
-            return "loaded"
-        batch_id = found.batch_id
-    provider.authorise_batch(batch_id)
+    """Authorise a loaded batch once, whatever crashed before: NetCash's own status of the batch is read
+    first and recorded; only a batch NetCash reports unauthorised is authorised (a run killed after NetCash
+    accepted the authorisation, before the database recorded it, finds it authorised and records that)."""
+    found = provider.batch_status(batch["batch_name"])
+    if found is None:
+        return "loaded"
+    status = _status_at_netcash(found)
+    if status == "unauthorised":
+        provider.authorise_batch(found.batch_id)
+        status = "authorised"
     with db.service_session() as conn:
-        sql.set_batch(conn, batch["id"], ("loaded",), status="authorised", netcash_batch_id=batch_id)
-    return "authorised"
+        sql.set_batch(
+            conn,
+            batch["id"],
+            ("loaded",),
+            status=status,
+            netcash_batch_id=found.batch_id,
+            **_review_message(found, status),
+        )
+    return status
 
 
 def _open_batches(run_id: UUID) -> list[dict[str, Any]]:

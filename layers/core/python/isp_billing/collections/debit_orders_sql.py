@@ -28,7 +28,8 @@ STREAM_ROWS = 2000
 
 # Invoices of non-test auto-pay customers whose primary method is an accepted mandate that is not blocked,
 # still owing (amount_due), not being or already collected, due inside the window, whose mandated date
-# (the debit day on or after the invoice date, or after the last debit the bank returned) is on or before
+# (the debit day on or after the invoice date, or after the last debit the bank returned, before its paid
+# line or after it, as a reversal carrying the bank's code: PASA counts both) is on or before
 # the batch's action date. `problem` marks the ones that may not be debited at all.
 _DUE = """
     with due as (
@@ -45,8 +46,13 @@ _DUE = """
          and pm.method_type = 'debit_order' and pm.mandate_status = 'accepted'
         left join lateral (
           select count(*) as attempts,
-                 max(t.action_date) filter (where t.status = 'failed' and t.failure_code ~ '^[0-9]+$')
-                   as last_returned
+                 max(t.action_date) filter (
+                   where (t.status = 'failed' and t.failure_code ~ '^[0-9]+$')
+                      or (t.status = 'reversed'
+                          and exists (select 1 from payment_transactions r
+                                       where r.original_transaction_id = t.id and r.kind = 'reversal'
+                                         and r.failure_code ~ '^[0-9]+$'))
+                 ) as last_returned
             from payment_transactions t
            where t.invoice_id = i.id and t.kind = 'collection'
         ) prior on true

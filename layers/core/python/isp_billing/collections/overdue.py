@@ -4,6 +4,11 @@ on payment. The suspensions and reactivations go through the admin lifecycle cod
 transaction. It reactivates only what the system suspended for `non_payment` (an admin's suspension
 names its admin); a customer who paid during the grace period is never selected. Re-runs find nothing new.
 
+An invoice's grace period starts at its due date, but never while a debit order for it is in flight, never
+before its live mandate's debit date, and never before the action date of a debit the bank returned
+(overdue_sql). Each suspension re-checks the customer's debt under the locks of their owing invoices, in the
+suspension's own transaction: a payment committed before it always wins.
+
 `reactivate_paid_up` is the same reactivation restricted to some customers, for the payment paths (a manual
 payment, the reconciliation) to call once their own transaction has committed: a customer who pays is back
 online within the request or job run, and the daily run still reconciles whatever that attempt missed.
@@ -54,19 +59,23 @@ def enforce_overdue(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
         to_suspend = sql.services_to_suspend(conn, cutoff)
     reactivated, failed = _reactivate(to_reactivate, str(run.id), provider)
     suspended: dict[Any, list[dict[str, Any]]] = {}
+    paid_meanwhile = 0
     for row in to_suspend:
         request = SuspendRequest(
             reason=f"Non-payment: invoices overdue since {row['oldest_due']:%Y-%m-%d}",
             suspension_type="non_payment",
         )
+        done: list[bool] = []
         ok = _act(
-            lambda conn, row=row, request=request: _suspend_and_notify(
-                conn, row, request, str(run.id), provider
+            lambda conn, row=row, request=request, done=done: done.append(
+                _suspend_and_notify(conn, row, request, str(run.id), provider, cutoff)
             ),
             row,
         )
-        if ok:
+        if ok and done == [True]:
             suspended.setdefault(row["customer_id"], []).append(row)
+        elif ok:
+            paid_meanwhile += 1
         failed += not ok
     suspended_count = sum(len(v) for v in suspended.values())
     details = {
@@ -74,6 +83,7 @@ def enforce_overdue(run: JobRun, provider: SubscriberProvider) -> JobOutcome:
         "grace_cutoff": cutoff.isoformat(),
         "marked_overdue": marked,
         "suspended": suspended_count,
+        "not_suspended_paid_meanwhile": paid_meanwhile,
         "reactivated": reactivated,
     }
     return JobOutcome(processed=suspended_count + reactivated, failed=failed, details=details)
@@ -123,7 +133,13 @@ def _suspend_and_notify(
     request: SuspendRequest,
     request_id: str,
     provider: SubscriberProvider,
-) -> None:
+    cutoff: date,
+) -> bool:
+    """Suspend the service unless, re-checked under the customer's invoice locks just before, its customer
+    no longer owes past the grace period (a payment committed first always wins). Whether it suspended."""
+    sql.lock_customer_debt(conn, row["customer_id"])
+    if not sql.services_to_suspend(conn, cutoff, [row["service_id"]]):
+        return False
     result = service_lifecycle.suspend(conn, SYSTEM_ACTOR, row["service_id"], request, request_id, provider)
     notifications.queue(
         conn,
@@ -140,6 +156,7 @@ def _suspend_and_notify(
             },
         ),
     )
+    return True
 
 
 def _act(action: Any, row: dict[str, Any]) -> bool:

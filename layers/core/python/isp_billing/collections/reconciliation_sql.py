@@ -63,6 +63,12 @@ def collections_by_id(conn: Connection, ids: list[UUID]) -> dict[str, dict[str, 
     return {str(row["id"]): row for row in rows}
 
 
+def collection_now(conn: Connection, collection_id: UUID) -> dict[str, Any]:
+    """The collection as it is now in this transaction (after the day's earlier lines moved it), locked."""
+    found = collections_by_id(conn, [collection_id])
+    return found[str(collection_id)]
+
+
 def mark_successful(
     conn: Connection, ids: list[UUID], provider_references: list[str]
 ) -> list[dict[str, Any]]:
@@ -100,19 +106,26 @@ def unpaid_code(conn: Connection, code: str) -> dict[str, Any] | None:
 
 
 def previous_return_code(conn: Connection, payment_method_id: UUID, before: UUID) -> str | None:
-    """The code of the method's last collection before this one, if the bank returned it (None if paid)."""
+    """The code of the method's last collection before this one, if the bank returned it (None if paid):
+    returned before its paid line (`failed`) or after it (`reversed` by a reversal with the bank's code)."""
     row = conn.execute(
         """
-        select status, failure_code from payment_transactions
-         where payment_method_id = %s and kind = 'collection' and id <> %s
-           and status in ('successful', 'failed', 'reversed')
-           and failure_code is distinct from 'not_submitted' and failure_code is distinct from 'load_rejected'
-         order by action_date desc nulls last, created_at desc
+        select t.status, coalesce(r.failure_code, t.failure_code) as code, r.id is not null as returned_late
+          from payment_transactions t
+          left join payment_transactions r
+            on r.original_transaction_id = t.id and r.kind = 'reversal' and r.failure_code ~ '^[0-9]+$'
+         where t.payment_method_id = %s and t.kind = 'collection' and t.id <> %s
+           and t.status in ('successful', 'failed', 'reversed')
+           and t.failure_code is distinct from 'not_submitted'
+           and t.failure_code is distinct from 'load_rejected'
+         order by t.action_date desc nulls last, t.created_at desc
          limit 1
         """,
         (payment_method_id, before),
     ).fetchone()
-    return None if row is None or row["status"] != "failed" else row["failure_code"]
+    if row is None or not (row["status"] == "failed" or row["returned_late"]):
+        return None
+    return str(row["code"])
 
 
 def block_mandate(conn: Connection, collection: dict[str, Any], code: str, reason: str) -> None:
@@ -143,3 +156,100 @@ def record_unmatched(conn: Connection, day: date, lines: list[tuple[str, str, st
         """,
         (day.isoformat(), [x[0] for x in lines], [x[1] for x in lines], [x[2] for x in lines]),
     )
+
+
+def record_unexpected(
+    conn: Connection,
+    day: date,
+    line: Any,
+    collection: dict[str, Any],
+    error_code: str,
+    message: str,
+    fix: str,
+) -> None:
+    """A statement line that found its collection in a state it cannot move from: one open validation error
+    per line, with the line and the collection's state."""
+    reference = f"{line.transaction_type}:{line.transaction_id}"
+    conn.execute(
+        """
+        insert into validation_errors (source, record_type, record_id, record_ref, error_code, message,
+                                       suggested_fix, payload)
+        values ('debit_orders', 'statement_line', %s, %s, %s, %s, %s,
+                jsonb_build_object('statement_date', %s::text, 'type', %s::text, 'extra1', %s::text,
+                                   'amount', %s::text, 'description', %s::text, 'collection_status', %s::text,
+                                   'invoice_id', %s::text, 'customer_id', %s::text))
+        on conflict (source, record_ref, error_code) where resolved_at is null do nothing
+        """,
+        (
+            collection["id"],
+            reference,
+            error_code,
+            message[:500],
+            fix,
+            day.isoformat(),
+            line.transaction_type,
+            line.extra1,
+            str(line.amount),
+            line.description[:200],
+            collection["status"],
+            str(collection["invoice_id"]),
+            str(collection["customer_id"]),
+        ),
+    )
+
+
+def record_unanswered(conn: Connection, cutoff: date) -> int:
+    """NetCash collections still `submitted` with an action date on or before `cutoff` (no statement line
+    answered them in time): one open validation error each (a re-run adds none). Returns how many such
+    collections there are now, recorded before or not."""
+    rows = conn.execute(
+        """
+        with stuck as (
+          select t.id, t.customer_id, t.invoice_id, t.batch_reference, t.action_date, t.amount
+            from payment_transactions t
+           where t.provider = 'netcash' and t.kind = 'collection' and t.status = 'submitted'
+             and t.action_date <= %s
+        ), recorded as (
+          insert into validation_errors (source, record_type, record_id, record_ref, error_code, message,
+                                         suggested_fix, payload)
+          select 'debit_orders', 'collection', s.id, s.id::text, 'collection_unanswered',
+                 'NetCash has not answered this debit order (no paid or unpaid line) long after its'
+                 ' action date.',
+                 'Look the collection up in the NetCash portal and record its outcome; the invoice'
+                 ' stays unpaid and is not debited again until then.',
+                 jsonb_build_object('action_date', s.action_date::text, 'batch', s.batch_reference,
+                                    'amount', s.amount::text, 'invoice_id', s.invoice_id::text,
+                                    'customer_id', s.customer_id::text)
+            from stuck s
+          on conflict (source, record_ref, error_code) where resolved_at is null do nothing
+        )
+        select count(*) as n from stuck
+        """,
+        (cutoff,),
+    ).fetchone()
+    return int(rows["n"]) if rows else 0
+
+
+def record_money_received(conn: Connection, collection: dict[str, Any], line: Any, day: date) -> UUID | None:
+    """A paid statement line that found its collection no longer `submitted` (paid twice, or paid after we
+    failed it): the money still arrived, so it is a payment of its own, keyed by the statement line (re-reading
+    the same statement day records it once: None the second time)."""
+    row = conn.execute(
+        """
+        insert into payment_transactions (customer_id, invoice_id, amount, kind, status, provider,
+                                          provider_reference, action_date, provider_response, processed_at)
+        values (%s, %s, %s, 'payment', 'successful', 'netcash', %s, %s,
+                jsonb_build_object('method', 'debit_order', 'collection_id', %s::text), now())
+        on conflict (provider, provider_reference) where provider_reference is not null do nothing
+        returning id
+        """,
+        (
+            collection["customer_id"],
+            collection["invoice_id"],
+            line.amount,
+            f"statement:{line.transaction_type}:{line.transaction_id}",
+            day,
+            str(collection["id"]),
+        ),
+    ).fetchone()
+    return None if row is None else row["id"]

@@ -1,16 +1,18 @@
 """The send-notifications job: deliver the outbox's due rows by e-mail (SES, or the local outbox folder).
 
-Per batch: give up rows whose last allowed attempt never finished, claim due rows (SKIP LOCKED, a lease,
-the attempt counted), then for each: render its template, build the message (an `invoice_issued` e-mail
-carries the invoice PDF when it fits), send, and record the outcome at once. The outcome is written per
+Per batch: give up rows whose senders stopped mid-send too often, claim due rows (SKIP LOCKED, a lease, the
+claim counted), then for each: render its template, build the message (an `invoice_issued` e-mail carries
+the invoice PDF when it fits), send, and record the outcome at once (the attempt counted only now, and only
+if the transport was called). The outcome is written per
 row, straight after its send, on purpose: it is the receipt of an outside effect, and batching receipts
 would widen the window in which a crash makes a second sender repeat e-mails that already went.
 
 Two senders at once never claim one row (SKIP LOCKED, then `sending`); a sender that crashes after SES took
 a message and before its receipt leaves the row to be sent again after its lease (at least once, with the
-same Message-ID). Transient errors retry with exponential backoff until `notification_max_attempts`, then
-`failed`; an address or message SES refuses fails at once. Logs carry the row's id and kind, never the
-address, the name or the body.
+same Message-ID), without burning an attempt; `notification_max_unfinished_claims` such stops end it
+`failed`, so a message that crashes its sender every time does not loop. Transient errors retry with
+exponential backoff until `notification_max_attempts`, then `failed`; an address or message SES refuses
+fails at once. Logs carry the row's id and kind, never the address, the name or the body.
 """
 
 from __future__ import annotations
@@ -57,12 +59,13 @@ def drain(transport: Transport, between_batches: Callable[[], None] = lambda: No
     deadline = time.monotonic() + CLAIM_BUDGET_SECONDS
     while time.monotonic() < deadline:
         with db.service_session() as conn:
-            abandoned = outbox.give_up_abandoned(conn, settings.notification_max_attempts)
+            abandoned = outbox.give_up_abandoned(conn, settings.notification_max_unfinished_claims)
             claimed = outbox.claim_due(
                 conn,
                 settings.notification_batch_size,
                 settings.notification_lease_seconds,
                 settings.notification_max_attempts,
+                settings.notification_max_unfinished_claims,
             )
         _count(counts, "failed", abandoned)
         if not claimed:
@@ -80,36 +83,44 @@ def _count(counts: dict[str, int], result: str, how_many: int = 1) -> None:
 
 
 def deliver(row: dict[str, Any], transport: Transport) -> str:
-    """Send one claimed row and record the outcome: 'sent', 'retrying' or 'failed'."""
+    """Send one claimed row and record the outcome in its own transaction at once: 'sent', 'retrying' or
+    'failed'. An attempt is counted only when the transport was called."""
     settings = get_settings()
-    attempt = int(row["attempts"])
+    attempt = int(row["attempts"]) + 1  # the attempt this is, if the transport is called
+    claim = int(row["claims"])
     notification_id: UUID = row["id"]
     log = {"notification_id": str(notification_id), "kind": row["kind"], "attempt": attempt}
+    called = False
     try:
         message = _message(row)
+        called = True
         message_id = transport.send(message)
     except PermanentSendError as refused:
-        return _fail(notification_id, attempt, str(refused), log)
+        return _fail(notification_id, claim, str(refused), log, called)
     except notification_templates.UnknownTemplate:
-        return _fail(notification_id, attempt, f"no template named {row['template']!r}", log)
+        return _fail(notification_id, claim, f"no template named {row['template']!r}", log, called)
     except Exception as error:
         reason = _safe_reason(error)
-        if attempt >= settings.notification_max_attempts:
-            return _fail(notification_id, attempt, f"gave up after {attempt} attempts: {reason}", log)
+        if called and attempt >= settings.notification_max_attempts:
+            return _fail(notification_id, claim, f"gave up after {attempt} attempts: {reason}", log, called)
         with db.service_session() as conn:
-            outbox.mark_retry(conn, notification_id, attempt, reason, backoff_seconds(attempt))
+            outbox.mark_retry(
+                conn, notification_id, claim, reason, backoff_seconds(attempt if called else 1), called
+            )
         log_failure("notification send failed; retrying later", error)
         logger.warning("notification retrying", extra=log)
         return "retrying"
+    # The receipt of an outside effect, committed on its own straight after it: a connection cut now can
+    # make a later sender repeat this one message, never the others of the batch.
     with db.service_session() as conn:
-        outbox.mark_sent(conn, notification_id, attempt, message_id)
+        outbox.mark_sent(conn, notification_id, claim, message_id)
     logger.info("notification sent", extra=log)
     return "sent"
 
 
-def _fail(notification_id: UUID, attempt: int, reason: str, log: dict[str, Any]) -> str:
+def _fail(notification_id: UUID, claim: int, reason: str, log: dict[str, Any], attempted: bool) -> str:
     with db.service_session() as conn:
-        outbox.mark_failed(conn, notification_id, attempt, reason)
+        outbox.mark_failed(conn, notification_id, claim, reason, attempted)
     logger.warning("notification failed", extra={**log, "reason": reason})
     return "failed"
 

@@ -33,6 +33,17 @@ from isp_billing.providers.netcash import (
 
 NO_CHANGE = "NO CHANGE"
 TRANSACTION_KEYS = ("101", "162", "301")
+# The key set above is NetCash's compact format (account reference, amount, extras, for references already
+# on the masterfile): documented only with the compact instructions, so a batch type is sent as its compact
+# instruction (providers-netcash.md §2.4-2.5). A `TwoDay` file would have to carry account name and bank
+# details.
+COMPACT_INSTRUCTIONS = {
+    "TwoDay": "CompactTwoDay",
+    "SameDay": "CompactSameDay",
+    "Sameday": "CompactSameDay",
+    "CompactTwoDay": "CompactTwoDay",
+    "CompactSameDay": "CompactSameDay",
+}
 END_OF_FILE = "9999"
 _BATCH_NOT_FOUND = {"320", ""}
 _AUTHORISED = {"0", "000", "true"}
@@ -84,7 +95,10 @@ class BatchFile:
         self.count = 0
         self.cents = 0
         self._buffer = io.StringIO()
-        header = ["H", service_key, "1", instruction, batch_name, action_date.strftime("%Y%m%d")]
+        if instruction not in COMPACT_INSTRUCTIONS:
+            raise ValidationFailed("instruction: a debit-order batch type", field="instruction")
+        self.instruction = COMPACT_INSTRUCTIONS[instruction]
+        header = ["H", service_key, "1", self.instruction, batch_name, action_date.strftime("%Y%m%d")]
         self._buffer.write("\t".join([*header, software_vendor_key]) + "\n")
         self._buffer.write("\t".join(["K", *TRANSACTION_KEYS]) + "\n")
 
