@@ -232,8 +232,8 @@ def record_unanswered(conn: Connection, cutoff: date) -> int:
 
 def record_money_received(conn: Connection, collection: dict[str, Any], line: Any, day: date) -> UUID | None:
     """A paid statement line that found its collection no longer `submitted` (paid twice, or paid after we
-    failed it): the money still arrived, so it is a payment of its own, keyed by the statement line (re-reading
-    the same statement day records it once: None the second time)."""
+    failed it): the money still arrived, so it is a payment of its own, keyed by the statement line
+    (re-reading the same statement day records it once: None the second time)."""
     row = conn.execute(
         """
         insert into payment_transactions (customer_id, invoice_id, amount, kind, status, provider,
