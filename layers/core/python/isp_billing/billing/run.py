@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from isp_billing import db
 from isp_billing.billing import facts as billing_run_facts
@@ -42,8 +42,21 @@ JOB_NAME = "generate-invoices"
 class GenerateInvoicesOptions(JobOptions):
     """Options of a run: both optional; any other field is refused (422) before anything is written."""
 
-    run_date: date | None = Field(default=None, description="The SAST date to bill up to (default: today).")
+    run_date: date | None = Field(
+        default=None,
+        description="The SAST date to bill up to (default: today); not after today unless dry_run.",
+    )
     dry_run: bool = Field(default=False, description="Compute and count, write no invoice.")
+
+    @model_validator(mode="after")
+    def _not_ahead_of_today(self) -> GenerateInvoicesOptions:
+        """An invoice is issued on its billing date, never before: a run date after today (SAST) would
+        issue invoices early and mark the billing dates up to it as done. A dry run may look ahead."""
+        if self.run_date is not None and not self.dry_run and self.run_date > sast_today():
+            raise ValueError(
+                f"run_date: {self.run_date} is after today ({sast_today()}, SAST); only a dry run may look ahead"
+            )
+        return self
 
 
 # --- which dates, which customers --------------------------------------------------------------------
