@@ -43,13 +43,37 @@ def load(
     if not todo:
         return [], billed
     ids = chunk if len(todo) == len(customer_ids) else sql.uuid_array(row["customer_id"] for row in todo)
+    billing_days = {row["customer_id"]: row["billing_day"] for row in todo}
+    service_rows = sql.services(conn, ids, billing_date)
+    recorded = {row["service_id"]: row["recorded_on"] for row in sql.activations(conn, ids, billing_date)}
+    # One lookup for the charge keys a service can get on this invoice: the previous period's (its line
+    # is the "previous line" the credits and price differences need), this period's (already invoiced:
+    # never again) and, for a backdated activation, each earlier period's it reaches. The rules' other keys
+    # (credits, price changes, charges) are looked up by `existing_keys`.
+    previous_keys: dict[UUID, str] = {}
+    current_keys: dict[str, UUID] = {}
+    reach = billing_date  # how far back the suspensions and price changes are needed
+    for row in service_rows:
+        billing_day = billing_days[row["customer_id"]]
+        if _valid_day(billing_day):
+            previous = previous_period_start(billing_date, billing_day)
+            previous_keys[row["id"]] = f"charge:{row['id']}:{previous}"
+            current_keys[f"charge:{row['id']}:{billing_date}"] = row["customer_id"]
+            activation, recorded_on = row["activation_date"], recorded.get(row["id"])
+            if activation is not None and recorded_on is not None and activation < previous <= recorded_on:
+                reach = min(reach, activation)
+                start = period_containing(activation, billing_day)[0]
+                while start < previous:
+                    current_keys[f"charge:{row['id']}:{start}"] = row["customer_id"]
+                    start = period_containing(start, billing_day)[1] + timedelta(days=1)
+    since = min(billing_date, reach + sql.LOOKBACK)
     suspensions: dict[UUID, list[SuspensionFacts]] = defaultdict(list)
-    for row in sql.suspensions(conn, ids, billing_date):
+    for row in sql.suspensions(conn, ids, since):
         suspensions[row["service_id"]].append(
             SuspensionFacts(row["id"], row["start_day"], row["end_day"], row["pauses_billing"])
         )
     changes: dict[UUID, list[PriceChangeFacts]] = defaultdict(list)
-    for row in sql.price_changes(conn, ids, billing_date):
+    for row in sql.price_changes(conn, ids, since):
         changes[row["service_id"]].append(
             PriceChangeFacts(row["id"], row["effective_date"], row["old_price"], row["new_price"])
         )
@@ -58,19 +82,6 @@ def load(
         charges[row["customer_id"]].append(
             ChargeFacts(row["id"], row["kind"], row["description"], row["amount"], row["due_date"])
         )
-    billing_days = {row["customer_id"]: row["billing_day"] for row in todo}
-    service_rows = sql.services(conn, ids, billing_date)
-    # One lookup for both charge keys a service can get on this invoice: the previous period's (its line
-    # is the "previous line" the credits and price differences need) and this period's (already invoiced:
-    # never again). The rules' other keys (credits, price changes, charges) are looked up by `existing_keys`.
-    previous_keys: dict[UUID, str] = {}
-    current_keys: dict[str, UUID] = {}
-    for row in service_rows:
-        billing_day = billing_days[row["customer_id"]]
-        if _valid_day(billing_day):
-            previous = previous_period_start(billing_date, billing_day)
-            previous_keys[row["id"]] = f"charge:{row['id']}:{previous}"
-            current_keys[f"charge:{row['id']}:{billing_date}"] = row["customer_id"]
     found = {row["line_key"]: row for row in sql.lines_by_key(conn, [*previous_keys.values(), *current_keys])}
     charged: dict[UUID, set[str]] = defaultdict(set)
     for key in found.keys() & current_keys.keys():
@@ -91,6 +102,7 @@ def load(
                 price_changes=tuple(changes.get(row["id"], ())),
                 previous_line=_billed_line(line) if line else None,
                 usage=usage.get(row["id"]),
+                activation_recorded_on=recorded.get(row["id"]),
             )
         )
     facts = [

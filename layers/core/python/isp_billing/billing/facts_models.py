@@ -84,6 +84,8 @@ class ServiceFacts:
     previous_line: BilledLineFacts | None = None
     # None: not live in the previous period, or uncapped with no usage recorded and nothing to settle
     usage: ServiceUsageFacts | None = None
+    # the SAST day the activation was recorded (a backdated activation reaches periods invoiced before it)
+    activation_recorded_on: date | None = None
 
 
 @dataclass(frozen=True)

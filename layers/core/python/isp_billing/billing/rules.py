@@ -5,6 +5,8 @@ P is the period being invoiced (billed in advance, on its first day), Q the peri
 
 - recurring: a billable service for P at the price in force on P's first day; a cancelled service only up to
   its effective date (pro-rata when that falls inside P); nothing while a billing-pausing suspension is open.
+- missed periods: a backdated activation (recorded on or after Q's first day, dated before it) bills every
+  period from the activation date up to Q, each its own line: the first pro-rata, a whole one in full.
 - pro_rata catch-up: a service that started (activation) or restarted (reactivation of a paused service)
   inside Q and was not invoiced for Q: its billable days of Q (paused days excluded), priced per segment
   when the price changed inside Q. Domain.md's example: 699 x 15 / 31 = 338.23.
@@ -149,6 +151,13 @@ def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft |
     )
 
 
+def is_backdated(service: ServiceFacts, q_start: date) -> bool:
+    """Activated (recorded) on or after Q's first day with an activation date before it: the invoices
+    of the periods it reaches were written while the service was pending, so they billed none of it."""
+    activation, recorded = service.activation_date, service.activation_recorded_on
+    return activation is not None and recorded is not None and activation < q_start <= recorded
+
+
 def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
     """The previous period's billable days of a service that started or restarted inside it, not invoiced."""
     if service.previous_line is not None or service.activation_date is None:
@@ -162,17 +171,44 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
             for s in service.suspensions
             if s.pauses_billing and s.end is not None and s.start <= q_start <= s.end <= q_end
         ]
-        if not restarts or activation > q_start:
+        if not restarts or activation > q_start or is_backdated(service, q_start):
             return None
         first, rule = restarts[0], "reactivation_pro_rata"
-    last = _last_day(service, q_end)
+    return _period_line(service, q_start, q_end, first, rule)
+
+
+def missed_period_lines(service: ServiceFacts, q_start: date, billing_day: int) -> list[LineDraft]:
+    """A backdated activation: every period from the one holding the activation date up to Q, each its
+    own line (the first pro-rata from the activation date, a whole one in full; paused days excluded,
+    priced per segment), keyed like the period's charge line so a period already invoiced is never again
+    (the run drops a line whose key is on an invoice)."""
+    if not is_backdated(service, q_start):
+        return []
+    activation = service.activation_date
+    assert activation is not None
+    lines = []
+    start, end = period_containing(activation, billing_day)
+    while start <= q_start:
+        line = _period_line(service, start, end, max(start, activation), "missed_period")
+        if line is not None:
+            lines.append(line)
+        start, end = period_containing(end + ONE_DAY, billing_day)
+    return lines
+
+
+def _period_line(
+    service: ServiceFacts, p_start: date, p_end: date, first: date, rule: str
+) -> LineDraft | None:
+    """The charge line of period [p_start, p_end] for the days from `first` (to the cancellation date)."""
+    last = _last_day(service, p_end)
     if last < first:
         return None
-    period_days = days_in_period(q_start, q_end)
+    period_days = days_in_period(p_start, p_end)
     boundaries = sorted({c.effective_date for c in service.price_changes if first < c.effective_date <= last})
     starts = [first, *boundaries]
     segments = []
     amount = ZERO
+    billable = 0
     for index, segment_start in enumerate(starts):
         segment_end = starts[index + 1] - ONE_DAY if index + 1 < len(starts) else last
         days = _days(segment_start, segment_end) - paused_days(service, segment_start, segment_end)
@@ -180,6 +216,7 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         assert price is not None
         part = pro_rata(price, days, period_days)
         amount += part
+        billable += days
         segments.append(
             {
                 "from": str(segment_start),
@@ -189,19 +226,20 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
                 "amount": format_money(part),
             }
         )
-    if all(segment["billable_days"] == 0 for segment in segments):
+    if billable == 0:
         return None
+    whole = rule == "missed_period" and billable == period_days and len(segments) == 1
     return LineDraft(
-        kind="pro_rata",
-        description=f"{service.name}, {_label(first, last)} (pro-rata)",
+        kind="recurring" if whole else "pro_rata",
+        description=f"{service.name}, {_label(first, last)}{'' if whole else ' (pro-rata)'}",
         amount=amount,
-        line_key=f"charge:{service.id}:{q_start}",
+        line_key=f"charge:{service.id}:{p_start}",
         service_id=service.id,
         period_start=first,
         period_end=last,
         source={
             "rule": rule,
-            "period": {"start": str(q_start), "end": str(q_end)},
+            "period": {"start": str(p_start), "end": str(p_end)},
             "days_in_period": period_days,
             "segments": segments,
             "monthly_price": segments[-1]["monthly_price"],
@@ -367,6 +405,7 @@ def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraf
     lines: list[LineDraft] = []
     for service in sorted(facts.services, key=lambda s: str(s.id)):
         candidates = [
+            *missed_period_lines(service, q_start, facts.billing_day),
             catch_up_line(service, q_start, q_end),
             *price_change_lines(service, q_start, q_end),
             cancellation_credit(service, q_start, q_end),

@@ -54,7 +54,8 @@ class GenerateInvoicesOptions(JobOptions):
         issue invoices early and mark the billing dates up to it as done. A dry run may look ahead."""
         if self.run_date is not None and not self.dry_run and self.run_date > sast_today():
             raise ValueError(
-                f"run_date: {self.run_date} is after today ({sast_today()}, SAST); only a dry run may look ahead"
+                f"run_date: {self.run_date} is after today ({sast_today()}, SAST);"
+                " only a dry run may look ahead"
             )
         return self
 

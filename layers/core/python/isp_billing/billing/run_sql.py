@@ -105,6 +105,22 @@ def services(conn: Connection, customer_ids: Ids, period_start: date) -> list[di
     ).fetchall()
 
 
+def activations(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
+    """The SAST day each service's activation was recorded, for activations recorded within the lookback
+    (a backdated activation reaches periods invoiced before it was recorded)."""
+    return conn.execute(
+        """
+        select service_id,
+               max(coalesce((details->>'recorded_on')::date,
+                            (created_at at time zone 'Africa/Johannesburg')::date)) as recorded_on
+          from service_action_log
+         where customer_id = any(%s::uuid[]) and action = 'activate' and created_at >= %s::date
+         group by service_id
+        """,
+        (_ids(customer_ids), period_start - LOOKBACK),
+    ).fetchall()
+
+
 def suspensions(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
     return conn.execute(
         """

@@ -23,7 +23,14 @@ class ActivateRequest(RequestModel):
     reason: ReasonText | None = Field(default=None, description="Optional.")
     notes: NotesText | None = Notes
     activation_date: date | None = Field(
-        default=None, description="The day the line went live (SAST); not in the future. Default: today."
+        default=None,
+        description="The day the line went live (SAST); not in the future. Default: today. The next invoice"
+        " bills every day from it not billed yet. More than BACKDATED_ACTIVATION_MAX_DAYS (default 62) days"
+        " back it needs confirm_backdated from a billing admin.",
+    )
+    confirm_backdated: bool = Field(
+        default=False,
+        description="A billing admin confirms an activation date further back than the setting allows.",
     )
 
 
