@@ -130,3 +130,48 @@ def test_an_activation_date_62_days_back_is_accepted_without_confirmation(conn):
     with _at(date(2026, 2, 6), hour=10):
         status, answer = _activate(service, support, {"activation_date": "2025-12-06"})
     assert status == 200, answer
+
+
+def _job_health(token: str) -> dict[str, Any]:
+    status, _, body = call_api("AdminCronJobsFunction", "GET", "/api/admin/cron/jobs", token=token)
+    assert status == 200, body
+    jobs = body["data"] if isinstance(body, dict) and "data" in body else body
+    return next(job for job in jobs if job["job_name"] == "generate-invoices")
+
+
+def test_an_outage_longer_than_the_catch_up_window_drops_no_billing_date(conn):
+    # Given customers billed on the 13th and the 20th, and a run on 10 Feb, then none until 22 March
+    _, token = admin_with_token(conn, role="billing_admin")
+    thirteenth, _ = billed_customer(conn, billing_day=13, services=[{"price": "300.00"}])
+    twentieth, _ = billed_customer(conn, billing_day=20, services=[{"price": "400.00"}])
+    with _at(date(2026, 2, 10)):
+        run_billing()
+    # When the 22 March run catches up (35 days at most from the first date still to bill, 13 Feb)
+    with _at(date(2026, 3, 22)):
+        first = run_billing()
+        health = _job_health(token)
+    # Then the billing-day-13 customer's 13 Feb - 12 Mar period is billed, in order, then 13 March
+    assert [str(i["period_start"]) for i in invoices_of(conn, thirteenth)] == ["2026-02-13", "2026-03-13"]
+    # And what the run could not reach (20 March) is a validation error naming the customer and the period;
+    # the run is partial, and the jobs view shows it
+    assert [str(i["period_start"]) for i in invoices_of(conn, twentieth)] == ["2026-02-20"]
+    assert first["status"] == "partial" and first["records_failed"] == 1, first
+    assert health["last_status"] == "partial"
+    error = conn.execute(
+        """
+        select record_id, error_code, message, payload from validation_errors
+         where source = 'billing_run' and resolved_at is null
+        """
+    ).fetchall()
+    assert len(error) == 1 and str(error[0]["record_id"]) == twentieth
+    assert error[0]["payload"]["periods"] == [{"start": "2026-03-20", "end": "2026-04-19"}]
+    assert "2026-03-20" in error[0]["message"]
+    # When the next day's run comes / Then it bills the period left, completes and the error is resolved
+    with _at(date(2026, 3, 23)):
+        second = run_billing()
+    assert second["status"] == "completed", second
+    assert [str(i["period_start"]) for i in invoices_of(conn, twentieth)] == ["2026-02-20", "2026-03-20"]
+    open_errors = conn.execute(
+        "select count(*) as n from validation_errors where source = 'billing_run' and resolved_at is null"
+    ).fetchone()
+    assert open_errors["n"] == 0

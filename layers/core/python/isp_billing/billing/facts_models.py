@@ -149,6 +149,7 @@ class CustomerProblem:
     message: str
     suggested_fix: str
     record_id: UUID | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # more of the payload (e.g. the periods named)
 
 
 @dataclass

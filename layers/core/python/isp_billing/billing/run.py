@@ -1,8 +1,10 @@
 """The billing run (job generate-invoices): which billing dates, which customers, and one chunk's work.
 
-- Run date: the SAST date (or the option `run_date`). Catch-up: every billing date from the day after the
-  last completed run's `billed_through` up to the run date, at most `billing_catchup_days` days; the first
-  run ever bills the run date only.
+- Run date: the SAST date (or the option `run_date`, never after today unless a dry run). Catch-up: every
+  billing date from the day after the last completed run's `billed_through` up to the run date; one run
+  bills `billing_catchup_days` days of them from the first still to bill, the next runs the rest (until
+  then each customer left is a validation error and the run is partial); the first run ever bills the run
+  date only.
 - `plan(run)`: the work items `YYYY-MM-DD:<customer id>`; all of a customer's dates in one chunk (billed in
   date order, one transaction per date, so one period and one invoice-number year per transaction).
 - `bill_chunk(run, items)`: one transaction. Lock the customers' billing rows (the per-customer mutex),
@@ -64,11 +66,11 @@ class GenerateInvoicesOptions(JobOptions):
 
 
 def billing_window(conn: Connection, run_date: date) -> tuple[date, date] | None:
-    """[first, last] billing dates this run bills, or None when a completed run already covered them."""
-    catchup_days = get_settings().billing_catchup_days
+    """[first, last] billing dates this run looks at, or None when a completed run already covered them.
+    No date is ever dropped: it starts the day after the last completed run's `billed_through`, however
+    long ago (the first run ever bills the run date only); `plan_items` caps how many days one run bills."""
     through = sql.last_completed_through(conn, JOB_NAME)
-    earliest = run_date - timedelta(days=catchup_days - 1)
-    first = run_date if through is None else max(through + timedelta(days=1), earliest)
+    first = run_date if through is None else through + timedelta(days=1)
     return None if first > run_date else (first, run_date)
 
 
@@ -79,7 +81,19 @@ def run_date_of(options: dict[str, Any]) -> date:
 def plan_items(
     conn: Connection, run_date: date, customer_id: UUID | None = None, chunk_size: int = 0
 ) -> list[list[str]]:
-    """Chunks of `YYYY-MM-DD:<customer id>` items, at most the chunk size each.
+    """Chunks of `YYYY-MM-DD:<customer id>` items, at most the chunk size each (see `plan_work`)."""
+    return plan_work(conn, run_date, customer_id, chunk_size)[0]
+
+
+def plan_work(
+    conn: Connection, run_date: date, customer_id: UUID | None = None, chunk_size: int = 0
+) -> tuple[list[list[str]], dict[UUID, list[date]]]:
+    """The chunks this run bills, and per customer the billing dates it cannot reach (deferred).
+
+    A run bills the billing dates still to bill from the earliest one, at most `billing_catchup_days`
+    days of them; the later ones are left to the next runs (each customer's periods are billed in order:
+    a customer's deferred dates all come after its planned ones), and each customer left is a validation
+    error that makes the run partial, so a run never ends `completed` with a billing date unbilled.
 
     All of one customer's billing dates of the run are in the same chunk: `bill_chunk` bills a chunk's
     dates in date order, each committed before the next is read, and a later period's rules read the
@@ -89,12 +103,19 @@ def plan_items(
     chunks as before; a catch-up longer than a period: the customers due twice form their own chunks)."""
     window = billing_window(conn, run_date)
     if window is None:
-        return []
+        return [], {}
     size = chunk_size or get_settings().job_chunk_size
     dates_of: dict[UUID, list[date]] = defaultdict(list)
-    for row in sql.due_customers(conn, *window):  # date order, then customer
+    deferred: dict[UUID, list[date]] = defaultdict(list)
+    rows = sql.due_customers(conn, *window)  # date order, then customer
+    first_due = rows[0]["billing_date"] if rows else run_date
+    reach = first_due + timedelta(days=get_settings().billing_catchup_days - 1)
+    for row in rows:
         if customer_id is None or row["customer_id"] == customer_id:
-            dates_of[row["customer_id"]].append(row["billing_date"])
+            if row["billing_date"] <= reach and row["customer_id"] not in deferred:
+                dates_of[row["customer_id"]].append(row["billing_date"])
+            else:
+                deferred[row["customer_id"]].append(row["billing_date"])
     groups: dict[tuple[date, ...], list[UUID]] = defaultdict(list)
     for customer, customer_dates in dates_of.items():
         groups[tuple(customer_dates)].append(customer)
@@ -105,7 +126,10 @@ def plan_items(
         for i in range(0, len(customers), per_chunk):
             part = customers[i : i + per_chunk]
             chunks.append([f"{day}:{customer}" for day in group_dates for customer in part])
-    return chunks
+    return chunks, dict(deferred)
+
+
+DEFERRED = "deferred"
 
 
 def plan(run: JobRun) -> list[list[str]]:
@@ -115,7 +139,9 @@ def plan(run: JobRun) -> list[list[str]]:
     run_date = options.run_date or sast_today()
     with db.service_session() as conn:
         window = billing_window(conn, run_date)
-        chunks = plan_items(conn, run_date, chunk_size=run.chunk_size)
+        chunks, deferred = plan_work(conn, run_date, chunk_size=run.chunk_size)
+        if not options.dry_run:
+            sql.resolve_problems(conn, PERIOD_NOT_REACHED)  # the deferred ones are recorded again below
         merge_details(
             conn,
             run.id,
@@ -125,8 +151,12 @@ def plan(run: JobRun) -> list[list[str]]:
                 "billed_through": str(window[1]) if window else str(run_date),
                 "dry_run": options.dry_run,
                 "customers": sum(len(chunk) for chunk in chunks),
+                "deferred_customers": len(deferred),
             },
         )
+    # The customers this run cannot reach: a chunk of their own that records them (and fails them).
+    if deferred:
+        chunks.append([f"{DEFERRED}:{day}:{customer}" for customer, days in deferred.items() for day in days])
     logger.info("billing run planned", extra={"chunks": len(chunks), "run_date": str(run_date)})
     return chunks
 
@@ -140,9 +170,44 @@ def plan_items_for(run: JobRun) -> list[list[str]]:
 def parse_items(items: list[str]) -> dict[date, list[UUID]]:
     grouped: dict[date, list[UUID]] = defaultdict(list)
     for item in items:
-        day, customer = item.split(":", 1)
-        grouped[date.fromisoformat(day)].append(UUID(customer))
+        if not item.startswith(DEFERRED):
+            day, customer = item.split(":", 1)
+            grouped[date.fromisoformat(day)].append(UUID(customer))
     return grouped
+
+
+PERIOD_NOT_REACHED = "billing_period_not_reached"
+
+
+def deferred_problems(conn: Connection, items: list[str]) -> list[CustomerProblem]:
+    """A validation error per customer the run could not reach, naming its periods still to bill."""
+    days_of: dict[UUID, list[date]] = defaultdict(list)
+    for item in items:
+        if item.startswith(DEFERRED):
+            _, day, customer_text = item.split(":", 2)
+            days_of[UUID(customer_text)].append(date.fromisoformat(day))
+    if not days_of:
+        return []
+    billing_days = sql.billing_days(conn, list(days_of))
+    problems = []
+    for customer, days in days_of.items():
+        billing_day = billing_days.get(customer)
+        periods = [
+            {"start": str(day), "end": str(period_containing(day, billing_day)[1]) if billing_day else None}
+            for day in sorted(days)
+        ]
+        problems.append(
+            CustomerProblem(
+                customer,
+                PERIOD_NOT_REACHED,
+                "Billing periods not billed yet: the run reached its catch-up limit before "
+                + ", ".join(str(day) for day in sorted(days))
+                + ". The next runs bill them in order.",
+                "Nothing to fix if the next runs complete; otherwise start a run for the customer's dates.",
+                extra={"periods": periods},
+            )
+        )
+    return problems
 
 
 # --- one chunk ---------------------------------------------------------------------------------------
@@ -287,24 +352,28 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
                     if inv.credit_added or inv.credit_applied
                 ],
             )
-        sql.record_problems(
-            conn,
-            [
-                {
-                    "customer_id": p.customer_id,
-                    "error_code": p.error_code,
-                    "message": p.message,
-                    "suggested_fix": p.suggested_fix,
-                    "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id}),
-                }
-                for p in result.problems
-            ],
-        )
+        _record(conn, result.problems, billing_date)
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
         "skipped_cycles": len(cycles) - len(invoices),
     }
+
+
+def _record(conn: Connection, problems: list[CustomerProblem], billing_date: date | None) -> None:
+    sql.record_problems(
+        conn,
+        [
+            {
+                "customer_id": p.customer_id,
+                "error_code": p.error_code,
+                "message": p.message,
+                "suggested_fix": p.suggested_fix,
+                "payload": sql.dumps({"billing_date": billing_date, "record_id": p.record_id, **p.extra}),
+            }
+            for p in problems
+        ],
+    )
 
 
 def _invoice_row(invoice: InvoiceDraft, invoice_id: str, number: str, cycle_id: UUID) -> dict[str, Any]:
@@ -330,6 +399,13 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     dry_run = GenerateInvoicesOptions.of(run.options).dry_run
     outcome = JobOutcome(details={"invoices": 0, "lines": 0, "total_amount": "0.00", "dry_run": dry_run})
     total = Decimal("0.00")
+    deferred = [item for item in items if item.startswith(DEFERRED)]
+    if deferred:
+        with db.service_session() as conn:
+            problems = deferred_problems(conn, deferred)
+            if not dry_run:
+                _record(conn, problems, None)
+        outcome.failed += len(problems)
     for billing_date, customer_ids in sorted(parse_items(items).items()):
         with db.service_session() as conn:
             # Transaction-local planner settings. random_page_cost 1.1 (SSD-class storage; the default 4.0

@@ -344,6 +344,25 @@ def record_problems(conn: Connection, problems: list[dict[str, Any]]) -> None:
         )
 
 
+def resolve_problems(conn: Connection, error_code: str) -> None:
+    """Mark the billing run's open validation errors of this code resolved (a run records them again)."""
+    conn.execute(
+        """
+        update validation_errors set resolved_at = now()
+         where source = 'billing_run' and error_code = %s and resolved_at is null
+        """,
+        (error_code,),
+    )
+
+
+def billing_days(conn: Connection, customer_ids: list[UUID]) -> dict[UUID, int]:
+    rows = conn.execute(
+        "select customer_id, billing_day from customer_billing where customer_id = any(%s::uuid[])",
+        (uuid_array(customer_ids),),
+    ).fetchall()
+    return {row["customer_id"]: row["billing_day"] for row in rows}
+
+
 def last_completed_through(conn: Connection, job_name: str) -> date | None:
     """The last billing date a completed (not dry) run of the job covered."""
     row = conn.execute(
