@@ -38,6 +38,7 @@ class BilledLineFacts:
     start: date
     end: date
     monthly_price: Decimal
+    days_in_period: int | None = None  # the pro-rata basis it was priced with (its source's)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ class CustomerFacts:
     services: tuple[ServiceFacts, ...] = ()
     charges: tuple[ChargeFacts, ...] = ()
     given_keys: frozenset[str] = frozenset()  # line keys already on an invoice (a credit is given once)
+    # the recorded billing periods (billing_cycles): the last one billed before this invoice's (None: none
+    # recorded, the period before by the billing day), and this invoice's own end when it is a recorded
+    # bridging period after a billing-day change (None: the billing day's period)
+    previous_period: tuple[date, date] | None = None
+    period_end: date | None = None
 
 
 @dataclass(frozen=True)

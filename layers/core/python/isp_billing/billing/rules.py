@@ -108,7 +108,11 @@ def _last_day(service: ServiceFacts, period_end: date) -> date:
 # --- the lines ---------------------------------------------------------------------------------------
 
 
-def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft | None:
+def recurring_line(
+    service: ServiceFacts, start: date, end: date, basis: int | None = None
+) -> LineDraft | None:
+    """P's line; `basis` the days of the billing day's period holding P when P is a shorter bridging
+    period (a billing-day change), which is then billed pro-rata."""
     activation = service.activation_date
     effective = service.cancellation_effective_date
     if service.status == "pending" or activation is None or activation > start:
@@ -119,8 +123,25 @@ def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft |
         return None
     price = price_at(service, start)
     assert price is not None  # checked by `problems`
-    period_days = days_in_period(start, end)
+    period_days = basis or days_in_period(start, end)
     key = f"charge:{service.id}:{start}"
+    if period_days != days_in_period(start, end) and (effective is None or effective >= end):
+        days = days_in_period(start, end)
+        return LineDraft(
+            kind="pro_rata",
+            description=f"{service.name}, {_label(start, end)} (billing day changed)",
+            amount=pro_rata(price, days, period_days),
+            line_key=key,
+            service_id=service.id,
+            period_start=start,
+            period_end=end,
+            source={
+                "rule": "bridging_period",
+                "monthly_price": format_money(price),
+                "days_used": days,
+                "days_in_period": period_days,
+            },
+        )
     if effective is not None and effective < end:
         used = _days(start, effective)
         return LineDraft(
@@ -252,8 +273,8 @@ def price_change_lines(service: ServiceFacts, q_start: date, q_end: date) -> lis
     billed = service.previous_line
     if billed is None:
         return []
-    period_days = days_in_period(q_start, q_end)
-    last = _last_day(service, billed.end)
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    last = _last_day(service, min(billed.end, q_end))
     lines = []
     for change in sorted(service.price_changes, key=lambda c: c.effective_date):
         effective = change.effective_date
@@ -290,18 +311,21 @@ def price_change_lines(service: ServiceFacts, q_start: date, q_end: date) -> lis
 
 def cancellation_credit(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
     billed, effective = service.previous_line, service.cancellation_effective_date
-    if billed is None or effective is None or not billed.start <= effective < billed.end:
+    if billed is None or effective is None:
         return None
-    period_days = days_in_period(q_start, q_end)
-    unused = _days(effective + ONE_DAY, billed.end)
+    end = min(billed.end, q_end)  # after Q's end: the billing-day change credit
+    if not billed.start <= effective < end:
+        return None
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    unused = _days(effective + ONE_DAY, end)
     return LineDraft(
         kind="credit",
-        description=f"{service.name}, credit for {_label(effective + ONE_DAY, billed.end)} (cancelled)",
+        description=f"{service.name}, credit for {_label(effective + ONE_DAY, end)} (cancelled)",
         amount=-pro_rata(billed.monthly_price, unused, period_days),
         line_key=f"cancel_credit:{service.id}",
         service_id=service.id,
         period_start=effective + ONE_DAY,
-        period_end=billed.end,
+        period_end=end,
         source={
             "rule": "cancellation_credit",
             "cancellation_effective_date": str(effective),
@@ -316,8 +340,8 @@ def suspension_credits(service: ServiceFacts, q_start: date, q_end: date) -> lis
     billed = service.previous_line
     if billed is None:
         return []
-    period_days = days_in_period(q_start, q_end)
-    last = _last_day(service, billed.end)
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    last = _last_day(service, min(billed.end, q_end))
     lines = []
     for suspension in service.suspensions:
         if not suspension.pauses_billing:
@@ -346,6 +370,32 @@ def suspension_credits(service: ServiceFacts, q_start: date, q_end: date) -> lis
             )
         )
     return lines
+
+
+def billing_day_credit(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
+    """A billing-day change ended Q before the end of the period its line billed: the days billed after
+    Q's end are billed again by the periods that follow, so they are credited at the price invoiced."""
+    billed = service.previous_line
+    if billed is None or billed.end <= q_end:
+        return None
+    first = max(q_end + ONE_DAY, billed.start)
+    days = _days(first, billed.end)
+    period_days = billed.days_in_period or days_in_period(billed.start, billed.end)
+    return LineDraft(
+        kind="credit",
+        description=f"{service.name}, credit for {_label(first, billed.end)} (billing day changed)",
+        amount=-pro_rata(billed.monthly_price, days, period_days),
+        line_key=f"billing_day_credit:{service.id}:{q_start}",
+        service_id=service.id,
+        period_start=first,
+        period_end=billed.end,
+        source={
+            "rule": "billing_day_change_credit",
+            "invoiced_price": format_money(billed.monthly_price),
+            "days": days,
+            "days_in_period": period_days,
+        },
+    )
 
 
 def charge_lines(charges: Iterable[ChargeFacts], invoice_date: date) -> list[LineDraft]:
@@ -399,9 +449,26 @@ def problems(facts: CustomerFacts) -> list[CustomerProblem]:
     ]
 
 
+def previous_period(facts: CustomerFacts, start: date) -> tuple[date, date]:
+    """Q: the recorded period that ends the day before `start`, else the billing day's period before it."""
+    assert facts.billing_day is not None
+    recorded = facts.previous_period
+    if recorded is not None and recorded[1] == start - ONE_DAY:
+        return recorded
+    return period_containing(start - ONE_DAY, facts.billing_day)
+
+
+def period_of(facts: CustomerFacts, start: date) -> tuple[date, date]:
+    """P: the recorded bridging period starting `start`, else the billing day's period."""
+    assert facts.billing_day is not None
+    natural = period_containing(start, facts.billing_day)
+    return (start, facts.period_end) if facts.period_end is not None else natural
+
+
 def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraft]:
     assert facts.billing_day is not None
-    q_start, q_end = period_containing(start - ONE_DAY, facts.billing_day)
+    q_start, q_end = previous_period(facts, start)
+    basis = days_in_period(*period_containing(end, facts.billing_day))
     lines: list[LineDraft] = []
     for service in sorted(facts.services, key=lambda s: str(s.id)):
         candidates = [
@@ -410,7 +477,8 @@ def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraf
             *price_change_lines(service, q_start, q_end),
             cancellation_credit(service, q_start, q_end),
             *suspension_credits(service, q_start, q_end),
-            recurring_line(service, start, end),
+            billing_day_credit(service, q_start, q_end),
+            recurring_line(service, start, end, basis),
             *billing_overage.overage_lines(service, start),
         ]
         lines.extend(line for line in candidates if line is not None)
@@ -430,8 +498,8 @@ def bill_customer(
 ) -> InvoiceDraft | None:
     """The recurring invoice for the period starting `start`, or None when there is nothing to bill."""
     assert facts.billing_day is not None
-    period_start, end = period_containing(start, facts.billing_day)
-    assert period_start == start, "a period starts on a billing date"
+    period_start, end = period_of(facts, start)
+    assert period_start == start, "a period starts on a billing date or is a recorded bridging period"
     lines = customer_lines if customer_lines is not None else invoice_lines(facts, start, end)
     if not lines:
         return None

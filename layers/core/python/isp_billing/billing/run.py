@@ -222,9 +222,12 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
     for facts in facts_list:
         found = billing_run_rules.problems(facts)
         if not found and facts.billing_day is not None:
-            start = period_containing(billing_date, facts.billing_day)[0]
-            if start != billing_date:
-                continue  # not this customer's billing date (a billing day changed since planning)
+            start = billing_run_rules.period_of(facts, billing_date)[0]
+            recorded = facts.previous_period
+            if start != billing_date or (recorded is not None and recorded[1] >= billing_date):
+                # not this customer's billing date (a billing day changed since planning), or a date inside
+                # a period already recorded (billed): the sequence goes on from its end, never overlaps it
+                continue
         if found:
             result.problems.extend(found)
         else:
@@ -268,7 +271,7 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
 
 
 def _end(facts: Any, billing_date: date) -> date:
-    return period_containing(billing_date, facts.billing_day)[1]
+    return billing_run_rules.period_of(facts, billing_date)[1]
 
 
 def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str, int]:

@@ -48,6 +48,12 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
          where not exists (select 1 from billing_cycles bc
                             where bc.customer_id = b.customer_id and bc.period_start = d.day
                               and bc.status <> 'open')
+        union
+        -- a recorded bridging period (a billing-day change) starts on a day that is no billing date
+        select bc.period_start, bc.customer_id
+          from billing_cycles bc
+          join customers c on c.id = bc.customer_id and not c.is_test
+         where bc.status = 'open' and bc.period_start between %(first)s and %(last)s
         union all
         select %(last)s::date, c.id
           from customers c
@@ -73,6 +79,28 @@ def customers(conn: Connection, customer_ids: Ids, lock: bool) -> list[dict[str,
         {"for no key update of c" if lock else ""}
         """,
         (_ids(customer_ids),),
+    ).fetchall()
+
+
+def recorded_periods(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
+    """Per customer, the last period recorded before `period_start` (q_start, q_end) and the open
+    (bridging) period recorded to start on it (p_end); customers with neither are left out."""
+    return conn.execute(
+        """
+        select v.customer_id, q.period_start as q_start, q.period_end as q_end, o.period_end as p_end
+          from unnest(%(ids)s::uuid[]) as v(customer_id)
+          left join lateral (
+                select period_start, period_end from billing_cycles
+                 where customer_id = v.customer_id and period_start < %(start)s and status <> 'open'
+                 order by period_start desc limit 1
+          ) q on true
+          left join lateral (
+                select period_end from billing_cycles
+                 where customer_id = v.customer_id and period_start = %(start)s and status = 'open'
+          ) o on true
+         where q.period_start is not null or o.period_end is not null
+        """,
+        {"ids": _ids(customer_ids), "start": period_start},
     ).fetchall()
 
 
@@ -154,7 +182,8 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
     """Existing lines with these keys (the previous period's charge lines, credits already given)."""
     return conn.execute(
         """
-        select line_key, kind, period_start, period_end, source->>'monthly_price' as monthly_price
+        select line_key, kind, period_start, period_end, source->>'monthly_price' as monthly_price,
+               (source->>'days_in_period')::int as days_in_period
           from invoice_line_items
          where line_key = any(array(select json_array_elements_text(%s::json)))
         """,
