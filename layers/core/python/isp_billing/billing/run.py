@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from pydantic import Field, model_validator
 
 from isp_billing import db
@@ -32,6 +33,7 @@ from isp_billing.billing.facts_models import ChunkResult, CustomerProblem, Invoi
 from isp_billing.billing.periods import period_containing
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
+from isp_billing.errors import Conflict
 from isp_billing.ids import time_ordered_uuids
 from isp_billing.invoices import issue_hooks as invoice_issue_hooks
 from isp_billing.jobs import JobOptions, JobOutcome, JobRun, merge_details
@@ -316,6 +318,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
         for invoice, number in zip(invoices, numbers, strict=True)
     ]
     line_rows: list[dict[str, Any]] = []
+    checks: list[sql.Check] = []
     # Pipeline mode: each statement is sent at once and its result collected at the end, so the server
     # inserts the invoices while the lines' JSON is built here (the client and the server work at once).
     with conn.pipeline():
@@ -339,23 +342,29 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
             ]
             sql.insert_lines(conn, line_rows)
             invoice_issue_hooks.queue_issued_emails(conn, [row["id"] for row in invoice_rows])  # issue 12
-            sql.mark_charges_invoiced(
-                conn,
-                [
-                    (charge, row["id"])
-                    for row, inv in zip(invoice_rows, invoices, strict=True)
-                    for charge in inv.charge_ids
-                ],
+            checks.append(
+                sql.mark_charges_invoiced(
+                    conn,
+                    [
+                        (charge, row["id"])
+                        for row, inv in zip(invoice_rows, invoices, strict=True)
+                        for charge in inv.charge_ids
+                    ],
+                )
             )
-            sql.move_credit_balances(
-                conn,
-                [
-                    (inv.customer_id, inv.credit_added - inv.credit_applied)
-                    for inv in invoices
-                    if inv.credit_added or inv.credit_applied
-                ],
+            checks.append(
+                sql.move_credit_balances(
+                    conn,
+                    [
+                        (inv.customer_id, inv.credit_added - inv.credit_applied)
+                        for inv in invoices
+                        if inv.credit_added or inv.credit_applied
+                    ],
+                )
             )
         _record(conn, result.problems, billing_date)
+    for check in checks:  # the pipeline is synced: each write matched every row it was meant to
+        check()
     return {
         "invoices": len(invoice_rows),
         "lines": len(line_rows),
@@ -397,6 +406,29 @@ def _invoice_row(invoice: InvoiceDraft, invoice_id: str, number: str, cycle_id: 
     }
 
 
+# A write that found rows changed under the run (fewer rows matched than read, a check the change broke).
+CONFLICTS = (Conflict, psycopg.errors.IntegrityError)
+
+
+def _bill_date(
+    billing_date: date, customer_ids: list[UUID], dry_run: bool
+) -> tuple[ChunkResult, dict[str, int]]:
+    """One transaction: these customers' invoices for the period starting `billing_date`."""
+    with db.service_session() as conn:
+        # Transaction-local planner settings. random_page_cost 1.1 (SSD-class storage; the default 4.0
+        # models spinning disks): with 4.0, fetching a chunk's 1,000 customers among 100,000 was planned
+        # as a sequential scan of customers and customer_billing, a cost growing with the book (O(N) per
+        # chunk, O(N^2) per run: 43 ms of a chunk at 100k, 24 ms by index).
+        conn.execute("select set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
+        result = compute(conn, billing_date, customer_ids, lock=not dry_run)
+        written = (
+            {"invoices": len(result.invoices), "lines": sum(len(i.lines) for i in result.invoices)}
+            if dry_run
+            else write(conn, result, billing_date)
+        )
+    return result, written
+
+
 def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
     """Bill one chunk in one transaction (idempotent: a re-delivery finds everything invoiced)."""
     dry_run = GenerateInvoicesOptions.of(run.options).dry_run
@@ -409,28 +441,40 @@ def bill_chunk(run: JobRun, items: list[str]) -> JobOutcome:
             if not dry_run:
                 _record(conn, problems, None)
         outcome.failed += len(problems)
-    for billing_date, customer_ids in sorted(parse_items(items).items()):
-        with db.service_session() as conn:
-            # Transaction-local planner settings. random_page_cost 1.1 (SSD-class storage; the default 4.0
-            # models spinning disks): with 4.0, fetching a chunk's 1,000 customers among 100,000 was planned
-            # as a sequential scan of customers and customer_billing, a cost growing with the book (O(N) per
-            # chunk, O(N^2) per run: 43 ms of a chunk at 100k, 24 ms by index).
-            conn.execute("select set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
-            result = compute(conn, billing_date, customer_ids, lock=not dry_run)
-            written = (
-                {"invoices": len(result.invoices), "lines": sum(len(i.lines) for i in result.invoices)}
-                if dry_run
-                else write(conn, result, billing_date)
+    failed: set[UUID] = set()  # a customer that failed a date is not billed for its later dates
+    for billing_date, all_ids in sorted(parse_items(items).items()):
+        customer_ids = [customer for customer in all_ids if customer not in failed]
+        if not customer_ids:
+            continue
+        try:
+            batches = [(customer_ids, *_bill_date(billing_date, customer_ids, dry_run))]
+        except CONFLICTS as error:
+            # One customer's conflict (a row changed under the run) must not fail a thousand: each customer
+            # alone, so only the one still conflicting waits for the next run (the run ends partial).
+            logger.warning(
+                "billing chunk conflict, billing its customers one by one",
+                extra={"error": type(error).__name__},
             )
-        if not dry_run:  # issue 12: committed, so the new invoices' PDFs may be rendered now
-            invoice_issue_hooks.request_pdfs_for(customer_ids, billing_date)
-        outcome.processed += written["invoices"]
-        outcome.failed += len({p.customer_id for p in result.problems})
-        outcome.skipped += (
-            len(customer_ids) - written["invoices"] - len({p.customer_id for p in result.problems})
-        )
-        outcome.details["invoices"] += written["invoices"]
-        outcome.details["lines"] += written["lines"]
-        total += sum((i.total_amount for i in result.invoices), Decimal("0.00"))
+            batches = []
+            for customer in customer_ids:
+                try:
+                    batches.append(([customer], *_bill_date(billing_date, [customer], dry_run)))
+                except CONFLICTS as alone:
+                    logger.warning(
+                        "billing conflict, customer left to the next run",
+                        extra={"customer_id": str(customer), "error": type(alone).__name__},
+                    )
+                    failed.add(customer)
+                    outcome.failed += 1
+        for ids, result, written in batches:
+            if not dry_run:  # issue 12: committed, so the new invoices' PDFs may be rendered now
+                invoice_issue_hooks.request_pdfs_for(ids, billing_date)
+            problem_customers = {p.customer_id for p in result.problems}
+            outcome.processed += written["invoices"]
+            outcome.failed += len(problem_customers)
+            outcome.skipped += len(ids) - written["invoices"] - len(problem_customers)
+            outcome.details["invoices"] += written["invoices"]
+            outcome.details["lines"] += written["lines"]
+            total += sum((i.total_amount for i in result.invoices), Decimal("0.00"))
     outcome.details["total_amount"] = f"{total:.2f}"
     return outcome

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic_core import to_json
 
 from isp_billing.db import Connection
+from isp_billing.errors import Conflict
 from isp_billing.usage.sql import effective_days_of
 
 # A chunk's customer ids as one uuid[] literal, built once per chunk and sent as text to each read: psycopg's
@@ -67,9 +68,24 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
     ).fetchall()
 
 
+def lock_customer(conn: Connection, customer_id: UUID | str) -> None:
+    """Take the billing run's per-customer lock (the customer row FOR NO KEY UPDATE) until the transaction
+    ends. Every admin change to a customer's billable inputs (charges, prices, packages, suspensions,
+    cancellations, billing settings) takes it before it writes: a change lands before the run reads the
+    customer's facts or after its invoice is written, never between."""
+    conn.execute("select 1 from customers where id = %s for no key update", (customer_id,))
+
+
 def customers(conn: Connection, customer_ids: Ids, lock: bool) -> list[dict[str, Any]]:
     """Billing rows; with `lock`, the customer rows FOR NO KEY UPDATE: the run's per-customer mutex (a
-    second run or a re-delivered chunk waits, then finds the period invoiced)."""
+    second run or a re-delivered chunk waits, then finds the period invoiced), and the billing rows too:
+    the credit balance read is the one the invoice moves (a reversal taking credit waits for the run)."""
+    if lock:
+        conn.execute(
+            "select 1 from customer_billing where customer_id = any(%s::uuid[]) order by customer_id"
+            " for no key update",
+            (_ids(customer_ids),),
+        )
     return conn.execute(
         f"""
         select c.id as customer_id, b.billing_day, b.payment_terms_days, b.credit_balance
@@ -331,9 +347,15 @@ def insert_lines(conn: Connection, lines: list[dict[str, Any]]) -> None:
     )
 
 
-def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UUID]]) -> None:
+Check = Callable[[], None]
+
+
+def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UUID]]) -> Check:
+    """Every charge the invoices carry, pending when read, becomes invoiced: a write that matches fewer
+    rows than were read (a charge cancelled behind the lock) fails the transaction, never an invoice
+    carrying a cancelled charge."""
     if charge_invoices:
-        conn.execute(
+        cursor = conn.execute(
             """
             update customer_charges c set status = 'invoiced', invoice_id = v.invoice_id
               from unnest(%s::uuid[], %s::uuid[]) as v(charge_id, invoice_id)
@@ -341,18 +363,35 @@ def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UU
             """,
             [list(column) for column in zip(*charge_invoices, strict=True)],
         )
+        return lambda: _all_matched(cursor.rowcount, len(charge_invoices), "customer_charges")
+    return _nothing
 
 
-def move_credit_balances(conn: Connection, changes: list[tuple[UUID, Decimal]]) -> None:
-    """credit_balance += change per customer (negative: credit applied, positive: excess carried)."""
+def move_credit_balances(conn: Connection, changes: list[tuple[UUID, Decimal]]) -> Check:
+    """credit_balance += change per customer (negative: credit applied, positive: excess carried). Both
+    writes return the check to call once their results are in (in a pipeline: after it)."""
     if changes:
-        conn.execute(
+        cursor = conn.execute(
             """
             update customer_billing b set credit_balance = b.credit_balance + v.change
               from unnest(%s::uuid[], %s::numeric[]) as v(customer_id, change)
              where b.customer_id = v.customer_id
             """,
             [list(column) for column in zip(*changes, strict=True)],
+        )
+        return lambda: _all_matched(cursor.rowcount, len(changes), "customer_billing")
+    return _nothing
+
+
+def _nothing() -> None:
+    return None
+
+
+def _all_matched(matched: int, read: int, table: str) -> None:
+    if matched != read:
+        raise Conflict(
+            f"The billing run read {read} {table} rows to write and matched {matched}:"
+            " they changed meanwhile."
         )
 
 

@@ -28,6 +28,7 @@ from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing import lookups_sql as billing_lookups
+from isp_billing.billing import run_sql as billing_run_sql
 from isp_billing.billing.periods import days_in_period, period_containing
 from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
@@ -330,9 +331,12 @@ def _cancellation_facts(
 
 
 def _lock(conn: Connection, service_id: UUID) -> dict[str, Any]:
+    """The service, then the billing run's lock on its customer: a suspension, reactivation, activation or
+    cancellation lands before the run reads the customer's facts or after its invoice is written."""
     row = admin_services.lock_service(conn, service_id)
     if row is None:
         raise NotFound("No such service.")
+    billing_run_sql.lock_customer(conn, row["customer_id"])
     return row
 
 
