@@ -208,8 +208,8 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
 
 
 def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per service (id, customer id, previous period Q as q_start/q_end): its package's cap and out-of-bundle
-    price, its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
+    """Per service (id, customer id, previous period Q as q_start/q_end): the cap and out-of-bundle price of
+    the package in force in Q (from the price_change history), its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
     totals name the service), U's usage now and the overage lines billed for U. One statement for the chunk;
     usage days by the one "manual wins" rule (usage/sql.py). Services that are uncapped, have no
     usage in Q and nothing to settle are left out."""
@@ -228,7 +228,21 @@ def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[
                    and l.line_key = 'overage:' || v.service_id || ':' || a.u_start) as billed
           from json_to_recordset(%s::json) as v(service_id uuid, customer_id uuid, q_start date, q_end date)
           join customer_services s on s.id = v.service_id
-          join service_packages p on p.id = s.package_id
+          -- the package in force on Q's first day (a package change is effective-dated like a price
+          -- change): the last change in force by then, else the one before the first change after it
+          left join lateral (
+                select coalesce(
+                  (select (l.details->>'new_package_id')::uuid from service_action_log l
+                    where l.service_id = s.id and l.action = 'price_change'
+                      and (l.details->>'effective_date')::date <= v.q_start
+                    order by (l.details->>'effective_date')::date desc, l.created_at desc limit 1),
+                  (select (l.details->>'old_package_id')::uuid from service_action_log l
+                    where l.service_id = s.id and l.action = 'price_change'
+                      and (l.details->>'effective_date')::date > v.q_start
+                    order by (l.details->>'effective_date')::date, l.created_at limit 1),
+                  s.package_id) as package_id
+          ) pk on true
+          join service_packages p on p.id = pk.package_id
           -- limit 1 keeps this a probe of the (customer, period) index per row: flattened into a join, the
           -- planner hashed every recurring invoice of the book for each chunk (O(N) per chunk)
           left join lateral (
