@@ -209,8 +209,9 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
 
 def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per service (id, customer id, previous period Q as q_start/q_end): the cap and out-of-bundle price of
-    the package in force in Q (from the price_change history), its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
-    totals name the service), U's usage now and the overage lines billed for U. One statement for the chunk;
+    the package in force in Q (from the price_change history), its usage over Q, and, when the invoice for
+    Q assessed the period U before it (its usage totals name the service), U's usage now and the overage
+    lines billed for U. One statement for the chunk;
     usage days by the one "manual wins" rule (usage/sql.py). Services that are uncapped, have no
     usage in Q and nothing to settle are left out."""
     if not periods:
