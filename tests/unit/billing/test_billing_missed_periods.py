@@ -72,7 +72,7 @@ def test_a_normal_activation_is_not_backdated_and_a_backfilled_service_without_r
     # Then neither reaches periods before February
     assert not is_backdated(same_day, date(2026, 2, 1))
     assert not is_backdated(unrecorded, date(2026, 2, 1))
-    assert missed_period_lines(unrecorded, date(2026, 2, 1), 1) == []
+    assert missed_period_lines(unrecorded, date(2026, 2, 1), date(2026, 2, 28), 1) == []
     # And an activation recorded on the previous period's first day, dated the day before, is backdated
     edge = _service(activation_date=date(2026, 1, 31), activation_recorded_on=date(2026, 2, 1))
     assert is_backdated(edge, date(2026, 2, 1))
@@ -95,7 +95,7 @@ def test_missed_periods_exclude_paused_days_split_at_price_changes_and_stop_at_c
         status="cancelled",
         cancellation_effective_date=date(2026, 2, 20),
     )
-    lines = missed_period_lines(service, date(2026, 2, 1), 1)
+    lines = missed_period_lines(service, date(2026, 2, 1), date(2026, 2, 28), 1)
     # Then December 20-31 (12 of 31 days at 500), January (5 days at 500, 16 at 600 of 31), 1-20 Feb at 600
     assert [(line.amount, line.period_start, line.period_end) for line in lines] == [
         (D("193.55"), date(2025, 12, 20), date(2025, 12, 31)),

@@ -25,7 +25,7 @@ from uuid import UUID
 from psycopg import errors as pg_errors
 
 from isp_billing.billing import billing_day_sql as sql
-from isp_billing.billing.periods import billing_date_in, days_in_period
+from isp_billing.billing.periods import billing_date_in, days_in_period, period_containing
 from isp_billing.clock import sast_today
 from isp_billing.db import Connection
 from isp_billing.errors import InvalidState, NotFound, ValidationFailed
@@ -56,6 +56,29 @@ def next_billing_date(after: date, billing_day: int) -> date:
     return billing_date_in(year, month, billing_day)
 
 
+@dataclass(frozen=True)
+class PeriodPlan:
+    """What a change does to the recorded periods (pure): the current period's end, a bridging period."""
+
+    next_billing_date: date
+    current_end: date | None  # the current period's end after the change (None: no current period)
+    bridging_period: tuple[date, date] | None
+    overlap: tuple[date, date] | None
+
+
+def plan_change(current: tuple[date, date] | None, today: date, new_day: int) -> PeriodPlan:
+    """The rule: from `today`, the current recorded period [S, E] and the new billing day."""
+    n = next_billing_date(today, new_day)
+    if current is None:
+        return PeriodPlan(n, None, None, None)
+    end = current[1]
+    if n <= end:
+        return PeriodPlan(n, n - ONE_DAY, None, (n, end))
+    if n > end + ONE_DAY:
+        return PeriodPlan(n, end, (end + ONE_DAY, n - ONE_DAY), None)
+    return PeriodPlan(n, end, None, None)
+
+
 def change_billing_day(
     conn: Connection, customer_id: UUID | str, new_day: int, today: date | None = None
 ) -> BillingDayChange:
@@ -81,45 +104,44 @@ def change_billing_day(
     if any(period["period_start"] <= today for period in upcoming):
         raise InvalidState("A billing period that has begun is still to bill; run the billing first.")
     current = sql.last_period(conn, customer_id)
-    n = next_billing_date(today, new_day)
-    bridging = overlap = None
+    period = None if current is None else (current["period_start"], current["period_end"])
+    if period is not None and period[1] < today:
+        raise InvalidState(
+            f"The period from {period[1] + ONE_DAY} is still to bill; run the billing first.",
+            current_status="unbilled_period",
+        )
+    plan = plan_change(period, today, new_day)
     credit = ZERO
-    if current is not None:
-        start, end = current["period_start"], current["period_end"]
-        if end < today:
-            raise InvalidState(
-                f"The period from {end + ONE_DAY} is still to bill; run the billing first.",
-                current_status="unbilled_period",
-            )
+    if period is not None:
         sql.drop_open_periods(conn, customer_id, today)  # a bridging period of an earlier change
-        if n <= end:
-            overlap = (n, end)
+        if plan.overlap is not None:
+            first = plan.overlap[0]
             credit = -sum(
                 (
                     pro_rata(
-                        line["monthly_price"], days_in_period(n, line["period_end"]), line["days_in_period"]
+                        line["monthly_price"],
+                        days_in_period(first, line["period_end"]),
+                        line["days_in_period"],
                     )
-                    for line in sql.charge_lines_of(conn, customer_id, start)
-                    if line["period_end"] >= n
+                    for line in sql.charge_lines_of(conn, customer_id, period[0])
+                    if line["period_end"] >= first
                 ),
                 ZERO,
             )
-            sql.end_period(conn, customer_id, start, n - ONE_DAY)
-            end = n - ONE_DAY
-        elif n > end + ONE_DAY:
-            bridging = (end + ONE_DAY, n - ONE_DAY)
-            sql.record_bridging_period(conn, customer_id, *bridging)
-        current_period: tuple[date, date] | None = (start, end)
-    else:
-        current_period = None
+        if plan.current_end is not None and plan.current_end != period[1]:
+            sql.end_period(conn, customer_id, period[0], plan.current_end)
+        if plan.bridging_period is not None:
+            bridging_end = plan.bridging_period[1]
+            basis = days_in_period(*period_containing(bridging_end, new_day))
+            sql.record_bridging_period(conn, customer_id, *plan.bridging_period, basis)
     sql.set_billing_day(conn, customer_id, new_day)
     return BillingDayChange(
         customer_id=UUID(str(customer_id)),
         old_day=old_day,
         new_day=new_day,
-        next_billing_date=n,
-        current_period=current_period,
-        bridging_period=bridging,
-        overlap=overlap,
+        next_billing_date=plan.next_billing_date,
+        current_period=None if period is None or plan.current_end is None else (period[0], plan.current_end),
+        bridging_period=plan.bridging_period,
+        overlap=plan.overlap,
         overlap_credit=credit,
     )

@@ -68,19 +68,27 @@ def charge_lines_of(conn: Connection, customer_id: UUID | str, period_start: dat
 
 
 def end_period(conn: Connection, customer_id: UUID | str, period_start: date, new_end: date) -> None:
+    """Shorten the period; it keeps the pro-rata basis it was billed with."""
     conn.execute(
-        "update billing_cycles set period_end = %s where customer_id = %s and period_start = %s",
+        """
+        update billing_cycles
+           set days_in_period = coalesce(days_in_period, period_end - period_start + 1), period_end = %s
+         where customer_id = %s and period_start = %s
+        """,
         (new_end, customer_id, period_start),
     )
 
 
-def record_bridging_period(conn: Connection, customer_id: UUID | str, start: date, end: date) -> None:
+def record_bridging_period(
+    conn: Connection, customer_id: UUID | str, start: date, end: date, days_in_period: int
+) -> None:
     conn.execute(
         """
-        insert into billing_cycles (customer_id, period_start, period_end, billing_date, status)
-        values (%s, %s, %s, %s, 'open')
+        insert into billing_cycles (customer_id, period_start, period_end, billing_date, status,
+                                    days_in_period)
+        values (%s, %s, %s, %s, 'open', %s)
         """,
-        (customer_id, start, end, start),
+        (customer_id, start, end, start, days_in_period),
     )
 
 

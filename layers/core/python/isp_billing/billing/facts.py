@@ -55,6 +55,7 @@ def load(
     previous_keys: dict[UUID, str] = {}
     current_keys: dict[str, UUID] = {}
     reach = billing_date  # how far back the suspensions and price changes are needed
+    backdated: set[UUID] = set()
     for row in service_rows:
         billing_day = billing_days[row["customer_id"]]
         if _valid_day(billing_day):
@@ -64,11 +65,16 @@ def load(
             activation, recorded_on = row["activation_date"], recorded.get(row["id"])
             if activation is not None and recorded_on is not None and activation < previous <= recorded_on:
                 reach = min(reach, activation)
+                backdated.add(row["customer_id"])
                 start = period_containing(activation, billing_day)[0]
                 while start < previous:
                     current_keys[f"charge:{row['id']}:{start}"] = row["customer_id"]
                     start = period_containing(start, billing_day)[1] + timedelta(days=1)
     since = min(billing_date, reach + sql.LOOKBACK)
+    periods_of: dict[UUID, list[tuple[date, date, int]]] = defaultdict(list)
+    if backdated:  # a backdated activation is billed over the periods recorded since its date
+        for row in sql.periods_since(conn, sorted(backdated), reach):
+            periods_of[row["customer_id"]].append((row["period_start"], row["period_end"], row["days"]))
     suspensions: dict[UUID, list[SuspensionFacts]] = defaultdict(list)
     for row in sql.suspensions(conn, ids, since):
         suspensions[row["service_id"]].append(
@@ -118,6 +124,8 @@ def load(
             given_keys=frozenset(charged.get(row["customer_id"], ())),
             previous_period=_recorded(recorded_periods.get(row["customer_id"])),
             period_end=_bridging_end(recorded_periods.get(row["customer_id"])),
+            previous_period_days=_recorded_days(recorded_periods.get(row["customer_id"])),
+            recorded_periods=tuple(periods_of.get(row["customer_id"], ())),
         )
         for row in todo
     ]
@@ -136,6 +144,10 @@ def _previous_period(
 
 def _recorded(row: dict[str, Any] | None) -> tuple[date, date] | None:
     return None if row is None or row["q_start"] is None else (row["q_start"], row["q_end"])
+
+
+def _recorded_days(row: dict[str, Any] | None) -> int | None:
+    return None if row is None else row["q_days"]
 
 
 def _bridging_end(recorded: dict[str, Any] | None) -> date | None:

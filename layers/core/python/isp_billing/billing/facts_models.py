@@ -112,6 +112,9 @@ class CustomerFacts:
     # bridging period after a billing-day change (None: the billing day's period)
     previous_period: tuple[date, date] | None = None
     period_end: date | None = None
+    previous_period_days: int | None = None  # the recorded previous period's pro-rata basis
+    # the periods recorded since a backdated activation's date (start, end, basis); read only then
+    recorded_periods: tuple[tuple[date, date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ class InvoiceDraft:
     charge_ids: tuple[UUID, ...] = ()
     # the previous period's usage per service, as the invoice shows it (customer_invoices.usage_totals)
     usage_totals: dict[str, dict[str, Any]] | None = None
+    days_in_period: int | None = None  # the period's pro-rata basis (recorded with its billing cycle)
 
 
 @dataclass(frozen=True)
@@ -162,4 +166,5 @@ class CustomerProblem:
 class ChunkResult:
     invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[CustomerProblem] = field(default_factory=list)
-    nothing_to_bill: list[tuple[UUID, date, date]] = field(default_factory=list)  # skipped cycles
+    # skipped cycles: customer, start, end, pro-rata basis
+    nothing_to_bill: list[tuple[UUID, date, date, int]] = field(default_factory=list)

@@ -179,8 +179,11 @@ def is_backdated(service: ServiceFacts, q_start: date) -> bool:
     return activation is not None and recorded is not None and activation < q_start <= recorded
 
 
-def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
-    """The previous period's billable days of a service that started or restarted inside it, not invoiced."""
+def catch_up_line(
+    service: ServiceFacts, q_start: date, q_end: date, basis: int | None = None
+) -> LineDraft | None:
+    """The previous period's billable days of a service that started or restarted inside it, not invoiced
+    (`basis`: the days of the period Q is part of when it is a recorded bridging period)."""
     if service.previous_line is not None or service.activation_date is None:
         return None
     activation = service.activation_date
@@ -195,36 +198,62 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         if not restarts or activation > q_start or is_backdated(service, q_start):
             return None
         first, rule = restarts[0], "reactivation_pro_rata"
-    return _period_line(service, q_start, q_end, first, rule)
+    return _period_line(service, q_start, q_end, first, rule, basis)
 
 
-def missed_period_lines(service: ServiceFacts, q_start: date, billing_day: int) -> list[LineDraft]:
+def missed_period_lines(
+    service: ServiceFacts,
+    q_start: date,
+    q_end: date,
+    billing_day: int,
+    q_basis: int | None = None,
+    recorded: tuple[tuple[date, date, int], ...] = (),
+) -> list[LineDraft]:
     """A backdated activation: every period from the one holding the activation date up to Q, each its
     own line (the first pro-rata from the activation date, a whole one in full; paused days excluded,
     priced per segment), keyed like the period's charge line so a period already invoiced is never again
-    (the run drops a line whose key is on an invoice)."""
-    if not is_backdated(service, q_start):
+    (the run drops a line whose key is on an invoice). The periods are the recorded ones (`recorded`:
+    start, end, pro-rata basis; Q with `q_basis`), the billing day's where none is recorded."""
+    if not is_backdated(service, q_start) or service.previous_line is not None:
         return []
     activation = service.activation_date
     assert activation is not None
+    periods: list[tuple[date, date, int]] = []
+    cursor = activation
+    for start, end, days in sorted(recorded):
+        if end < activation or start >= q_start:
+            continue
+        periods.extend(_periods_between(cursor, start - ONE_DAY, billing_day))
+        periods.append((start, end, days))
+        cursor = end + ONE_DAY
+    periods.extend(_periods_between(cursor, q_start - ONE_DAY, billing_day))
+    periods.append((q_start, q_end, q_basis or days_in_period(q_start, q_end)))
     lines = []
-    start, end = period_containing(activation, billing_day)
-    while start <= q_start:
-        line = _period_line(service, start, end, max(start, activation), "missed_period")
+    for start, end, days in periods:
+        line = _period_line(service, start, end, max(start, activation), "missed_period", days)
         if line is not None:
             lines.append(line)
-        start, end = period_containing(end + ONE_DAY, billing_day)
     return lines
 
 
+def _periods_between(first: date, last: date, billing_day: int) -> list[tuple[date, date, int]]:
+    """The billing day's periods holding first..last, the last one cut at `last` (with its full basis)."""
+    periods = []
+    while first <= last:
+        start, end = period_containing(first, billing_day)
+        periods.append((start, min(end, last), days_in_period(start, end)))
+        first = end + ONE_DAY
+    return periods
+
+
 def _period_line(
-    service: ServiceFacts, p_start: date, p_end: date, first: date, rule: str
+    service: ServiceFacts, p_start: date, p_end: date, first: date, rule: str, basis: int | None = None
 ) -> LineDraft | None:
     """The charge line of period [p_start, p_end] for the days from `first` (to the cancellation date)."""
     last = _last_day(service, p_end)
     if last < first:
         return None
-    period_days = days_in_period(p_start, p_end)
+    period_days = basis or days_in_period(p_start, p_end)
     boundaries = sorted({c.effective_date for c in service.price_changes if first < c.effective_date <= last})
     starts = [first, *boundaries]
     segments = []
@@ -249,7 +278,7 @@ def _period_line(
         )
     if billable == 0:
         return None
-    whole = rule == "missed_period" and billable == period_days and len(segments) == 1
+    whole = rule == "missed_period" and billable == period_days and len(segments) == 1 and first == p_start
     return LineDraft(
         kind="recurring" if whole else "pro_rata",
         description=f"{service.name}, {_label(first, last)}{'' if whole else ' (pro-rata)'}",
@@ -465,15 +494,26 @@ def period_of(facts: CustomerFacts, start: date) -> tuple[date, date]:
     return (start, facts.period_end) if facts.period_end is not None else natural
 
 
+def period_basis(facts: CustomerFacts, end: date) -> int:
+    """The pro-rata basis of the period ending `end`: the days of the billing day's period holding it."""
+    assert facts.billing_day is not None
+    return days_in_period(*period_containing(end, facts.billing_day))
+
+
 def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraft]:
     assert facts.billing_day is not None
     q_start, q_end = previous_period(facts, start)
     basis = days_in_period(*period_containing(end, facts.billing_day))
+    q_basis = (
+        facts.previous_period_days
+        if facts.previous_period_days is not None and (q_start, q_end) == facts.previous_period
+        else days_in_period(*period_containing(q_end, facts.billing_day))
+    )
     lines: list[LineDraft] = []
     for service in sorted(facts.services, key=lambda s: str(s.id)):
         candidates = [
-            *missed_period_lines(service, q_start, facts.billing_day),
-            catch_up_line(service, q_start, q_end),
+            *missed_period_lines(service, q_start, q_end, facts.billing_day, q_basis, facts.recorded_periods),
+            catch_up_line(service, q_start, q_end, q_basis),
             *price_change_lines(service, q_start, q_end),
             cancellation_credit(service, q_start, q_end),
             *suspension_credits(service, q_start, q_end),
@@ -546,4 +586,5 @@ def bill_customer(
         credit_added=added,
         charge_ids=tuple(line.charge_id for line in lines if line.charge_id is not None),
         usage_totals=billing_overage.usage_totals(facts.services),
+        days_in_period=period_basis(facts, end),
     )

@@ -266,7 +266,10 @@ def compute(conn: Connection, billing_date: date, customer_ids: list[UUID], *, l
             lines = [line for line in lines if line.line_key not in given]
         invoice = billing_run_rules.bill_customer(facts, billing_date, vat_rate, lines)
         if invoice is None:
-            result.nothing_to_bill.append((facts.customer_id, billing_date, _end(facts, billing_date)))
+            end = _end(facts, billing_date)
+            result.nothing_to_bill.append(
+                (facts.customer_id, billing_date, end, billing_run_rules.period_basis(facts, end))
+            )
         else:
             result.invoices.append(invoice)
     return result
@@ -296,6 +299,7 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
             "period_end": inv.period_end,
             "status": "invoiced",
             "invoice_id": invoice_ids[inv.customer_id],
+            "days_in_period": inv.days_in_period,
         }
         for inv in result.invoices
     ]
@@ -307,8 +311,9 @@ def write(conn: Connection, result: ChunkResult, billing_date: date) -> dict[str
             "period_end": end,
             "status": "skipped",
             "invoice_id": None,
+            "days_in_period": days,
         }
-        for customer, start, end in result.nothing_to_bill
+        for customer, start, end, days in result.nothing_to_bill
     ]
     cycle_ids = sql.open_cycles(conn, cycles)
     invoices = [inv for inv in result.invoices if inv.customer_id in cycle_ids]

@@ -103,10 +103,13 @@ def recorded_periods(conn: Connection, customer_ids: Ids, period_start: date) ->
     (bridging) period recorded to start on it (p_end); customers with neither are left out."""
     return conn.execute(
         """
-        select v.customer_id, q.period_start as q_start, q.period_end as q_end, o.period_end as p_end
+        select v.customer_id, q.period_start as q_start, q.period_end as q_end, q.days as q_days,
+               o.period_end as p_end
           from unnest(%(ids)s::uuid[]) as v(customer_id)
           left join lateral (
-                select period_start, period_end from billing_cycles
+                select period_start, period_end,
+                       coalesce(days_in_period, period_end - period_start + 1) as days
+                  from billing_cycles
                  where customer_id = v.customer_id and period_start < %(start)s and status <> 'open'
                  order by period_start desc limit 1
           ) q on true
@@ -117,6 +120,19 @@ def recorded_periods(conn: Connection, customer_ids: Ids, period_start: date) ->
          where q.period_start is not null or o.period_end is not null
         """,
         {"ids": _ids(customer_ids), "start": period_start},
+    ).fetchall()
+
+
+def periods_since(conn: Connection, customer_ids: list[UUID], since: date) -> list[dict[str, Any]]:
+    """The periods recorded (billed) for these customers that end on or after `since`."""
+    return conn.execute(
+        """
+        select customer_id, period_start, period_end,
+               coalesce(days_in_period, period_end - period_start + 1) as days
+          from billing_cycles
+         where customer_id = any(%s::uuid[]) and period_end >= %s and status <> 'open'
+        """,
+        (uuid_array(customer_ids), since),
     ).fetchall()
 
 
@@ -310,13 +326,14 @@ def open_cycles(conn: Connection, cycles: list[dict[str, Any]]) -> dict[UUID, UU
     rows = conn.execute(
         """
         insert into billing_cycles (id, customer_id, period_start, period_end, billing_date, status,
-                                    invoice_id)
-        select id, customer_id, period_start, period_end, period_start, status, invoice_id
+                                    invoice_id, days_in_period)
+        select id, customer_id, period_start, period_end, period_start, status, invoice_id, days_in_period
           from json_to_recordset(%s::json)
                as v(id uuid, customer_id uuid, period_start date, period_end date, status text,
-                    invoice_id uuid)
+                    invoice_id uuid, days_in_period integer)
         on conflict (customer_id, period_start) do update
-           set status = excluded.status, period_end = excluded.period_end, invoice_id = excluded.invoice_id
+           set status = excluded.status, period_end = excluded.period_end, invoice_id = excluded.invoice_id,
+               days_in_period = excluded.days_in_period
          where billing_cycles.status = 'open'
         returning id, customer_id
         """,
