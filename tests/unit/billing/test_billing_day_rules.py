@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from isp_billing.billing.billing_day import next_billing_date
+from isp_billing.billing.billing_day import next_billing_date, plan_change
 from isp_billing.billing.facts_models import BilledLineFacts, CustomerFacts, ServiceFacts
 from isp_billing.billing.rules import bill_customer, billing_day_credit, previous_period
 
@@ -104,3 +104,36 @@ def test_a_cancellation_inside_a_shortened_period_is_credited_up_to_its_recorded
     assert invoice is not None
     credits = sorted((line.period_start, line.amount) for line in invoice.lines if line.service_id)
     assert credits == [(date(2026, 2, 1), D("-80.00")), (date(2026, 2, 5), D("-400.00"))]
+
+
+@pytest.mark.parametrize(
+    ("current", "today", "new_day", "expected"),
+    [
+        # 25 -> 5 on 1 Feb: the invoiced 25 Jan - 24 Feb ends on 4 Feb; 5-24 Feb is the overlap
+        ((date(2026, 1, 25), date(2026, 2, 24)), date(2026, 2, 1), 5, (date(2026, 2, 4), None, (5, 24))),
+        # 5 -> 3 on 4 Mar (the period's last day): bridging 5 Mar - 2 Apr
+        ((date(2026, 2, 5), date(2026, 3, 4)), date(2026, 3, 4), 3, (date(2026, 3, 4), (5, 2), None)),
+        # 29 -> 31 on 10 Feb (common year): the next date (28 Feb) follows the period: nothing else
+        ((date(2026, 1, 29), date(2026, 2, 27)), date(2026, 2, 10), 31, (date(2026, 2, 27), None, None)),
+        # on the billing date itself, 5 Mar -> day 20: 20 Mar - 4 Apr is the overlap
+        ((date(2026, 3, 5), date(2026, 4, 4)), date(2026, 3, 5), 20, (date(2026, 3, 19), None, (20, 4))),
+    ],
+)
+def test_plan_change_shortens_the_period_or_records_a_bridging_one(current, today, new_day, expected):
+    plan = plan_change(current, today, new_day)
+    end, bridging_days, overlap_days = expected
+    assert plan.current_end == end
+    assert (
+        None if plan.bridging_period is None else tuple(d.day for d in plan.bridging_period)
+    ) == bridging_days
+    assert (None if plan.overlap is None else tuple(d.day for d in plan.overlap)) == overlap_days
+
+
+def test_plan_change_without_a_recorded_period_changes_only_the_day():
+    plan = plan_change(None, date(2026, 2, 1), 5)
+    assert (plan.next_billing_date, plan.current_end, plan.bridging_period, plan.overlap) == (
+        date(2026, 2, 5),
+        None,
+        None,
+        None,
+    )
