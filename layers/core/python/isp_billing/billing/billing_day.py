@@ -120,7 +120,7 @@ def change_billing_day(
                 (
                     pro_rata(
                         line["monthly_price"],
-                        days_in_period(first, line["period_end"]),
+                        days_in_period(max(first, line["period_start"]), line["period_end"]),
                         line["days_in_period"],
                     )
                     for line in sql.charge_lines_of(conn, customer_id, period[0])
