@@ -1,0 +1,91 @@
+"""Boundaries of the billing rules the mutation run found untested: a day on each side of each comparison."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from isp_billing.billing.facts_models import (
+    BilledLineFacts,
+    PriceChangeFacts,
+    ServiceFacts,
+    SuspensionFacts,
+)
+from isp_billing.billing.rules import (
+    billing_day_credit,
+    cancellation_credit,
+    catch_up_line,
+    missed_period_lines,
+)
+
+D = Decimal
+
+
+def _service(**extra) -> ServiceFacts:
+    values = {
+        "id": uuid.uuid4(),
+        "name": "Fibre 50",
+        "status": "active",
+        "monthly_price": D("620.00"),
+        "activation_date": date(2025, 6, 1),
+        "cancellation_effective_date": None,
+        **extra,
+    }
+    return ServiceFacts(**values)
+
+
+def test_a_billing_day_credit_on_a_line_without_a_recorded_basis_uses_the_lines_own_days():
+    # Given a line 1-31 Jan (31 days) whose source had no days_in_period, and Q recorded as 1-10 Jan
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), None)
+    credit = billing_day_credit(_service(previous_line=billed), date(2026, 1, 1), date(2026, 1, 10))
+    # Then 11-31 Jan: 620 x 21 / 31 = 420.00
+    assert credit is not None and credit.amount == D("-420.00") and credit.source["days_in_period"] == 31
+
+
+def test_missed_periods_follow_the_recorded_periods_not_the_billing_days():
+    # Given day 5 now, a period recorded as 25 Jan - 4 Feb (basis 31, shortened by a change from day 25),
+    # Q 5 Feb - 4 Mar recorded too, and an activation dated 28 Jan recorded on 10 Feb
+    service = _service(activation_date=date(2026, 1, 28), activation_recorded_on=date(2026, 2, 10))
+    recorded = ((date(2026, 1, 25), date(2026, 2, 4), 31), (date(2026, 2, 5), date(2026, 3, 4), 28))
+    lines = missed_period_lines(service, date(2026, 2, 5), date(2026, 3, 4), 5, 28, recorded)
+    # Then one line for 28 Jan - 4 Feb of the recorded period (its key, its basis) and one for Q
+    assert [(line.line_key.rsplit(":", 1)[1], line.amount) for line in lines] == [
+        ("2026-01-25", D("160.00")),  # 620 x 8 / 31
+        ("2026-02-05", D("620.00")),
+    ]
+
+
+def test_a_recorded_period_ending_the_day_of_the_activation_is_billed_for_that_day():
+    # Given day 1, a period recorded as 1-31 Jan, activated 31 Jan (recorded 2 Feb)
+    service = _service(activation_date=date(2026, 1, 31), activation_recorded_on=date(2026, 2, 2))
+    recorded = ((date(2026, 1, 1), date(2026, 1, 31), 31),)
+    lines = missed_period_lines(service, date(2026, 2, 1), date(2026, 2, 28), 1, 28, recorded)
+    assert [line.amount for line in lines] == [D("20.00"), D("620.00")]
+
+
+def test_a_price_change_effective_on_the_last_day_splits_the_catch_up():
+    # Given day 1, activated 20 Jan, R620 -> R930 from 31 Jan (the period's last day)
+    change = PriceChangeFacts(uuid.uuid4(), date(2026, 1, 31), D("620.00"), D("930.00"))
+    service = _service(activation_date=date(2026, 1, 20), price_changes=(change,), monthly_price=D("930.00"))
+    line = catch_up_line(service, date(2026, 1, 1), date(2026, 1, 31))
+    # Then 20-30 Jan at 620 (11 days: 220.00) and 31 Jan at 930 (30.00)
+    assert line is not None and line.amount == D("250.00")
+    assert [segment["billable_days"] for segment in line.source["segments"]] == [11, 1]
+
+
+def test_a_cancellation_effective_on_the_invoiced_lines_first_day_credits_the_rest():
+    # Given a line 1-31 Jan at R620 and the last day 1 Jan
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), 31)
+    service = _service(previous_line=billed, status="cancelled", cancellation_effective_date=date(2026, 1, 1))
+    credit = cancellation_credit(service, date(2026, 1, 1), date(2026, 1, 31))
+    # Then 2-31 Jan (30 days) is credited
+    assert credit is not None and credit.amount == D("-600.00")
+
+
+def test_no_reactivation_catch_up_for_a_service_activated_after_the_period():
+    # Given day 1, activated 5 Feb, with a (recorded) suspension lifted inside January
+    pause = SuspensionFacts(uuid.uuid4(), date(2025, 12, 20), date(2026, 1, 10), True)
+    service = _service(activation_date=date(2026, 2, 5), suspensions=(pause,))
+    # Then January has no line for it
+    assert catch_up_line(service, date(2026, 1, 1), date(2026, 1, 31)) is None
