@@ -8,15 +8,19 @@ from decimal import Decimal
 
 from isp_billing.billing.facts_models import (
     BilledLineFacts,
+    CustomerFacts,
     PriceChangeFacts,
     ServiceFacts,
     SuspensionFacts,
 )
 from isp_billing.billing.rules import (
+    bill_customer,
     billing_day_credit,
     cancellation_credit,
     catch_up_line,
     missed_period_lines,
+    price_change_lines,
+    recurring_line,
 )
 
 D = Decimal
@@ -89,3 +93,51 @@ def test_no_reactivation_catch_up_for_a_service_activated_after_the_period():
     service = _service(activation_date=date(2026, 2, 5), suspensions=(pause,))
     # Then January has no line for it
     assert catch_up_line(service, date(2026, 1, 1), date(2026, 1, 31)) is None
+
+
+def test_a_cancellation_inside_a_bridging_period_ends_its_line_on_the_last_day():
+    # Given day 3 and a bridging period 5 Mar - 2 Apr (basis 31), the service's last day 20 Mar
+    service = _service(status="cancelled", cancellation_effective_date=date(2026, 3, 20))
+    line = recurring_line(service, date(2026, 3, 5), date(2026, 4, 2), 31)
+    # Then 5-20 Mar: 620 x 16 / 31 = 320.00, the final period
+    assert line is not None and line.amount == D("320.00") and line.source["rule"] == "final_period_pro_rata"
+
+
+def test_a_whole_missed_period_with_a_price_change_inside_is_a_pro_rata_line():
+    # Given day 1, dated 10 Jan, recorded 5 Feb; R620 -> R930 from 15 Feb
+    change = PriceChangeFacts(uuid.uuid4(), date(2026, 2, 15), D("620.00"), D("930.00"))
+    service = _service(
+        activation_date=date(2026, 1, 10), activation_recorded_on=date(2026, 2, 5), price_changes=(change,)
+    )
+    lines = missed_period_lines(service, date(2026, 2, 1), date(2026, 2, 28), 1)
+    # Then February (all its days, two prices) is a pro-rata line of two segments: 310.00 + 465.00
+    assert [(line.kind, line.amount) for line in lines] == [
+        ("pro_rata", D("440.00")),
+        ("pro_rata", D("775.00")),
+    ]
+
+
+def test_a_price_change_on_the_invoiced_lines_last_day_is_charged_for_that_day():
+    # Given a line 1-31 Jan at R620 and R620 -> R930 from 31 Jan
+    change = PriceChangeFacts(uuid.uuid4(), date(2026, 1, 31), D("620.00"), D("930.00"))
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), 31)
+    service = _service(previous_line=billed, price_changes=(change,), monthly_price=D("930.00"))
+    (line,) = price_change_lines(service, date(2026, 1, 1), date(2026, 1, 31))
+    # Then (930 - 620) x 1 / 31 = 10.00
+    assert line.amount == D("10.00") and line.source["days"] == 1
+
+
+def test_a_recorded_period_that_is_not_the_previous_one_gives_no_basis_to_the_catch_up():
+    # Given day 1, the last recorded period December (a gap since), activated 15 Feb
+    customer = CustomerFacts(
+        uuid.uuid4(),
+        1,
+        7,
+        D("0.00"),
+        services=(_service(activation_date=date(2026, 2, 15)),),
+        previous_period=(date(2025, 12, 1), date(2025, 12, 31)),
+        previous_period_days=31,
+    )
+    invoice = bill_customer(customer, date(2026, 3, 1), Decimal("15.00"))
+    # Then February's catch-up is 620 x 14 / 28 (February's own days)
+    assert invoice is not None and invoice.lines[0].amount == D("310.00")
