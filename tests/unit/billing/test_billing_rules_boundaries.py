@@ -21,6 +21,7 @@ from isp_billing.billing.rules import (
     missed_period_lines,
     price_change_lines,
     recurring_line,
+    suspension_credits,
 )
 
 D = Decimal
@@ -141,3 +142,42 @@ def test_a_recorded_period_that_is_not_the_previous_one_gives_no_basis_to_the_ca
     invoice = bill_customer(customer, date(2026, 3, 1), Decimal("15.00"))
     # Then February's catch-up is 620 x 14 / 28 (February's own days)
     assert invoice is not None and invoice.lines[0].amount == D("310.00")
+
+
+def test_an_activation_on_the_periods_first_day_is_caught_up_in_full_and_one_before_it_is_not():
+    # Given day 1 and January not invoiced for the service
+    on_first_day = _service(activation_date=date(2026, 1, 1))
+    line = catch_up_line(on_first_day, date(2026, 1, 1), date(2026, 1, 31))
+    assert line is not None and line.amount == D("620.00") and line.source["rule"] == "activation_pro_rata"
+    # And a service activated long before, paused since 20 Dec (still), has no catch-up for January
+    pause = SuspensionFacts(uuid.uuid4(), date(2025, 12, 20), None, True)
+    paused = _service(activation_date=date(2025, 6, 1), suspensions=(pause,))
+    assert catch_up_line(paused, date(2026, 1, 1), date(2026, 1, 31)) is None
+
+
+def test_a_price_change_back_to_the_invoiced_price_inside_the_line_is_still_charged():
+    # Given a line 1-31 Jan billed at R930 (R620 -> R930 from 1 Jan), back to R620 from 11 Jan and to R930
+    # again from 21 Jan
+    changes = (
+        PriceChangeFacts(uuid.uuid4(), date(2026, 1, 1), D("620.00"), D("930.00")),
+        PriceChangeFacts(uuid.uuid4(), date(2026, 1, 11), D("930.00"), D("620.00")),
+        PriceChangeFacts(uuid.uuid4(), date(2026, 1, 21), D("620.00"), D("930.00")),
+    )
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("930.00"), 31)
+    service = _service(previous_line=billed, price_changes=changes, monthly_price=D("930.00"))
+    lines = price_change_lines(service, date(2026, 1, 1), date(2026, 1, 31))
+    # Then 11-31 Jan is credited 310 x 21 / 31 and 21-31 Jan charged 310 x 11 / 31 again: 11-20 Jan at R620
+    assert [line.amount for line in lines] == [D("-210.00"), D("110.00")]
+
+
+def test_a_cancellation_dated_before_the_invoiced_line_gives_no_credit():
+    billed = BilledLineFacts("pro_rata", date(2026, 1, 10), date(2026, 1, 31), D("620.00"), 31)
+    service = _service(previous_line=billed, status="cancelled", cancellation_effective_date=date(2026, 1, 5))
+    assert cancellation_credit(service, date(2026, 1, 1), date(2026, 1, 31)) is None
+
+
+def test_a_pausing_suspension_lifted_before_the_invoiced_line_gives_no_credit_line():
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), 31)
+    pause = SuspensionFacts(uuid.uuid4(), date(2025, 12, 1), date(2025, 12, 10), True)
+    service = _service(previous_line=billed, suspensions=(pause,))
+    assert suspension_credits(service, date(2026, 1, 1), date(2026, 1, 31)) == []
