@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from isp_billing.api_models import ApiModel, RequestModel, ServiceStatus, ServiceType
 from isp_billing.lifecycle.rules import SuspensionType
@@ -28,7 +28,7 @@ class ActivateRequest(RequestModel):
         " bills every day from it not billed yet. More than BACKDATED_ACTIVATION_MAX_DAYS (default 62) days"
         " back it needs confirm_backdated from a billing admin.",
     )
-    confirm_backdated: bool = Field(
+    confirm_backdated: StrictBool = Field(
         default=False,
         description="A billing admin confirms an activation date further back than the setting allows.",
     )
