@@ -20,6 +20,7 @@ from isp_billing.billing.rules import (
     catch_up_line,
     missed_period_lines,
     price_change_lines,
+    problems,
     recurring_line,
     suspension_credits,
 )
@@ -77,6 +78,7 @@ def test_a_price_change_effective_on_the_last_day_splits_the_catch_up():
     # Then 20-30 Jan at 620 (11 days: 220.00) and 31 Jan at 930 (30.00)
     assert line is not None and line.amount == D("250.00")
     assert [segment["billable_days"] for segment in line.source["segments"]] == [11, 1]
+    assert line.source["monthly_price"] == "930.00"
 
 
 def test_a_cancellation_effective_on_the_invoiced_lines_first_day_credits_the_rest():
@@ -181,3 +183,58 @@ def test_a_pausing_suspension_lifted_before_the_invoiced_line_gives_no_credit_li
     pause = SuspensionFacts(uuid.uuid4(), date(2025, 12, 1), date(2025, 12, 10), True)
     service = _service(previous_line=billed, suspensions=(pause,))
     assert suspension_credits(service, date(2026, 1, 1), date(2026, 1, 31)) == []
+
+
+def test_a_service_activated_on_the_billing_date_gets_its_recurring_line():
+    line = recurring_line(_service(activation_date=date(2026, 2, 1)), date(2026, 2, 1), date(2026, 2, 28))
+    assert line is not None and line.amount == D("620.00")
+
+
+def test_the_reactivation_is_the_lift_of_the_suspension_open_at_the_periods_start_whatever_the_order():
+    # Given day 1, a suspension from 20 Dec lifted on 5 Jan, and another from 15 to 20 Jan (listed first)
+    inside = SuspensionFacts(uuid.uuid4(), date(2026, 1, 15), date(2026, 1, 20), True)
+    across = SuspensionFacts(uuid.uuid4(), date(2025, 12, 20), date(2026, 1, 5), True)
+    service = _service(suspensions=(inside, across))
+    line = catch_up_line(service, date(2026, 1, 1), date(2026, 1, 31))
+    # Then January from 5 Jan, less 15-19 Jan: 22 days
+    assert line is not None and line.period_start == date(2026, 1, 5)
+    assert line.source["segments"][0]["billable_days"] == 22
+
+
+def test_a_price_change_dated_before_the_invoiced_line_is_already_in_its_price():
+    # Given a catch-up line from 10 Jan billed at R930, the change R620 -> R930 from 5 Jan
+    change = PriceChangeFacts(uuid.uuid4(), date(2026, 1, 5), D("620.00"), D("930.00"))
+    billed = BilledLineFacts("pro_rata", date(2026, 1, 10), date(2026, 1, 31), D("930.00"), 31)
+    service = _service(previous_line=billed, price_changes=(change,), monthly_price=D("930.00"))
+    assert price_change_lines(service, date(2026, 1, 1), date(2026, 1, 31)) == []
+
+
+def test_a_price_change_from_the_lines_first_day_entered_after_it_was_invoiced_is_charged_in_full():
+    for old, new, amount in (("620.00", "930.00", "310.00"), ("930.00", "620.00", "-310.00")):
+        # Given a line 1-31 Jan billed at the old price, and a change from 1 Jan entered after
+        change = PriceChangeFacts(uuid.uuid4(), date(2026, 1, 1), D(old), D(new))
+        billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D(old), 31)
+        service = _service(previous_line=billed, price_changes=(change,), monthly_price=D(new))
+        (line,) = price_change_lines(service, date(2026, 1, 1), date(2026, 1, 31))
+        # Then the whole difference
+        assert line.amount == D(amount)
+
+
+def test_billing_day_zero_is_out_of_range():
+    customer = CustomerFacts(uuid.uuid4(), 0, 7, D("0.00"))
+    assert [problem.error_code for problem in problems(customer)] == ["billing_day_out_of_range"]
+
+
+def test_a_credit_balance_under_a_rand_is_applied_and_none_is_applied_to_a_credit_invoice():
+    # Given R0.50 of credit and a R620 month / Then 0.50 is applied
+    customer = CustomerFacts(uuid.uuid4(), 1, 7, D("0.50"), services=(_service(),))
+    invoice = bill_customer(customer, date(2026, 2, 1), Decimal("15.00"))
+    assert invoice is not None and invoice.credit_applied == D("0.50") and invoice.total_amount == D("619.50")
+    # Given credits exceeding the charges and R100 credit / Then no credit is applied, the excess is carried
+    billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), 31)
+    cancelled = _service(
+        previous_line=billed, status="cancelled", cancellation_effective_date=date(2026, 1, 10)
+    )
+    customer = CustomerFacts(uuid.uuid4(), 1, 7, D("100.00"), services=(cancelled,))
+    invoice = bill_customer(customer, date(2026, 2, 1), Decimal("15.00"))
+    assert invoice is not None and invoice.credit_applied == D("0.00") and invoice.credit_added == D("420.00")
