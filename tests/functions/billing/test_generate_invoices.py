@@ -59,3 +59,27 @@ def test_a_billing_admin_may_start_it_and_support_may_not(conn):
     _, support = admin_with_token(conn, role="support")
     assert call_api(*ROUTE, token=billing, body={"run_date": "2026-03-05"})[0] == 200
     assert call_api(*ROUTE, token=support, body={"run_date": "2026-03-06"})[0] == 403
+
+
+def test_a_run_date_after_today_sast_is_422_unless_it_is_a_dry_run(conn):
+    # Given a customer billed on the 16th, and the clock at 10:03 SAST on 15 August 2027
+    billed_customer(conn, billing_day=16)
+    before = table_counts(conn)
+    with clock.moved_to(datetime.fromisoformat("2027-08-15T10:03:00+02:00")):
+        # When a run is asked for tomorrow, or for a month ahead
+        for run_date in ("2027-08-16", "2027-09-18"):
+            status, headers, problem = call_api(*ROUTE, token=TEST_CRON_SECRET, body={"run_date": run_date})
+            # Then 422, and no invoice is issued early, not even a log row
+            assert status == 422 and headers["content-type"] == "application/problem+json", problem
+            assert "run_date" in str(problem)
+        assert table_counts(conn) == before
+        assert conn.execute("select count(*) as n from cron_execution_log").fetchone()["n"] == 0
+        # When the same future date is a dry run / Then it is a preview that may look ahead
+        status, _, body = call_api(
+            *ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2027-08-16", "dry_run": True}
+        )
+        assert status == 200 and body["details"]["dry_run"] is True and body["records_processed"] == 1
+        # When the run date is today / Then it runs
+        status, _, body = call_api(*ROUTE, token=TEST_CRON_SECRET, body={"run_date": "2027-08-15"})
+        assert status == 200
+    assert conn.execute("select count(*) as n from customer_invoices").fetchone()["n"] == 0

@@ -60,14 +60,26 @@ def test_catch_up_bills_every_missed_date_once_and_numbers_are_gap_free(conn):
     assert numbers == ["INV-2026-00001", "INV-2026-00002", "INV-2026-00003"]
 
 
-def test_catch_up_is_bounded_by_the_setting(conn, monkeypatch):
+def test_catch_up_is_bounded_by_the_setting_and_the_next_runs_bill_the_rest_in_order(conn, monkeypatch):
     # Given a completed run long ago and the default bound of 35 days
-    billed_customer(conn, billing_day=1)
+    customer, _ = billed_customer(conn, billing_day=1)
     run_billing(date(2025, 6, 1))
     # When the next run is months later
     row = run_billing(date(2026, 3, 10))
-    # Then it reaches back 35 days only
-    assert row["details"]["billed_from"] == "2026-02-04"
+    # Then it starts the day after the last completed run, bills 35 days from the first date still to bill
+    # (1 July, 1 August), and ends partial with the customer's later dates named, not dropped
+    assert row["details"]["billed_from"] == "2025-06-02"
+    assert row["status"] == "partial" and row["details"]["deferred_customers"] == 1
+    cycles = conn.execute("select period_start from billing_cycles where customer_id = %s", (customer,))
+    assert [str(c["period_start"]) for c in cycles.fetchall()] == ["2025-06-01", "2025-07-01", "2025-08-01"]
+    # When the runs go on / Then each reaches further, in order, until one completes with March billed
+    statuses = [run_billing(date(2026, 3, 10))["status"] for _ in range(8)]
+    assert statuses[-1] == "completed" and "partial" in statuses
+    march = conn.execute(
+        "select count(*) as n from customer_invoices where customer_id = %s and period_start = '2026-03-01'",
+        (customer,),
+    ).fetchone()
+    assert march["n"] == 1
 
 
 def test_test_customers_are_not_billed(conn):

@@ -73,8 +73,12 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (the customer dashboard, the admin console), comma-separated.
     cors_allowed_origins: str = ""
 
-    # The billing run: how many days a run catches up at most (customers per chunk: job_chunk_size).
+    # The billing run: how many days of billing dates one run bills at most, from the first still to bill
+    # (the next runs bill the rest, in order; customers per chunk: job_chunk_size).
     billing_catchup_days: int = Field(default=35, ge=1, le=62)
+    # An activation date further back than this many days is refused unless a billing admin confirms it
+    # (the next invoice bills every day from the activation date: a wrong old date would bill months).
+    backdated_activation_max_days: int = Field(default=62, ge=0)
     # A preview without customer_id computes every due customer in one request: above this many it is
     # refused (422) so it stays well inside API Gateway's 29 s (1,000 customers take about a second).
     billing_preview_max_customers: int = Field(default=1000, ge=1)

@@ -38,6 +38,7 @@ class BilledLineFacts:
     start: date
     end: date
     monthly_price: Decimal
+    days_in_period: int | None = None  # the pro-rata basis it was priced with (its source's)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ class ServiceFacts:
     previous_line: BilledLineFacts | None = None
     # None: not live in the previous period, or uncapped with no usage recorded and nothing to settle
     usage: ServiceUsageFacts | None = None
+    # the SAST day the activation was recorded (a backdated activation reaches periods invoiced before it)
+    activation_recorded_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,14 @@ class CustomerFacts:
     services: tuple[ServiceFacts, ...] = ()
     charges: tuple[ChargeFacts, ...] = ()
     given_keys: frozenset[str] = frozenset()  # line keys already on an invoice (a credit is given once)
+    # the recorded billing periods (billing_cycles): the last one billed before this invoice's (None: none
+    # recorded, the period before by the billing day), and this invoice's own end when it is a recorded
+    # bridging period after a billing-day change (None: the billing day's period)
+    previous_period: tuple[date, date] | None = None
+    period_end: date | None = None
+    previous_period_days: int | None = None  # the recorded previous period's pro-rata basis
+    # the periods recorded since a backdated activation's date (start, end, basis); read only then
+    recorded_periods: tuple[tuple[date, date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,7 @@ class InvoiceDraft:
     charge_ids: tuple[UUID, ...] = ()
     # the previous period's usage per service, as the invoice shows it (customer_invoices.usage_totals)
     usage_totals: dict[str, dict[str, Any]] | None = None
+    days_in_period: int | None = None  # the period's pro-rata basis (recorded with its billing cycle)
 
 
 @dataclass(frozen=True)
@@ -149,10 +161,12 @@ class CustomerProblem:
     message: str
     suggested_fix: str
     record_id: UUID | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # more of the payload (e.g. the periods named)
 
 
 @dataclass
 class ChunkResult:
     invoices: list[InvoiceDraft] = field(default_factory=list)
     problems: list[CustomerProblem] = field(default_factory=list)
-    nothing_to_bill: list[tuple[UUID, date, date]] = field(default_factory=list)  # skipped cycles
+    # skipped cycles: customer, start, end, pro-rata basis
+    nothing_to_bill: list[tuple[UUID, date, date, int]] = field(default_factory=list)

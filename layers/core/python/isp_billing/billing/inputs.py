@@ -8,6 +8,7 @@ from uuid import UUID
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing import inputs_sql as billing_inputs
 from isp_billing.billing import lookups_sql as billing_lookups
+from isp_billing.billing import run_sql as billing_run_sql
 from isp_billing.billing.models import ChangePriceRequest, ChangePriceResult, Charge, ChargeCreateRequest
 from isp_billing.billing.periods import period_containing
 from isp_billing.clock import sast_today
@@ -38,6 +39,7 @@ def change_price(
     before = admin_services.lock_service(conn, service_id)
     if before is None:
         raise NotFound("No such service.")
+    billing_run_sql.lock_customer(conn, before["customer_id"])  # serialised with the run's billing of it
     if before["status"] == "cancelled":
         raise InvalidState("A cancelled service's price cannot change.", current_status=before["status"])
     package_row = None
@@ -108,6 +110,7 @@ def add_charge(
         )
     if not billing_inputs.customer_exists(conn, customer_id):
         raise NotFound("No such customer.")
+    billing_run_sql.lock_customer(conn, customer_id)  # serialised with the run's billing of the customer
     row = billing_inputs.insert_charge(
         conn, customer_id, request.kind, request.description, request.amount, request.due_date, admin.admin_id
     )
@@ -123,6 +126,8 @@ def list_charges(conn: Connection, admin: AdminPrincipal, customer_id: UUID) -> 
 
 def cancel_charge(conn: Connection, admin: AdminPrincipal, customer_id: UUID, charge_id: UUID) -> Charge:
     require_billing_role(admin)
+    # The run's lock: a charge the run has read is cancelled only after its invoice is written (then 409)
+    billing_run_sql.lock_customer(conn, customer_id)
     if not billing_inputs.cancel_pending_charge(conn, customer_id, charge_id, admin.admin_id):
         row = billing_inputs.get_charge(conn, customer_id, charge_id)
         if row is None:

@@ -5,6 +5,8 @@ P is the period being invoiced (billed in advance, on its first day), Q the peri
 
 - recurring: a billable service for P at the price in force on P's first day; a cancelled service only up to
   its effective date (pro-rata when that falls inside P); nothing while a billing-pausing suspension is open.
+- missed periods: a backdated activation (recorded on or after Q's first day, dated before it) bills every
+  period from the activation date up to Q, each its own line: the first pro-rata, a whole one in full.
 - pro_rata catch-up: a service that started (activation) or restarted (reactivation of a paused service)
   inside Q and was not invoiced for Q: its billable days of Q (paused days excluded), priced per segment
   when the price changed inside Q. Domain.md's example: 699 x 15 / 31 = 338.23.
@@ -108,7 +110,11 @@ def _last_day(service: ServiceFacts, period_end: date) -> date:
 # --- the lines ---------------------------------------------------------------------------------------
 
 
-def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft | None:
+def recurring_line(
+    service: ServiceFacts, start: date, end: date, basis: int | None = None
+) -> LineDraft | None:
+    """P's line; `basis` the days of the billing day's period holding P when P is a shorter bridging
+    period (a billing-day change), which is then billed pro-rata."""
     activation = service.activation_date
     effective = service.cancellation_effective_date
     if service.status == "pending" or activation is None or activation > start:
@@ -119,8 +125,25 @@ def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft |
         return None
     price = price_at(service, start)
     assert price is not None  # checked by `problems`
-    period_days = days_in_period(start, end)
+    period_days = basis or days_in_period(start, end)
     key = f"charge:{service.id}:{start}"
+    if period_days != days_in_period(start, end) and (effective is None or effective >= end):
+        days = days_in_period(start, end)
+        return LineDraft(
+            kind="pro_rata",
+            description=f"{service.name}, {_label(start, end)} (billing day changed)",
+            amount=pro_rata(price, days, period_days),
+            line_key=key,
+            service_id=service.id,
+            period_start=start,
+            period_end=end,
+            source={
+                "rule": "bridging_period",
+                "monthly_price": format_money(price),
+                "days_used": days,
+                "days_in_period": period_days,
+            },
+        )
     if effective is not None and effective < end:
         used = _days(start, effective)
         return LineDraft(
@@ -151,8 +174,18 @@ def recurring_line(service: ServiceFacts, start: date, end: date) -> LineDraft |
     )
 
 
-def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
-    """The previous period's billable days of a service that started or restarted inside it, not invoiced."""
+def is_backdated(service: ServiceFacts, q_start: date) -> bool:
+    """Activated (recorded) on or after Q's first day with an activation date before it: the invoices
+    of the periods it reaches were written while the service was pending, so they billed none of it."""
+    activation, recorded = service.activation_date, service.activation_recorded_on
+    return activation is not None and recorded is not None and activation < q_start <= recorded
+
+
+def catch_up_line(
+    service: ServiceFacts, q_start: date, q_end: date, basis: int | None = None
+) -> LineDraft | None:
+    """The previous period's billable days of a service that started or restarted inside it, not invoiced
+    (`basis`: the days of the period Q is part of when it is a recorded bridging period)."""
     if service.previous_line is not None or service.activation_date is None:
         return None
     activation = service.activation_date
@@ -164,17 +197,70 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
             for s in service.suspensions
             if s.pauses_billing and s.end is not None and s.start <= q_start <= s.end <= q_end
         ]
-        if not restarts or activation > q_start:
+        if not restarts or activation > q_start or is_backdated(service, q_start):
             return None
         first, rule = restarts[0], "reactivation_pro_rata"
-    last = _last_day(service, q_end)
+    return _period_line(service, q_start, q_end, first, rule, basis)
+
+
+def missed_period_lines(
+    service: ServiceFacts,
+    q_start: date,
+    q_end: date,
+    billing_day: int,
+    q_basis: int | None = None,
+    recorded: tuple[tuple[date, date, int], ...] = (),
+) -> list[LineDraft]:
+    """A backdated activation: every period from the one holding the activation date up to Q, each its
+    own line (the first pro-rata from the activation date, a whole one in full; paused days excluded,
+    priced per segment), keyed like the period's charge line so a period already invoiced is never again
+    (the run drops a line whose key is on an invoice). The periods are the recorded ones (`recorded`:
+    start, end, pro-rata basis; Q with `q_basis`), the billing day's where none is recorded."""
+    if not is_backdated(service, q_start) or service.previous_line is not None:
+        return []
+    activation = service.activation_date
+    assert activation is not None
+    periods: list[tuple[date, date, int]] = []
+    cursor = activation
+    for start, end, days in sorted(recorded):
+        if end < activation or start >= q_start:
+            continue
+        periods.extend(_periods_between(cursor, start - ONE_DAY, billing_day))
+        periods.append((start, end, days))
+        cursor = end + ONE_DAY
+    periods.extend(_periods_between(cursor, q_start - ONE_DAY, billing_day))
+    periods.append((q_start, q_end, q_basis or days_in_period(q_start, q_end)))
+    lines = []
+    for start, end, days in periods:
+        line = _period_line(service, start, end, max(start, activation), "missed_period", days)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _periods_between(first: date, last: date, billing_day: int) -> list[tuple[date, date, int]]:
+    """The billing day's periods holding first..last, the last one cut at `last` (with its full basis)."""
+    periods = []
+    while first <= last:
+        start, end = period_containing(first, billing_day)
+        periods.append((start, min(end, last), days_in_period(start, end)))
+        first = end + ONE_DAY
+    return periods
+
+
+def _period_line(
+    service: ServiceFacts, p_start: date, p_end: date, first: date, rule: str, basis: int | None = None
+) -> LineDraft | None:
+    """The charge line of period [p_start, p_end] for the days from `first` (to the cancellation date)."""
+    last = _last_day(service, p_end)
     if last < first:
         return None
-    period_days = days_in_period(q_start, q_end)
+    period_days = basis or days_in_period(p_start, p_end)
     boundaries = sorted({c.effective_date for c in service.price_changes if first < c.effective_date <= last})
     starts = [first, *boundaries]
     segments = []
     amount = ZERO
+    billable = 0
     for index, segment_start in enumerate(starts):
         segment_end = starts[index + 1] - ONE_DAY if index + 1 < len(starts) else last
         days = _days(segment_start, segment_end) - paused_days(service, segment_start, segment_end)
@@ -182,6 +268,7 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
         assert price is not None
         part = pro_rata(price, days, period_days)
         amount += part
+        billable += days
         segments.append(
             {
                 "from": str(segment_start),
@@ -191,19 +278,20 @@ def catch_up_line(service: ServiceFacts, q_start: date, q_end: date) -> LineDraf
                 "amount": format_money(part),
             }
         )
-    if all(segment["billable_days"] == 0 for segment in segments):
+    if billable == 0:
         return None
+    whole = rule == "missed_period" and billable == period_days and len(segments) == 1 and first == p_start
     return LineDraft(
-        kind="pro_rata",
-        description=f"{service.name}, {_label(first, last)} (pro-rata)",
+        kind="recurring" if whole else "pro_rata",
+        description=f"{service.name}, {_label(first, last)}{'' if whole else ' (pro-rata)'}",
         amount=amount,
-        line_key=f"charge:{service.id}:{q_start}",
+        line_key=f"charge:{service.id}:{p_start}",
         service_id=service.id,
         period_start=first,
         period_end=last,
         source={
             "rule": rule,
-            "period": {"start": str(q_start), "end": str(q_end)},
+            "period": {"start": str(p_start), "end": str(p_end)},
             "days_in_period": period_days,
             "segments": segments,
             "monthly_price": segments[-1]["monthly_price"],
@@ -216,8 +304,8 @@ def price_change_lines(service: ServiceFacts, q_start: date, q_end: date) -> lis
     billed = service.previous_line
     if billed is None:
         return []
-    period_days = days_in_period(q_start, q_end)
-    last = _last_day(service, billed.end)
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    last = _last_day(service, min(billed.end, q_end))
     lines = []
     for change in sorted(service.price_changes, key=lambda c: c.effective_date):
         effective = change.effective_date
@@ -254,18 +342,21 @@ def price_change_lines(service: ServiceFacts, q_start: date, q_end: date) -> lis
 
 def cancellation_credit(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
     billed, effective = service.previous_line, service.cancellation_effective_date
-    if billed is None or effective is None or not billed.start <= effective < billed.end:
+    if billed is None or effective is None:
         return None
-    period_days = days_in_period(q_start, q_end)
-    unused = _days(effective + ONE_DAY, billed.end)
+    end = min(billed.end, q_end)  # after Q's end: the billing-day change credit
+    if not billed.start <= effective < end:
+        return None
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    unused = _days(effective + ONE_DAY, end)
     return LineDraft(
         kind="credit",
-        description=f"{service.name}, credit for {_label(effective + ONE_DAY, billed.end)} (cancelled)",
+        description=f"{service.name}, credit for {_label(effective + ONE_DAY, end)} (cancelled)",
         amount=-pro_rata(billed.monthly_price, unused, period_days),
         line_key=f"cancel_credit:{service.id}",
         service_id=service.id,
         period_start=effective + ONE_DAY,
-        period_end=billed.end,
+        period_end=end,
         source={
             "rule": "cancellation_credit",
             "cancellation_effective_date": str(effective),
@@ -280,8 +371,8 @@ def suspension_credits(service: ServiceFacts, q_start: date, q_end: date) -> lis
     billed = service.previous_line
     if billed is None:
         return []
-    period_days = days_in_period(q_start, q_end)
-    last = _last_day(service, billed.end)
+    period_days = billed.days_in_period or days_in_period(q_start, q_end)
+    last = _last_day(service, min(billed.end, q_end))
     lines = []
     for suspension in service.suspensions:
         if not suspension.pauses_billing:
@@ -310,6 +401,32 @@ def suspension_credits(service: ServiceFacts, q_start: date, q_end: date) -> lis
             )
         )
     return lines
+
+
+def billing_day_credit(service: ServiceFacts, q_start: date, q_end: date) -> LineDraft | None:
+    """A billing-day change ended Q before the end of the period its line billed: the days billed after
+    Q's end are billed again by the periods that follow, so they are credited at the price invoiced."""
+    billed = service.previous_line
+    if billed is None or billed.end <= q_end:
+        return None
+    first = max(q_end + ONE_DAY, billed.start)
+    days = _days(first, billed.end)
+    period_days = billed.days_in_period or days_in_period(billed.start, billed.end)
+    return LineDraft(
+        kind="credit",
+        description=f"{service.name}, credit for {_label(first, billed.end)} (billing day changed)",
+        amount=-pro_rata(billed.monthly_price, days, period_days),
+        line_key=f"billing_day_credit:{service.id}:{q_start}",
+        service_id=service.id,
+        period_start=first,
+        period_end=billed.end,
+        source={
+            "rule": "billing_day_change_credit",
+            "invoiced_price": format_money(billed.monthly_price),
+            "days": days,
+            "days_in_period": period_days,
+        },
+    )
 
 
 def charge_lines(charges: Iterable[ChargeFacts], invoice_date: date) -> list[LineDraft]:
@@ -363,17 +480,47 @@ def problems(facts: CustomerFacts) -> list[CustomerProblem]:
     ]
 
 
+def previous_period(facts: CustomerFacts, start: date) -> tuple[date, date]:
+    """Q: the recorded period that ends the day before `start`, else the billing day's period before it."""
+    assert facts.billing_day is not None
+    recorded = facts.previous_period
+    if recorded is not None and recorded[1] == start - ONE_DAY:
+        return recorded
+    return period_containing(start - ONE_DAY, facts.billing_day)
+
+
+def period_of(facts: CustomerFacts, start: date) -> tuple[date, date]:
+    """P: the recorded bridging period starting `start`, else the billing day's period."""
+    assert facts.billing_day is not None
+    natural = period_containing(start, facts.billing_day)
+    return (start, facts.period_end) if facts.period_end is not None else natural
+
+
+def period_basis(facts: CustomerFacts, end: date) -> int:
+    """The pro-rata basis of the period ending `end`: the days of the billing day's period holding it."""
+    assert facts.billing_day is not None
+    return days_in_period(*period_containing(end, facts.billing_day))
+
+
 def invoice_lines(facts: CustomerFacts, start: date, end: date) -> list[LineDraft]:
     assert facts.billing_day is not None
-    q_start, q_end = period_containing(start - ONE_DAY, facts.billing_day)
+    q_start, q_end = previous_period(facts, start)
+    basis = days_in_period(*period_containing(end, facts.billing_day))
+    q_basis = (
+        facts.previous_period_days
+        if facts.previous_period_days is not None and (q_start, q_end) == facts.previous_period
+        else days_in_period(*period_containing(q_end, facts.billing_day))
+    )
     lines: list[LineDraft] = []
     for service in sorted(facts.services, key=lambda s: str(s.id)):
         candidates = [
-            catch_up_line(service, q_start, q_end),
+            *missed_period_lines(service, q_start, q_end, facts.billing_day, q_basis, facts.recorded_periods),
+            catch_up_line(service, q_start, q_end, q_basis),
             *price_change_lines(service, q_start, q_end),
             cancellation_credit(service, q_start, q_end),
             *suspension_credits(service, q_start, q_end),
-            recurring_line(service, start, end),
+            billing_day_credit(service, q_start, q_end),
+            recurring_line(service, start, end, basis),
             *billing_overage.overage_lines(service, start),
         ]
         lines.extend(line for line in candidates if line is not None)
@@ -393,8 +540,8 @@ def bill_customer(
 ) -> InvoiceDraft | None:
     """The recurring invoice for the period starting `start`, or None when there is nothing to bill."""
     assert facts.billing_day is not None
-    period_start, end = period_containing(start, facts.billing_day)
-    assert period_start == start, "a period starts on a billing date"
+    period_start, end = period_of(facts, start)
+    assert period_start == start, "a period starts on a billing date or is a recorded bridging period"
     lines = customer_lines if customer_lines is not None else invoice_lines(facts, start, end)
     if not lines:
         return None
@@ -423,4 +570,5 @@ def bill_customer(
         kind="credit_note" if charged < 0 else "recurring",
         charge_ids=tuple(line.charge_id for line in lines if line.charge_id is not None),
         usage_totals=billing_overage.usage_totals(facts.services),
+        days_in_period=period_basis(facts, end),
     )

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic_core import to_json
 
 from isp_billing.db import Connection
+from isp_billing.errors import Conflict
 from isp_billing.usage.sql import effective_days_of
 
 # A chunk's customer ids as one uuid[] literal, built once per chunk and sent as text to each read: psycopg's
@@ -48,6 +49,12 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
          where not exists (select 1 from billing_cycles bc
                             where bc.customer_id = b.customer_id and bc.period_start = d.day
                               and bc.status <> 'open')
+        union
+        -- a recorded bridging period (a billing-day change) starts on a day that is no billing date
+        select bc.period_start, bc.customer_id
+          from billing_cycles bc
+          join customers c on c.id = bc.customer_id and not c.is_test
+         where bc.status = 'open' and bc.period_start between %(first)s and %(last)s
         union all
         select %(last)s::date, c.id
           from customers c
@@ -61,9 +68,24 @@ def due_customers(conn: Connection, first: date, last: date) -> list[dict[str, A
     ).fetchall()
 
 
+def lock_customer(conn: Connection, customer_id: UUID | str) -> None:
+    """Take the billing run's per-customer lock (the customer row FOR NO KEY UPDATE) until the transaction
+    ends. Every admin change to a customer's billable inputs (charges, prices, packages, suspensions,
+    cancellations, billing settings) takes it before it writes: a change lands before the run reads the
+    customer's facts or after its invoice is written, never between."""
+    conn.execute("select 1 from customers where id = %s for no key update", (customer_id,))
+
+
 def customers(conn: Connection, customer_ids: Ids, lock: bool) -> list[dict[str, Any]]:
     """Billing rows; with `lock`, the customer rows FOR NO KEY UPDATE: the run's per-customer mutex (a
-    second run or a re-delivered chunk waits, then finds the period invoiced)."""
+    second run or a re-delivered chunk waits, then finds the period invoiced), and the billing rows too:
+    the credit balance read is the one the invoice moves (a reversal taking credit waits for the run)."""
+    if lock:
+        conn.execute(
+            "select 1 from customer_billing where customer_id = any(%s::uuid[]) order by customer_id"
+            " for no key update",
+            (_ids(customer_ids),),
+        )
     return conn.execute(
         f"""
         select c.id as customer_id, b.billing_day, b.payment_terms_days, b.credit_balance
@@ -73,6 +95,44 @@ def customers(conn: Connection, customer_ids: Ids, lock: bool) -> list[dict[str,
         {"for no key update of c" if lock else ""}
         """,
         (_ids(customer_ids),),
+    ).fetchall()
+
+
+def recorded_periods(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
+    """Per customer, the last period recorded before `period_start` (q_start, q_end) and the open
+    (bridging) period recorded to start on it (p_end); customers with neither are left out."""
+    return conn.execute(
+        """
+        select v.customer_id, q.period_start as q_start, q.period_end as q_end, q.days as q_days,
+               o.period_end as p_end
+          from unnest(%(ids)s::uuid[]) as v(customer_id)
+          left join lateral (
+                select period_start, period_end,
+                       coalesce(days_in_period, period_end - period_start + 1) as days
+                  from billing_cycles
+                 where customer_id = v.customer_id and period_start < %(start)s and status <> 'open'
+                 order by period_start desc limit 1
+          ) q on true
+          left join lateral (
+                select period_end from billing_cycles
+                 where customer_id = v.customer_id and period_start = %(start)s and status = 'open'
+          ) o on true
+         where q.period_start is not null or o.period_end is not null
+        """,
+        {"ids": _ids(customer_ids), "start": period_start},
+    ).fetchall()
+
+
+def periods_since(conn: Connection, customer_ids: list[UUID], since: date) -> list[dict[str, Any]]:
+    """The periods recorded (billed) for these customers that end on or after `since`."""
+    return conn.execute(
+        """
+        select customer_id, period_start, period_end,
+               coalesce(days_in_period, period_end - period_start + 1) as days
+          from billing_cycles
+         where customer_id = any(%s::uuid[]) and period_end >= %s and status <> 'open'
+        """,
+        (uuid_array(customer_ids), since),
     ).fetchall()
 
 
@@ -100,6 +160,22 @@ def services(conn: Connection, customer_ids: Ids, period_start: date) -> list[di
          where customer_id = any(%s::uuid[])
            and status <> 'pending'
            and (cancellation_effective_date is null or cancellation_effective_date >= %s)
+        """,
+        (_ids(customer_ids), period_start - LOOKBACK),
+    ).fetchall()
+
+
+def activations(conn: Connection, customer_ids: Ids, period_start: date) -> list[dict[str, Any]]:
+    """The SAST day each service's activation was recorded, for activations recorded within the lookback
+    (a backdated activation reaches periods invoiced before it was recorded)."""
+    return conn.execute(
+        """
+        select service_id,
+               max(coalesce((details->>'recorded_on')::date,
+                            (created_at at time zone 'Africa/Johannesburg')::date)) as recorded_on
+          from service_action_log
+         where customer_id = any(%s::uuid[]) and action = 'activate' and created_at >= %s::date
+         group by service_id
         """,
         (_ids(customer_ids), period_start - LOOKBACK),
     ).fetchall()
@@ -138,7 +214,8 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
     """Existing lines with these keys (the previous period's charge lines, credits already given)."""
     return conn.execute(
         """
-        select line_key, kind, period_start, period_end, source->>'monthly_price' as monthly_price
+        select line_key, kind, period_start, period_end, source->>'monthly_price' as monthly_price,
+               (source->>'days_in_period')::int as days_in_period
           from invoice_line_items
          where line_key = any(array(select json_array_elements_text(%s::json)))
         """,
@@ -147,9 +224,10 @@ def lines_by_key(conn: Connection, keys: list[str]) -> list[dict[str, Any]]:
 
 
 def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per service (id, customer id, previous period Q as q_start/q_end): its package's cap and out-of-bundle
-    price, its usage over Q, and, when the invoice for Q assessed the period U before it (its usage
-    totals name the service), U's usage now and the overage lines billed for U. One statement for the chunk;
+    """Per service (id, customer id, previous period Q as q_start/q_end): the cap and out-of-bundle price of
+    the package in force in Q (from the price_change history), its usage over Q, and, when the invoice for
+    Q assessed the period U before it (its usage totals name the service), U's usage now and the overage
+    lines billed for U. One statement for the chunk;
     usage days by the one "manual wins" rule (usage/sql.py). Services that are uncapped, have no
     usage in Q and nothing to settle are left out."""
     if not periods:
@@ -167,7 +245,21 @@ def service_usage(conn: Connection, periods: list[dict[str, Any]]) -> list[dict[
                    and l.line_key = 'overage:' || v.service_id || ':' || a.u_start) as billed
           from json_to_recordset(%s::json) as v(service_id uuid, customer_id uuid, q_start date, q_end date)
           join customer_services s on s.id = v.service_id
-          join service_packages p on p.id = s.package_id
+          -- the package in force on Q's first day (a package change is effective-dated like a price
+          -- change): the last change in force by then, else the one before the first change after it
+          left join lateral (
+                select coalesce(
+                  (select (l.details->>'new_package_id')::uuid from service_action_log l
+                    where l.service_id = s.id and l.action = 'price_change'
+                      and (l.details->>'effective_date')::date <= v.q_start
+                    order by (l.details->>'effective_date')::date desc, l.created_at desc limit 1),
+                  (select (l.details->>'old_package_id')::uuid from service_action_log l
+                    where l.service_id = s.id and l.action = 'price_change'
+                      and (l.details->>'effective_date')::date > v.q_start
+                    order by (l.details->>'effective_date')::date, l.created_at limit 1),
+                  s.package_id) as package_id
+          ) pk on true
+          join service_packages p on p.id = pk.package_id
           -- limit 1 keeps this a probe of the (customer, period) index per row: flattened into a join, the
           -- planner hashed every recurring invoice of the book for each chunk (O(N) per chunk)
           left join lateral (
@@ -234,13 +326,14 @@ def open_cycles(conn: Connection, cycles: list[dict[str, Any]]) -> dict[UUID, UU
     rows = conn.execute(
         """
         insert into billing_cycles (id, customer_id, period_start, period_end, billing_date, status,
-                                    invoice_id)
-        select id, customer_id, period_start, period_end, period_start, status, invoice_id
+                                    invoice_id, days_in_period)
+        select id, customer_id, period_start, period_end, period_start, status, invoice_id, days_in_period
           from json_to_recordset(%s::json)
                as v(id uuid, customer_id uuid, period_start date, period_end date, status text,
-                    invoice_id uuid)
+                    invoice_id uuid, days_in_period integer)
         on conflict (customer_id, period_start) do update
-           set status = excluded.status, period_end = excluded.period_end, invoice_id = excluded.invoice_id
+           set status = excluded.status, period_end = excluded.period_end, invoice_id = excluded.invoice_id,
+               days_in_period = excluded.days_in_period
          where billing_cycles.status = 'open'
         returning id, customer_id
         """,
@@ -287,9 +380,15 @@ def insert_lines(conn: Connection, lines: list[dict[str, Any]]) -> None:
     )
 
 
-def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UUID]]) -> None:
+Check = Callable[[], None]
+
+
+def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UUID]]) -> Check:
+    """Every charge the invoices carry, pending when read, becomes invoiced: a write that matches fewer
+    rows than were read (a charge cancelled behind the lock) fails the transaction, never an invoice
+    carrying a cancelled charge."""
     if charge_invoices:
-        conn.execute(
+        cursor = conn.execute(
             """
             update customer_charges c set status = 'invoiced', invoice_id = v.invoice_id
               from unnest(%s::uuid[], %s::uuid[]) as v(charge_id, invoice_id)
@@ -297,6 +396,8 @@ def mark_charges_invoiced(conn: Connection, charge_invoices: list[tuple[UUID, UU
             """,
             [list(column) for column in zip(*charge_invoices, strict=True)],
         )
+        return lambda: _all_matched(cursor.rowcount, len(charge_invoices), "customer_charges")
+    return _nothing
 
 
 def corrected_invoices(
@@ -342,6 +443,18 @@ def reserve_credit_note_numbers(conn: Connection, year: int, count: int) -> list
     return [f"CRN-{year}-{value:05d}" for value in range(last - count + 1, last + 1)]
 
 
+def _nothing() -> None:
+    return None
+
+
+def _all_matched(matched: int, read: int, table: str) -> None:
+    if matched != read:
+        raise Conflict(
+            f"The billing run read {read} {table} rows to write and matched {matched}:"
+            " they changed meanwhile."
+        )
+
+
 def record_problems(conn: Connection, problems: list[dict[str, Any]]) -> None:
     """One open validation error per customer and code (a re-run adds none)."""
     if problems:
@@ -357,6 +470,25 @@ def record_problems(conn: Connection, problems: list[dict[str, Any]]) -> None:
             """,
             _columns(problems, "customer_id error_code message suggested_fix payload"),
         )
+
+
+def resolve_problems(conn: Connection, error_code: str) -> None:
+    """Mark the billing run's open validation errors of this code resolved (a run records them again)."""
+    conn.execute(
+        """
+        update validation_errors set resolved_at = now()
+         where source = 'billing_run' and error_code = %s and resolved_at is null
+        """,
+        (error_code,),
+    )
+
+
+def billing_days(conn: Connection, customer_ids: list[UUID]) -> dict[UUID, int]:
+    rows = conn.execute(
+        "select customer_id, billing_day from customer_billing where customer_id = any(%s::uuid[])",
+        (uuid_array(customer_ids),),
+    ).fetchall()
+    return {row["customer_id"]: row["billing_day"] for row in rows}
 
 
 def last_completed_through(conn: Connection, job_name: str) -> date | None:

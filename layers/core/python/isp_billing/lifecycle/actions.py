@@ -28,10 +28,11 @@ from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
 from isp_billing.billing import lookups_sql as billing_lookups
+from isp_billing.billing import run_sql as billing_run_sql
 from isp_billing.billing.periods import days_in_period, period_containing
 from isp_billing.clock import sast_now, sast_today
 from isp_billing.db import Connection
-from isp_billing.errors import InvalidState, NotFound, ValidationFailed
+from isp_billing.errors import Forbidden, InvalidState, NotFound, ValidationFailed
 from isp_billing.lifecycle import audit_sql as service_actions
 from isp_billing.lifecycle import provider as lifecycle_provider
 from isp_billing.lifecycle import services_sql as admin_services
@@ -71,16 +72,33 @@ def activate(
     activation_date = request.activation_date or today
     if activation_date > today:
         raise ValidationFailed("activation_date: must not be in the future", field="activation_date")
+    _check_backdating(admin, activation_date, today, request.confirm_backdated)
     before = _lock(conn, service_id)
     new_status = next_status("activate", before["status"])
     after = admin_services.update_service(
         conn, service_id, {"status": new_status, "activation_date": activation_date}
     )
     # Activation does not touch Interstellio: provisioning the subscriber is outside this API.
-    details = {"outcome": "applied", "provider": {"outcome": "not_called"}}
+    # `recorded_on`: the billing run bills the periods before it that a backdated activation date reaches.
+    details = {"outcome": "applied", "provider": {"outcome": "not_called"}, "recorded_on": str(today)}
+    if request.confirm_backdated:
+        details["backdated_confirmed_by"] = str(admin.admin_id)
     return _log_and_result(
         conn, admin, "activate", before, after, request.reason, request.notes, request_id, details
     )
+
+
+def _check_backdating(admin: AdminPrincipal, activation_date: date, today: date, confirmed: bool) -> None:
+    """Further back than the setting: 422 unless confirmed, and only a billing admin may confirm (403)."""
+    limit = get_settings().backdated_activation_max_days
+    if confirmed and admin.role not in ("super_admin", "billing_admin"):
+        raise Forbidden("Only a billing admin may confirm a backdated activation.")
+    if (today - activation_date).days > limit and not confirmed:
+        raise ValidationFailed(
+            f"activation_date: more than {limit} days ago; every day from it will be billed, so a billing"
+            " admin must confirm it with confirm_backdated: true",
+            field="activation_date",
+        )
 
 
 def suspend(
@@ -313,9 +331,12 @@ def _cancellation_facts(
 
 
 def _lock(conn: Connection, service_id: UUID) -> dict[str, Any]:
+    """The service, then the billing run's lock on its customer: a suspension, reactivation, activation or
+    cancellation lands before the run reads the customer's facts or after its invoice is written."""
     row = admin_services.lock_service(conn, service_id)
     if row is None:
         raise NotFound("No such service.")
+    billing_run_sql.lock_customer(conn, row["customer_id"])
     return row
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from isp_billing.api_models import ApiModel, IsoDate, RequestModel, ServiceStatus, ServiceType
 from isp_billing.lifecycle.rules import SuspensionType
@@ -23,7 +23,14 @@ class ActivateRequest(RequestModel):
     reason: ReasonText | None = Field(default=None, description="Optional.")
     notes: NotesText | None = Notes
     activation_date: IsoDate | None = Field(
-        default=None, description="The day the line went live (SAST); not in the future. Default: today."
+        default=None,
+        description="The day the line went live (SAST); not in the future. Default: today. The next invoice"
+        " bills every day from it not billed yet. More than BACKDATED_ACTIVATION_MAX_DAYS (default 62) days"
+        " back it needs confirm_backdated from a billing admin.",
+    )
+    confirm_backdated: StrictBool = Field(
+        default=False,
+        description="A billing admin confirms an activation date further back than the setting allows.",
     )
 
 
