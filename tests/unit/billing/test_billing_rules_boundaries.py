@@ -226,10 +226,10 @@ def test_billing_day_zero_is_out_of_range():
 
 
 def test_a_credit_balance_under_a_rand_is_applied_and_none_is_applied_to_a_credit_invoice():
-    # Given R0.50 of credit and a R620 month / Then 0.50 is applied
+    # Given R0.50 of credit and a R620 month / Then 0.50 is applied after tax: the supply's total is unchanged
     customer = CustomerFacts(uuid.uuid4(), 1, 7, D("0.50"), services=(_service(),))
     invoice = bill_customer(customer, date(2026, 2, 1), Decimal("15.00"))
-    assert invoice is not None and invoice.credit_applied == D("0.50") and invoice.total_amount == D("619.50")
+    assert invoice is not None and invoice.credit_applied == D("0.50") and invoice.total_amount == D("620.00")
     # Given credits exceeding the charges and R100 credit / Then no credit is applied, the excess is carried
     billed = BilledLineFacts("recurring", date(2026, 1, 1), date(2026, 1, 31), D("620.00"), 31)
     cancelled = _service(
