@@ -3,13 +3,12 @@ account at a glance, change contact and billing settings."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from isp_billing.clock import sast_today
-from isp_billing.customers.billing_day import NOT_YET_AVAILABLE
 from tests.events import call_api
 from tests.factories import admin_with_token, customer_with_token, insert_customer, insert_service
 from tests.invoice_helpers import insert_invoice, insert_payment
@@ -437,23 +436,36 @@ def test_a_billing_admin_changes_debit_day_auto_pay_terms_and_invoice_email_audi
     }
 
 
-def test_a_billing_day_in_the_billing_patch_is_422_and_nothing_changes(conn):
-    # Given a customer billed on the 25th
+def test_a_billing_day_change_moves_the_periods_by_the_billing_rule_and_is_audited(conn):
+    # Given a customer billed on the 25th, nothing billed yet
     _, token = admin_with_token(conn, role="billing_admin")
     customer = call_api(*CREATE, token=token, body=_business())[2]
-    # When the billing day is sent with another setting
-    status, headers, body = call_api(
+    # When the billing day is moved to the 1st with another setting
+    status, _, body = call_api(
         *_patch_billing(customer["id"]), token=token, body={"billing_day": 1, "payment_terms_days": 30}
     )
-    # Then 422 saying billing-day changes are not yet available here, and neither setting changed
-    assert status == 422 and headers["content-type"] == "application/problem+json"
-    assert body["detail"] == NOT_YET_AVAILABLE and body["field"] == "billing_day"
+    # Then both change, the answer says where the next period starts, and the audit row has both
+    assert status == 200, body
+    assert body["billing_day"] == 1 and body["payment_terms_days"] == 30
+    assert sorted(body["changed_fields"]) == ["billing_day", "payment_terms_days"]
+    change = body["billing_day_change"]
+    assert change["old_day"] == 25 and change["new_day"] == 1 and change["overlap_credit"] == "0.00"
+    assert date.fromisoformat(change["next_billing_date"]).day == 1
     row = conn.execute(
         "select billing_day, payment_terms_days from customer_billing where customer_id = %s",
         (customer["id"],),
     ).fetchone()
-    assert row == {"billing_day": 25, "payment_terms_days": 14}
-    assert [e["action"] for e in _audit(conn, customer["id"])] == ["create"]
+    assert row == {"billing_day": 1, "payment_terms_days": 30}
+    entries = _audit(conn, customer["id"])
+    assert [e["action"] for e in entries] == ["create", "billing_change"]
+    assert entries[-1]["previous_data"]["billing_day"] == 25 and entries[-1]["new_data"]["billing_day"] == 1
+
+
+def test_a_billing_day_that_does_not_change_is_no_change(conn):
+    _, token = admin_with_token(conn, role="billing_admin")
+    customer = call_api(*CREATE, token=token, body=_business())[2]
+    status, _, body = call_api(*_patch_billing(customer["id"]), token=token, body={"billing_day": 25})
+    assert status == 200 and body["changed_fields"] == [] and body["billing_day_change"] is None
 
 
 def test_a_billing_patch_that_changes_nothing_writes_no_audit_row(conn):

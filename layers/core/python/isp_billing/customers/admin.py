@@ -7,9 +7,11 @@ from typing import Any
 from uuid import UUID
 
 from isp_billing.auth import AdminPrincipal
-from isp_billing.customers import audit_sql, billing_day, contact_rules
+from isp_billing.billing import billing_day
+from isp_billing.customers import audit_sql, contact_rules
 from isp_billing.customers import customers_sql as customers
 from isp_billing.customers.admin_models import (
+    BillingDayChangeResult,
     BillingUpdateResult,
     CustomerBillingUpdate,
     CustomerContactUpdate,
@@ -116,7 +118,9 @@ def update_billing(
     conn: Connection, admin: AdminPrincipal, customer_id: UUID, body: CustomerBillingUpdate, request_id: str
 ) -> BillingUpdateResult:
     """super_admin and billing_admin: debit day, auto-pay, payment terms, invoice e-mail. A billing day goes
-    through its own rule (`billing_day.change_billing_day`), asked before anything is written."""
+    through the billing package's rule (`billing.billing_day.change_billing_day`: the current period ends
+    before the new billing date, with a bridging period or a credit for days already invoiced), refused while
+    a billing period that has begun is still to bill."""
     if admin.role not in BILLING_ROLES:
         raise Forbidden(f"The {admin.role} role may not change billing settings.")
     row = customers.lock_customer(conn, customer_id)
@@ -124,12 +128,15 @@ def update_billing(
         raise NotFound("No such customer.")
     _, current = customers.split_billing(row)
     requested = body.model_dump(include=body.model_fields_set - {"billing_day"})
-    if "billing_day" in body.model_fields_set:
+    moved = None
+    if "billing_day" in body.model_fields_set and body.billing_day != current["billing_day"]:
         if body.billing_day is None:
             raise ValidationFailed("billing_day: cannot be cleared.", field="billing_day")
-        billing_day.change_billing_day(conn, admin, customer_id, current["billing_day"], body.billing_day)
+        moved = billing_day.change_billing_day(conn, customer_id, body.billing_day)
     changes = _changed(current, requested)
     customers.update_billing(conn, customer_id, changes)
+    if moved is not None:
+        changes["billing_day"] = moved.new_day
     if changes:
         audit_sql.insert(
             conn,
@@ -142,7 +149,27 @@ def update_billing(
             new_data=changes,
         )
     settings = _read(conn, customer_id).billing
-    return BillingUpdateResult(**settings.model_dump(), changed_fields=sorted(changes))
+    return BillingUpdateResult(
+        **settings.model_dump(),
+        changed_fields=sorted(changes),
+        billing_day_change=None if moved is None else _billing_day_change(moved),
+    )
+
+
+def _billing_day_change(moved: billing_day.BillingDayChange) -> BillingDayChangeResult:
+    current, bridging, overlap = moved.current_period, moved.bridging_period, moved.overlap
+    return BillingDayChangeResult(
+        old_day=moved.old_day,
+        new_day=moved.new_day,
+        next_billing_date=moved.next_billing_date,
+        current_period_start=current[0] if current else None,
+        current_period_end=current[1] if current else None,
+        bridging_period_start=bridging[0] if bridging else None,
+        bridging_period_end=bridging[1] if bridging else None,
+        overlap_start=overlap[0] if overlap else None,
+        overlap_end=overlap[1] if overlap else None,
+        overlap_credit=moved.overlap_credit,
+    )
 
 
 def _changed(current: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:

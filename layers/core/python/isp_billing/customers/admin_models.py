@@ -276,5 +276,31 @@ class CustomerOverview(CustomerWithBilling):
     timeline: list[TimelineEntry] = Field(description="The latest actions on the account, newest first.")
 
 
+class BillingDayChangeResult(ApiModel):
+    """What a change of billing day did to the customer's billing periods."""
+
+    old_day: int = Field(description="The billing day before the change.")
+    new_day: int = Field(description="The billing day from now on.")
+    next_billing_date: date = Field(description="The first billing date of the new day.")
+    current_period_start: date | None = Field(description="The period being served now, as it now ends.")
+    current_period_end: date | None = Field(
+        description="Its last day (shortened where the new day is nearer)."
+    )
+    bridging_period_start: date | None = Field(
+        description="A bridging period to the new billing date, billed pro-rata on its first day (or null)."
+    )
+    bridging_period_end: date | None = Field(description="Its last day.")
+    overlap_start: date | None = Field(
+        description="Days already invoiced that now fall in the next period: credited on the next invoice."
+    )
+    overlap_end: date | None = Field(description="Their last day.")
+    overlap_credit: Money = Field(
+        description="The credit for those days (0.00 or negative), at the prices invoiced."
+    )
+
+
 class BillingUpdateResult(CustomerBilling):
     changed_fields: list[str] = Field(description="The settings this request changed (empty: none did).")
+    billing_day_change: BillingDayChangeResult | None = Field(
+        default=None, description="When the billing day changed: the periods it moved (null otherwise)."
+    )
