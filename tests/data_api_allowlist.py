@@ -130,9 +130,12 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "netcash_statement_lines",
         "notifications",
         "number_counters",
+        "package_prices",
         "schema_migrations",
         "service_action_log",
+        "service_change_requests",
         "service_provider_intents",
+        "service_provider_work",
         "unpaid_reason_codes",
         "usage_meter_events",
         "validation_errors",
@@ -143,17 +146,23 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
 # Table privileges of the API's own customer role (PostgREST cannot switch to it).
 API_CUSTOMER_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     table: frozenset({"SELECT"}) for table in CUSTOMER_FACING
-} | {"customer_payment_methods": frozenset({"SELECT", "INSERT", "UPDATE"})}
+} | {
+    "customer_payment_methods": frozenset({"SELECT", "INSERT", "UPDATE"}),
+    # a customer's package change requests: read and created through the API only (RLS: their own)
+    "service_change_requests": frozenset({"SELECT", "INSERT"}),
+}
 
 # Every function in public (by name) -> the roles among anon/authenticated/api_customer/PUBLIC that may
 # EXECUTE it. Trigger functions and service-role helpers: nobody of those.
 FUNCTIONS: dict[str, frozenset[str]] = {
     name: frozenset()
     for name in (
+        "apply_package_terms",
         "assign_customer_account_number",
         "assign_invoice_number",
         "create_customer_billing",
         "create_customer_billing_for_statement",
+        "create_first_package_price",
         "customer_services_restrict_usage",
         "debit_date_on_or_after",
         "derive_suspension_pauses_billing",
@@ -163,6 +172,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "next_number",
         "normalize_email",
         "normalize_za_phone",
+        "package_terms_on",
         "protect_issued_invoice",
         "protect_issued_invoice_lines",
         "protect_issued_invoice_lines_insert",

@@ -6,8 +6,10 @@ Both base URLs (API and telemetry) point at `fake.url`. Endpoints:
   ...}`; wrong credentials → 401.
 - Every other endpoint needs a valid `X-Auth-Token` (401 otherwise).
 - `GET /v1/subscribers?username=&l=&p=` → `{"payload": [...], "metadata": {...}}`; `l` > 50 → 400.
-- `GET /v1/subscriber/{id}`, `PATCH /v1/subscriber/{id}` (JSON body merged; `enabled` must be a boolean);
-  unknown id → 404.
+- `GET /v1/subscriber/{id}`, `PATCH /v1/subscriber/{id}` (JSON body merged, `profile_id` included;
+  `enabled` must be a boolean); unknown id → 404.
+- `POST /v1/subscriber` (§4.3): `virtual_id`, `service_id`, `profile_id`, `username` required (400), a
+  username already held → 409; returns the new subscriber with a fresh `id`.
 - `POST /v1/subscriber/{id}/data/daily` `{"start", "end"}` (ISO datetimes with offset) → one entry per seeded
   SAST day in range: `{"time": "<day>T00:00:00+02:00", "download_kb", "upload_kb", "combined_kb"}`, wrapped in
   `{"payload": [...]}` or bare when `usage_shape = "array"`. Range over 128 days → 400; unknown id → 404.
@@ -155,6 +157,8 @@ class FakeInterstellio(FakeServer):
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if method == "GET" and parts == ["v1", "subscribers"]:
             return self._list(query)
+        if method == "POST" and parts == ["v1", "subscriber"]:
+            return self._create(body)
         if len(parts) == 3 and parts[:2] == ["v1", "subscriber"]:
             if method == "GET":
                 return self._subscriber(parts[2])
@@ -223,6 +227,26 @@ class FakeInterstellio(FakeServer):
             if subscriber is None:
                 raise _error(404, "Not Found", "Subscriber not found")
             return dict(subscriber)
+
+    def _create(self, body: Any) -> Any:
+        required = ("virtual_id", "service_id", "profile_id", "username")
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), str) and body[k].strip() for k in required
+        ):
+            raise _error(400, "Bad Request", "virtual_id, service_id, profile_id and username are required")
+        if "enabled" in body and not isinstance(body["enabled"], bool):
+            raise _error(400, "Bad Request", "enabled must be a boolean")
+        with self._state_lock:
+            if any(s["username"] == body["username"] for s in self._subscribers.values()):
+                raise _error(409, "Conflict", "Username already exists")
+            extra = {
+                k: v
+                for k, v in body.items()
+                if k not in {"id", "tenant_id", "domain", "password", "username", "enabled"}
+            }
+            return self.add_subscriber(
+                str(uuid.uuid4()), body["username"], bool(body.get("enabled", True)), **extra
+            )
 
     def _patch(self, subscriber_id: str, body: Any) -> Any:
         if not isinstance(body, dict) or ("enabled" in body and not isinstance(body["enabled"], bool)):
