@@ -90,10 +90,12 @@ def increase(
                     conn,
                     admin,
                     service["id"],
-                    ChangePriceRequest(
-                        monthly_price=request.monthly_price,
-                        effective_date=request.effective_date,
-                        reason=request.reason,
+                    ChangePriceRequest.model_validate(
+                        {
+                            "monthly_price": format_money(request.monthly_price),
+                            "effective_date": request.effective_date,
+                            "reason": request.reason,
+                        }
                     ),
                     request_id,
                 )
