@@ -7,8 +7,9 @@
 --    as effective-dated history, append-only. public.package_terms_on(package, day) answers the terms in
 --    force on a day; service_packages' own price, cap and out-of-bundle columns are the terms in force today
 --    (public.apply_package_terms(day) copies them, called when a row takes effect).
--- 3. customer_services gains the order's facts (requested date, once-off charges, a negotiated price and its
---    reason), the fixed term (term_start, term_end) and provisioning_status: `requested` while Interstellio's
+-- 3. customer_services gains the order's facts (requested date, a negotiated price and its reason), the fixed
+--    term (term_months from the package when sold; term_start and term_end from activation) and
+--    provisioning_status: `requested` while Interstellio's
 --    answer to creating the subscriber is unknown (retry-provider-sync finishes it), `provisioned` after.
 -- 4. service_provider_work: each Interstellio change of the catalogue side (create the subscriber, switch
 --    its profile), committed before the call (the intent) and settled after; a profile switch waits for its
@@ -29,8 +30,8 @@ alter table public.service_packages
   add column equipment_fee numeric(12,2) check (equipment_fee >= 0),
   add column retired_at timestamptz;
 
-create unique index service_packages_sellable_name_key
-  on public.service_packages (lower(btrim(name))) where is_sellable;
+-- Sellable names are kept distinct by the API (409), not by an index: existing catalogues may hold
+-- duplicates, and this migration must apply to them.
 
 -- 2. Price history ---------------------------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ alter table public.customer_services
   add column term_end date,
   add column provisioning_status text check (provisioning_status in ('requested', 'provisioned')),
   add constraint customer_services_term_dates
-    check ((term_months = 0) = (term_start is null) and (term_start is null) = (term_end is null)
+    check ((term_start is null) = (term_end is null) and (term_start is null or term_months > 0)
            and (term_end is null or term_end > term_start));
 
 -- The daily fixed-term notice job's work list.
