@@ -119,12 +119,18 @@ _NEEDS_WORK = """
 """
 
 # `since`: orders placed on or after a SAST day; `changed_since`: orders created or changed since an instant
-# (a scheduled run: since the last completed run began).
+# (a scheduled run: since the last finished run began), or whose validation error or review item a person
+# dealt with since then (the order itself did not change, but it is ready again).
 _SINCE = """
     (%(since)s::date is null
      or o.created_at >= (%(since)s::date)::timestamp at time zone 'Africa/Johannesburg')
     and (%(changed_since)s::timestamptz is null
-         or o.created_at >= %(changed_since)s::timestamptz or o.updated_at >= %(changed_since)s::timestamptz)
+         or o.created_at >= %(changed_since)s::timestamptz or o.updated_at >= %(changed_since)s::timestamptz
+         or exists (select 1 from validation_errors v
+                     where v.record_id = o.id and v.source = 'order_backfill'
+                       and v.resolved_at >= %(changed_since)s::timestamptz)
+         or exists (select 1 from migration_review_queue q
+                     where q.consumer_order_id = o.id and q.updated_at >= %(changed_since)s::timestamptz))
 """
 
 _OPEN_REVIEW = """
@@ -610,10 +616,13 @@ def write_review_items(conn: Connection) -> None:
 
 
 def last_completed_start(conn: Connection, job_name: str) -> datetime | None:
-    """When the job's last completed top-level run began (a scheduled run looks at what changed since)."""
+    """When the job's last real run that went through every order began: completed, or partial (it finished,
+    with some orders recorded as validation errors); a dry run wrote nothing and does not count. A scheduled
+    run looks at what changed since then."""
     row = conn.execute(
         "select max(execution_start) as started from cron_execution_log"
-        " where job_name = %s and status = 'completed' and parent_id is null",
+        " where job_name = %s and status in ('completed', 'partial') and parent_id is null"
+        " and coalesce(details->>'dry_run', 'false') <> 'true'",
         (job_name,),
     ).fetchone()
     return None if row is None else row["started"]
