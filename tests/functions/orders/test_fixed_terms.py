@@ -130,3 +130,26 @@ def test_the_end_of_term_notice_is_queued_once_between_80_and_40_business_days_b
         notice["data"]["monthly_price_after"] == "699.00" and 40 <= notice["data"]["business_days_left"] <= 80
     )
     # And the cancelled service got none (the one notice is the live service's)
+
+
+def test_the_charge_uses_the_price_of_the_last_day_not_a_later_increase_already_recorded(conn):
+    # Given a R699 service on a 24-month term whose price goes to R799 from 1 November (recorded already)
+    _, token = admin_with_token(conn, role="billing_admin")
+    _, [service] = _on_a_24_month_term(conn)
+    with clock.moved_to(TENTH_SEPTEMBER):
+        increase = {"monthly_price": "799.00", "effective_date": "2026-11-01", "reason": "Costs"}
+        status, _, _ = call_api(
+            "AdminServiceChangePriceFunction",
+            "POST",
+            f"/api/admin/services/{service}/change-price",
+            token=token,
+            body=increase,
+        )
+        assert status == 200
+        # When it is cancelled with 30 September as its last day
+        result = call_api(
+            *_cancel(service), token=token, body={"reason": "Moving", "effective_date": "2026-09-30"}
+        )[2]
+    # Then the charge is on R699 (the price on 30 September): 12 x 699 x 50 % = R4194.00
+    assert result["early_termination"]["amount"] == "4194.00", result
+    assert result["action"]["details"]["early_termination"]["monthly_price"] == "699.00"

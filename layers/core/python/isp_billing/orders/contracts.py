@@ -4,7 +4,8 @@ A service sold on a package with a minimum term keeps the term (months) from the
 term_start (the activation day) and term_end (a day less than term_months later).
 
 Cancelling with a last day of service before term_end adds an early-termination charge, due on the last day
-so the final invoice carries it: EARLY_TERMINATION_PERCENT of the monthly price for each whole or part month
+so the final invoice carries it: EARLY_TERMINATION_PERCENT of the monthly price in force on the last day
+(a price increase recorded for a later date does not count) for each whole or part month
 from the last day to term_end, at most EARLY_TERMINATION_MAX_MONTHS months (docs/adr/0137: CPA s14(3)(b)(i)
 and regulation 5(2)-(3)). A billing admin may waive it with a reason. The cancel response and its audit row
 show the figures.
@@ -92,8 +93,10 @@ def cancel(
             return {}
         remaining = months_remaining(last_day, term["term_end"])
         charged = min(remaining, settings.early_termination_max_months)
+        # the price of the last day of service (a later price change already recorded does not count)
+        price = orders_sql.price_on(conn, service_id, last_day)
         amount = early_termination_amount(
-            term["monthly_price"],
+            price,
             remaining,
             settings.early_termination_percent,
             settings.early_termination_max_months,
@@ -132,7 +135,7 @@ def cancel(
                 "months_remaining": remaining,
                 "months_charged": charged,
                 "percent": str(settings.early_termination_percent),
-                "monthly_price": format_money(term["monthly_price"]),
+                "monthly_price": format_money(price),
                 "amount": format_money(found["value"].amount),
                 "computed_amount": format_money(amount),
                 "waived": request.waive_early_termination,

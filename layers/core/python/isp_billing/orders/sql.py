@@ -106,6 +106,28 @@ def start_term(conn: Connection, service_id: UUID) -> dict[str, Any] | None:
     ).fetchone()
 
 
+def price_on(conn: Connection, service_id: UUID, day: date) -> Decimal:
+    """The service's monthly price in force on `day`, as the billing run reads it: the price_change audit
+    rows (a change recorded ahead of its date has already updated customer_services.monthly_price)."""
+    row = conn.execute(
+        """
+        select coalesce(
+          (select (l.details->>'new_price')::numeric(12,2) from service_action_log l
+            where l.service_id = %(id)s and l.action = 'price_change'
+              and (l.details->>'effective_date')::date <= %(day)s
+            order by (l.details->>'effective_date')::date desc, l.created_at desc limit 1),
+          (select (l.details->>'old_price')::numeric(12,2) from service_action_log l
+            where l.service_id = %(id)s and l.action = 'price_change'
+              and (l.details->>'effective_date')::date > %(day)s
+            order by (l.details->>'effective_date')::date, l.created_at limit 1),
+          (select s.monthly_price from customer_services s where s.id = %(id)s)) as price
+        """,
+        {"id": service_id, "day": day},
+    ).fetchone()
+    assert row is not None and row["price"] is not None
+    return Decimal(row["price"])
+
+
 def term_of(conn: Connection, service_id: UUID) -> dict[str, Any] | None:
     return conn.execute(
         "select term_months, term_start, term_end, monthly_price, customer_id, package_name"
