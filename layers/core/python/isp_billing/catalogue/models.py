@@ -71,17 +71,25 @@ class PackageDetail(Package):
 class PackageCreate(RequestModel):
     name: PackageNameText = Field(description="Unique among sellable packages (case-insensitive).")
     service_type: ServiceType = Field(description="fibre, lte or wireless.")
-    speed_down_mbps: int | None = Field(default=None, ge=1, le=100_000, description="Download speed.")
-    speed_up_mbps: int | None = Field(default=None, ge=1, le=100_000, description="Upload speed.")
+    speed_down_mbps: int | None = Field(
+        strict=True, default=None, ge=1, le=100_000, description="Download speed."
+    )
+    speed_up_mbps: int | None = Field(
+        strict=True, default=None, ge=1, le=100_000, description="Upload speed."
+    )
     monthly_price: MoneyIn = Field(description='VAT-inclusive monthly price, e.g. "699.00".')
-    data_cap_gb: int | None = Field(default=None, ge=1, le=1_000_000, description="null = uncapped.")
+    data_cap_gb: int | None = Field(
+        strict=True, default=None, ge=1, le=1_000_000, description="null = uncapped."
+    )
     out_of_bundle_price_per_gb: MoneyIn | None = Field(default=None, description="null = none charged.")
     interstellio_service_id: ProviderIdText | None = Field(default=None, description="Interstellio service.")
     interstellio_profile_id: ProviderIdText | None = Field(default=None, description="Interstellio profile.")
-    minimum_term_months: int = Field(default=0, ge=0, le=24, description="0 = month to month (CPA: 24 max).")
+    minimum_term_months: int = Field(
+        strict=True, default=0, ge=0, le=24, description="0 = month to month (CPA: 24 max)."
+    )
     installation_fee: MoneyIn | None = Field(default=None, description="Default once-off installation.")
     equipment_fee: MoneyIn | None = Field(default=None, description="Default once-off equipment.")
-    is_sellable: bool = Field(default=True, description="Offered to new customers.")
+    is_sellable: bool = Field(strict=True, default=True, description="Offered to new customers.")
 
 
 class PackageUpdate(RequestModel):
@@ -89,16 +97,24 @@ class PackageUpdate(RequestModel):
     `effective_from` (default today); they never overwrite the terms of a day already in force."""
 
     name: PackageNameText | None = Field(default=None, description="New name.")
-    speed_down_mbps: int | None = Field(default=None, ge=1, le=100_000, description="Download speed.")
-    speed_up_mbps: int | None = Field(default=None, ge=1, le=100_000, description="Upload speed.")
+    speed_down_mbps: int | None = Field(
+        strict=True, default=None, ge=1, le=100_000, description="Download speed."
+    )
+    speed_up_mbps: int | None = Field(
+        strict=True, default=None, ge=1, le=100_000, description="Upload speed."
+    )
     interstellio_service_id: ProviderIdText | None = Field(default=None, description="Interstellio service.")
     interstellio_profile_id: ProviderIdText | None = Field(default=None, description="Interstellio profile.")
-    minimum_term_months: int | None = Field(default=None, ge=0, le=24, description="For new sales.")
+    minimum_term_months: int | None = Field(
+        strict=True, default=None, ge=0, le=24, description="For new sales."
+    )
     installation_fee: MoneyIn | None = Field(default=None, description="Default once-off installation.")
     equipment_fee: MoneyIn | None = Field(default=None, description="Default once-off equipment.")
-    is_sellable: bool | None = Field(default=None, description="false retires the package.")
+    is_sellable: bool | None = Field(strict=True, default=None, description="false retires the package.")
     monthly_price: MoneyIn | None = Field(default=None, description="New VAT-inclusive monthly price.")
-    data_cap_gb: int | None = Field(default=None, ge=1, le=1_000_000, description="null = uncapped.")
+    data_cap_gb: int | None = Field(
+        strict=True, default=None, ge=1, le=1_000_000, description="null = uncapped."
+    )
     out_of_bundle_price_per_gb: MoneyIn | None = Field(default=None, description="null = none charged.")
     effective_from: date | None = Field(default=None, description="For new terms: today or later.")
     reason: ReasonText | None = Field(default=None, description="Why the terms change (kept in history).")

@@ -136,7 +136,9 @@ class DeclineChangeRequest(RequestModel):
 
 class ContractCancelRequest(CancelRequest):
     waive_early_termination: bool = Field(
-        default=False, description="No early-termination charge (billing_admin and up; needs waiver_reason)."
+        strict=True,
+        default=False,
+        description="No early-termination charge (billing_admin and up; needs waiver_reason).",
     )
     waiver_reason: ReasonText | None = Field(default=None, description="Why the charge is waived.")
 
