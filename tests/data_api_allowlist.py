@@ -132,9 +132,12 @@ INTERNAL_TABLES: frozenset[str] = frozenset(
         "netcash_statement_lines",
         "notifications",
         "number_counters",
+        "package_prices",
         "schema_migrations",
         "service_action_log",
+        "service_change_requests",
         "service_provider_intents",
+        "service_provider_work",
         "unpaid_reason_codes",
         "usage_meter_events",
         "validation_errors",
@@ -150,6 +153,8 @@ API_CUSTOMER_TABLE_PRIVILEGES: dict[str, frozenset[str]] = {
     # The customer's own profile change is audited by the customer's session (a policy limits it to their
     # own account, as the customer, action profile_change).
     "customer_audit_log": frozenset({"INSERT"}),
+    # a customer's package change requests: read and created through the API only (RLS: their own)
+    "service_change_requests": frozenset({"SELECT", "INSERT"}),
 }
 
 # Column privileges of the API's own customer role: the profile fields a customer may change themselves.
@@ -165,10 +170,12 @@ API_CUSTOMER_COLUMN_PRIVILEGES: dict[str, frozenset[tuple[str, str]]] = {
 FUNCTIONS: dict[str, frozenset[str]] = {
     name: frozenset()
     for name in (
+        "apply_package_terms",
         "assign_customer_account_number",
         "assign_invoice_number",
         "create_customer_billing",
         "create_customer_billing_for_statement",
+        "create_first_package_price",
         "customer_services_restrict_usage",
         "debit_date_on_or_after",
         "derive_suspension_pauses_billing",
@@ -181,6 +188,7 @@ FUNCTIONS: dict[str, frozenset[str]] = {
         "ledger_source_balances",
         "next_number",
         "normalize_email",
+        "package_terms_on",
         "protect_issued_invoice",
         "protect_issued_invoice_lines",
         "protect_issued_invoice_lines_insert",

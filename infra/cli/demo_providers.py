@@ -49,6 +49,8 @@ def start_demo_providers(api_base_url: str) -> DemoProviders:
         INTERSTELLIO_DOMAIN=fake_interstellio.DEFAULT_DOMAIN,
         INTERSTELLIO_USERNAME=fake_interstellio.DEFAULT_USERNAME,
         INTERSTELLIO_PASSWORD=fake_interstellio.DEFAULT_PASSWORD,
+        # the virtual server new lines are created on (activation provisions the subscriber at the fake)
+        INTERSTELLIO_VIRTUAL_ID="demo-virtual-server",
     )
     today = sast_today()
     for subscriber_id, enabled in _subscriber_lines(os.environ["DATABASE_URL"]):

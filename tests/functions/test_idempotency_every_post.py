@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -359,7 +360,127 @@ def _payment_reversal_case(conn) -> Case:
     )
 
 
+def _catalogue_world(conn) -> dict[str, str]:
+    from tests.factories import insert_package, insert_service
+
+    customer, customer_token = customer_with_token(conn)
+    old = insert_package(conn, name="Fibre 25", price="499.00")
+    new = insert_package(conn, name="Fibre 100", price="899.00")
+    service = insert_service(conn, customer, package_id=old, price="499.00")
+    return {
+        "customer": customer,
+        "customer_token": customer_token,
+        "old": old,
+        "new": new,
+        "service": service,
+    }
+
+
+def _package_create_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    body = {"name": "Fibre 200", "service_type": "fibre", "monthly_price": "1099.00"}
+    return Case(
+        "AdminPackageCreateFunction",
+        "/api/admin/packages",
+        token,
+        body,
+        {**body, "name": "Fibre 300"},
+        _count(conn, "select count(*) as n from service_packages where name like %s", "Fibre %00"),
+    )
+
+
+def _price_increase_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    world = _catalogue_world(conn)
+    day = str(sast_today() + timedelta(days=40))
+    body = {"monthly_price": "549.00", "effective_date": day, "reason": "Costs"}
+    return Case(
+        "AdminPackagePriceIncreaseFunction",
+        f"/api/admin/packages/{world['old']}/price-increase",
+        token,
+        body,
+        {**body, "monthly_price": "599.00"},
+        _count(conn, "select count(*) as n from package_prices where package_id = %s", world["old"]),
+    )
+
+
+def _order_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="support")
+    world = _catalogue_world(conn)
+    address = {"street": "1 Main Road", "city": "Durban", "postal_code": "4001"}
+    body = {"package_id": world["new"], "installation_address": address, "requested_date": str(sast_today())}
+    return Case(
+        "AdminCustomerServiceCreateFunction",
+        f"/api/admin/customers/{world['customer']}/services",
+        token,
+        body,
+        {**body, "package_id": world["old"]},
+        _count(conn, "select count(*) as n from customer_services where customer_id = %s", world["customer"]),
+    )
+
+
+def _change_package_case(conn) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    world = _catalogue_world(conn)
+    body = {"package_id": world["new"], "effective_date": str(sast_today()), "reason": "Upgrade"}
+    return Case(
+        "AdminServiceChangePackageFunction",
+        f"/api/admin/services/{world['service']}/change-package",
+        token,
+        body,
+        {**body, "reason": "Other"},
+        lambda: len(log_rows(conn, world["service"])),
+    )
+
+
+def _change_request_case(conn) -> Case:
+    world = _catalogue_world(conn)
+    return Case(
+        "CustomerServiceChangeRequestCreateFunction",
+        f"/api/customer/services/{world['service']}/change-requests",
+        world["customer_token"],
+        {"package_id": world["new"]},
+        {"package_id": world["new"], "note": "Faster"},
+        _count(
+            conn, "select count(*) as n from service_change_requests where service_id = %s", world["service"]
+        ),
+    )
+
+
+def _decision_case(conn, verb: str) -> Case:
+    _, token = admin_with_token(conn, role="billing_admin")
+    world = _catalogue_world(conn)
+    request = conn.execute(
+        "insert into service_change_requests (service_id, customer_id, package_id) values (%s, %s, %s)"
+        " returning id",
+        (world["service"], world["customer"], world["new"]),
+    ).fetchone()["id"]
+    body = {"effective_date": str(sast_today())} if verb == "approve" else {"reason": "Not in your area"}
+    other = (
+        {"effective_date": str(sast_today() + timedelta(days=1))} if verb == "approve" else {"reason": "No"}
+    )
+    return Case(
+        f"AdminChangeRequest{verb.title()}Function",
+        f"/api/admin/change-requests/{request}/{verb}",
+        token,
+        body,
+        other,
+        _count(
+            conn,
+            "select count(*) as n from service_change_requests where id = %s and status <> 'pending'",
+            request,
+        ),
+    )
+
+
 CASES: dict[str, Callable[..., Case]] = {
+    "AdminPackageCreateFunction": lambda conn, fake: _package_create_case(conn),
+    "AdminPackagePriceIncreaseFunction": lambda conn, fake: _price_increase_case(conn),
+    "AdminCustomerServiceCreateFunction": lambda conn, fake: _order_case(conn),
+    "AdminServiceChangePackageFunction": lambda conn, fake: _change_package_case(conn),
+    "CustomerServiceChangeRequestCreateFunction": lambda conn, fake: _change_request_case(conn),
+    "AdminChangeRequestApproveFunction": lambda conn, fake: _decision_case(conn, "approve"),
+    "AdminChangeRequestDeclineFunction": lambda conn, fake: _decision_case(conn, "decline"),
     "AdminPaymentReverseFunction": lambda conn, fake: _payment_reversal_case(conn),
     "AdminServiceUsageCorrectFunction": _usage_correction_case,
     "AdminInvoicePaymentCreateFunction": lambda conn, fake: _manual_payment_case(conn),

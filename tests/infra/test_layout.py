@@ -166,3 +166,14 @@ def test_every_mutation_module_and_its_tests_exist():
         if not (ROOT / path).is_file()
     ]
     assert modules and missing == []
+
+
+def test_every_package_of_the_layer_is_in_the_distribution():
+    # Given pyproject.toml's explicit package list (a wheel carries only what it names)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = {name for name in pyproject["tool"]["setuptools"]["packages"] if name.startswith("isp_billing.")}
+    # Then it names every package folder of the layer
+    on_disk = {_module_name(path.parent / "__init__.py") for path in PACKAGE.rglob("__init__.py")} - {
+        "isp_billing"
+    }
+    assert listed == on_disk

@@ -110,7 +110,7 @@ def test_the_walk_finds_the_routes_and_the_fields_the_issue_names():
         ("DebitOrderCreate", "account_holder"),
         ("ActivateRequest", "reason"),
         ("SuspendRequest", "reason"),
-        ("CancelRequest", "reason"),
+        ("ContractCancelRequest", "reason"),
         ("DismissReviewRequest", "note"),
         ("ResolveValidationErrorRequest", "note"),
     ]:

@@ -6,8 +6,11 @@ Both base URLs (API and telemetry) point at `fake.url`. Endpoints:
   ...}`; wrong credentials → 401.
 - Every other endpoint needs a valid `X-Auth-Token` (401 otherwise).
 - `GET /v1/subscribers?username=&l=&p=` → `{"payload": [...], "metadata": {...}}`; `l` > 50 → 400.
-- `GET /v1/subscriber/{id}`, `PATCH /v1/subscriber/{id}` (JSON body merged; `enabled` must be a boolean);
-  unknown id → 404.
+- `GET /v1/subscriber/{id}`, `PATCH /v1/subscriber/{id}` (JSON body merged, `profile_id` included;
+  `enabled` must be a boolean); unknown id → 404.
+- `POST /v1/subscriber` (§4.3): `virtual_id`, `service_id`, `profile_id`, `username` required (400), a
+  username already held → 409, a `profile_id` starting `unknown-` → 400 (a profile Interstellio does not
+  have); returns the new subscriber with a fresh `id`.
 - `POST /v1/subscriber/{id}/data/daily` `{"start", "end"}` (ISO datetimes with offset) → one entry per seeded
   SAST day in range: `{"time": "<day>T00:00:00+02:00", "download_kb", "upload_kb", "combined_kb"}`, wrapped in
   `{"payload": [...]}` or bare when `usage_shape = "array"`. Range over 128 days → 400; unknown id → 404.
@@ -15,6 +18,7 @@ Both base URLs (API and telemetry) point at `fake.url`. Endpoints:
 - Errors use the envelope `{"error": {"title", "description", "request_id"}}`.
 
 Test hooks (besides `requests`, `fail_next`, `reset_faults`): `add_subscriber(id, username, enabled=True)`,
+`time_out_next_creations(times, applied=)` (a POST /v1/subscriber outlasts the client, created or not),
 `subscribers`, `set_daily_usage(subscriber_id, day, download_kb=, upload_kb=)`, `expire_tokens()`,
 `usage_shape`. Fault kinds for `fail_next`: `http_500` (option `status` for 502/503/504), `http_429`
 (`Retry-After: 0`, option `retry_after`), `timeout` (option `seconds`, default 1.0), `malformed` (200,
@@ -23,6 +27,7 @@ non-JSON).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import threading
@@ -32,7 +37,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from isp_billing_cli.fakes import FakeRequestHandler, FakeServer
+from isp_billing_cli.fakes import FakeRequestHandler, FakeServer, Fault
 
 SAST = timezone(timedelta(hours=2), "SAST")
 DEFAULT_DOMAIN = "isp.example"
@@ -97,6 +102,7 @@ class FakeInterstellio(FakeServer):
         self._subscribers: dict[str, dict[str, Any]] = {}
         self._usage: dict[str, dict[date, tuple[int, int]]] = {}
         self._state_lock = threading.RLock()
+        self._creation_timeouts: list[bool] = []
 
     # -- hooks -----------------------------------------------------------------------------------------------
 
@@ -137,6 +143,16 @@ class FakeInterstellio(FakeServer):
                 raise KeyError(subscriber_id)
             self._usage[subscriber_id][day] = (download_kb, upload_kb)
 
+    def time_out_next_creations(self, times: int = 1, *, applied: bool) -> None:
+        """The next `times` POST /v1/subscriber calls outlast the client's timeout; with `applied` the
+        subscriber is created all the same (the answer is lost, not the work)."""
+        with self._state_lock:
+            self._creation_timeouts.extend([applied] * times)
+
+    def take_creation_timeout(self) -> bool | None:
+        with self._state_lock:
+            return self._creation_timeouts.pop(0) if self._creation_timeouts else None
+
     def expire_tokens(self) -> None:
         """Every issued token becomes invalid: the next call with one gets 401."""
         with self._state_lock:
@@ -155,6 +171,8 @@ class FakeInterstellio(FakeServer):
         parts = [unquote(p) for p in path.strip("/").split("/")]
         if method == "GET" and parts == ["v1", "subscribers"]:
             return self._list(query)
+        if method == "POST" and parts == ["v1", "subscriber"]:
+            return self._create(body)
         if len(parts) == 3 and parts[:2] == ["v1", "subscriber"]:
             if method == "GET":
                 return self._subscriber(parts[2])
@@ -224,6 +242,28 @@ class FakeInterstellio(FakeServer):
                 raise _error(404, "Not Found", "Subscriber not found")
             return dict(subscriber)
 
+    def _create(self, body: Any) -> Any:
+        required = ("virtual_id", "service_id", "profile_id", "username")
+        if not isinstance(body, dict) or not all(
+            isinstance(body.get(k), str) and body[k].strip() for k in required
+        ):
+            raise _error(400, "Bad Request", "virtual_id, service_id, profile_id and username are required")
+        if "enabled" in body and not isinstance(body["enabled"], bool):
+            raise _error(400, "Bad Request", "enabled must be a boolean")
+        if body["profile_id"].startswith("unknown-"):
+            raise _error(400, "Bad Request", "Profile not found")
+        with self._state_lock:
+            if any(s["username"] == body["username"] for s in self._subscribers.values()):
+                raise _error(409, "Conflict", "Username already exists")
+            extra = {
+                k: v
+                for k, v in body.items()
+                if k not in {"id", "tenant_id", "domain", "password", "username", "enabled"}
+            }
+            return self.add_subscriber(
+                str(uuid.uuid4()), body["username"], bool(body.get("enabled", True)), **extra
+            )
+
     def _patch(self, subscriber_id: str, body: Any) -> Any:
         if not isinstance(body, dict) or ("enabled" in body and not isinstance(body["enabled"], bool)):
             raise _error(400, "Bad Request", "enabled must be a boolean")
@@ -285,6 +325,15 @@ class _InterstellioHandler(FakeRequestHandler):
             malformed_request = False
         query = parse_qs(split.query)
         fake.record(HttpCall(method, split.path, query, headers, body))
+        if method == "POST" and split.path.rstrip("/") == "/v1/subscriber":
+            applied = fake.take_creation_timeout()
+            if applied is not None:
+                if applied:
+                    with contextlib.suppress(_Reply):
+                        fake.handle(method, split.path, query, headers, body)
+                fake.wait_out_client(Fault("timeout"))
+                self._json(_error(504, "Gateway Timeout", "Injected timeout"))
+                return
         fault = fake.take_fault()
         if fault is not None:
             if fault.kind == "http_500":

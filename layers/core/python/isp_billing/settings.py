@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     interstellio_username: str | None = None
     interstellio_password: SecretStr | None = None
     interstellio_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # The virtual server new subscribers are created on (POST /v1/subscriber needs one) and the realm of
+    # their usernames (`svc-<service id>@<realm>`; default: interstellio_domain).
+    interstellio_virtual_id: str | None = None
+    interstellio_username_realm: str | None = None
 
     # Set by Lambda and Powertools; read here so tracing is decided in one place.
     aws_lambda_function_name: str | None = None
@@ -89,6 +93,15 @@ class Settings(BaseSettings):
 
     # A customer created through the admin API without a billing day starts its periods on this day (1-31).
     default_billing_day: int = Field(default=1, ge=1, le=31)
+
+    # The catalogue: a price increase for a package's subscribers takes effect at least this many days after
+    # the notice is sent (docs/adr/0136).
+    price_change_notice_days: int = Field(default=30, ge=0, le=366)
+    # Fixed-term contracts (docs/adr/0137): cancelling inside the term costs this percentage of the monthly
+    # price for each whole or part month left, at most early_termination_max_months of them (CPA s14(3)(b),
+    # regulation 5(2)-(3): a reasonable penalty that never negates the right to cancel).
+    early_termination_percent: Decimal = Field(default=Decimal("50"), ge=0, le=75)
+    early_termination_max_months: int = Field(default=12, ge=0, le=60)
 
     # Collections (issue 14): NetCash debit-order runs, statement reconciliation, overdue enforcement.
     # Lead times are business days between the upload day and the action date, per batch type.

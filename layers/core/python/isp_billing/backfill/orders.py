@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from isp_billing import db, jobs
@@ -49,6 +49,7 @@ class Summary:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    changed_since: datetime | None = None
 
     def add(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -85,6 +86,7 @@ class Summary:
         return {
             "dry_run": self.dry_run,
             "since": self.since.isoformat() if self.since else None,
+            "changed_since": self.changed_since.isoformat() if self.changed_since else None,
             "batches": self.batches,
             "orders": self.linked + self.failed + self.queued,
             "linked": self.linked,
@@ -103,9 +105,11 @@ class Summary:
         }
 
 
-def _decide_batch(conn: db.Connection, *, after: Any, size: int, since: date | None) -> int:
+def _decide_batch(
+    conn: db.Connection, *, after: Any, size: int, since: date | None, changed_since: datetime | None = None
+) -> int:
     """Load the next batch into bf_batch and decide every order in it; returns the batch's size."""
-    loaded = repo.load_batch(conn, after=after, limit=size, since=since)
+    loaded = repo.load_batch(conn, after=after, limit=size, since=since, changed_since=changed_since)
     if not loaded:
         return 0
     round_number = 1
@@ -133,7 +137,15 @@ def run(
     today = sast_today()
     with db.service_session() as conn:
         repo.tune_session(conn)
-        summary.skipped = repo.count_held_back(conn, options.since)
+        # Every 15 minutes on the schedule: only orders created or changed since the last completed run began
+        # (the first scheduled run, and every run by hand, looks at all of them).
+        changed_since = (
+            repo.last_completed_start(conn, JOB_NAME)
+            if run.trigger == "schedule" and options.since is None
+            else None
+        )
+        summary.changed_since = changed_since
+        summary.skipped = repo.count_held_back(conn, options.since, changed_since)
 
     after = repo.FIRST_ID
     if options.dry_run:
@@ -141,7 +153,9 @@ def run(
         with db.service_session() as conn:
             repo.tune_session(conn)
             repo.create_work_tables(conn)
-            while _decide_batch(conn, after=after, size=batch_size, since=options.since):
+            while _decide_batch(
+                conn, after=after, size=batch_size, since=options.since, changed_since=changed_since
+            ):
                 summary.add(repo.summarise_batch(conn, EXAMPLES_PER_OUTCOME))
                 summary.batches += 1
                 after = repo.last_id(conn) or after
@@ -153,7 +167,9 @@ def run(
             with db.service_session() as conn:
                 repo.tune_session(conn)
                 repo.create_work_tables(conn)
-                if not _decide_batch(conn, after=after, size=batch_size, since=options.since):
+                if not _decide_batch(
+                    conn, after=after, size=batch_size, since=options.since, changed_since=changed_since
+                ):
                     break
                 _write_batch(conn, today)
                 rows = repo.summarise_batch(conn, EXAMPLES_PER_OUTCOME)

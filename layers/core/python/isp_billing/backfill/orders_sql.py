@@ -8,7 +8,7 @@ decisions and simply never calls the `write_*` functions.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -118,9 +118,19 @@ _NEEDS_WORK = """
          and public.legacy_order_action(o.status) in ('service_active', 'service_suspended')))
 """
 
+# `since`: orders placed on or after a SAST day; `changed_since`: orders created or changed since an instant
+# (a scheduled run: since the last finished run began), or whose validation error or review item a person
+# dealt with since then (the order itself did not change, but it is ready again).
 _SINCE = """
     (%(since)s::date is null
      or o.created_at >= (%(since)s::date)::timestamp at time zone 'Africa/Johannesburg')
+    and (%(changed_since)s::timestamptz is null
+         or o.created_at >= %(changed_since)s::timestamptz or o.updated_at >= %(changed_since)s::timestamptz
+         or exists (select 1 from validation_errors v
+                     where v.record_id = o.id and v.source = 'order_backfill'
+                       and v.resolved_at >= %(changed_since)s::timestamptz)
+         or exists (select 1 from migration_review_queue q
+                     where q.consumer_order_id = o.id and q.updated_at >= %(changed_since)s::timestamptz))
 """
 
 _OPEN_REVIEW = """
@@ -141,7 +151,9 @@ _UNRESOLVED_ERROR = """
 _HELD_BACK = f"({_OPEN_REVIEW} or {_DISMISSED} or {_UNRESOLVED_ERROR})"
 
 
-def count_held_back(conn: Connection, since: date | None) -> dict[str, int]:
+def count_held_back(
+    conn: Connection, since: date | None, changed_since: datetime | None = None
+) -> dict[str, int]:
     """Orders that still need work but wait for a person (an open review item, an unresolved error) or that
     a person dismissed. Each order is counted once: dismissed first, then open review, then the error."""
     row = conn.execute(
@@ -153,7 +165,7 @@ def count_held_back(conn: Connection, since: date | None) -> dict[str, int]:
          cross join lateral (select {_DISMISSED} as dismissed, {_OPEN_REVIEW} as open_review) held
          where {_NEEDS_WORK} and {_SINCE} and {_HELD_BACK}
         """,
-        {"since": since},
+        {"since": since, "changed_since": changed_since},
     ).fetchone()
     assert row is not None
     return {
@@ -170,6 +182,7 @@ def load_batch(
     limit: int,
     since: date | None = None,
     order_id: UUID | None = None,
+    changed_since: datetime | None = None,
 ) -> int:
     """Read the next `limit` orders needing work (id order, after `after`) into `bf_batch`, classified.
 
@@ -253,7 +266,13 @@ def load_batch(
             end as error_code
           ) e
         """,
-        {"after": after, "limit": limit, "since": since, "order_id": order_id},
+        {
+            "after": after,
+            "limit": limit,
+            "since": since,
+            "order_id": order_id,
+            "changed_since": changed_since,
+        },
     )
     row = conn.execute("select count(*) as n, max(id::text) as last_id from bf_batch").fetchone()
     assert row is not None
@@ -594,3 +613,16 @@ def write_review_items(conn: Connection) -> None:
         on conflict (consumer_order_id) where status = 'open' do nothing
         """
     )
+
+
+def last_completed_start(conn: Connection, job_name: str) -> datetime | None:
+    """When the job's last real run that went through every order began: completed, or partial (it finished,
+    with some orders recorded as validation errors); a dry run wrote nothing and does not count. A scheduled
+    run looks at what changed since then."""
+    row = conn.execute(
+        "select max(execution_start) as started from cron_execution_log"
+        " where job_name = %s and status in ('completed', 'partial') and parent_id is null"
+        " and coalesce(details->>'dry_run', 'false') <> 'true'",
+        (job_name,),
+    ).fetchone()
+    return None if row is None else row["started"]

@@ -7,4 +7,4 @@
 """
 
 # The modules other capabilities may import (tests/infra/test_layout.py holds every import to this list).
-__all__: list[str] = ["payments"]
+__all__: list[str] = ["action_dates", "payments"]

@@ -23,8 +23,8 @@ JOBS: tuple[JobSchedule, ...] = (
     JobSchedule(
         job_name="backfill-orders",
         function="BackfillOrdersFunction",
-        expression=None,
-        timezone=None,
+        expression="cron(5/15 * * * ? *)",
+        timezone="Africa/Johannesburg",
         route="/api/admin/backfill/orders",
     ),
     JobSchedule(
@@ -89,6 +89,13 @@ JOBS: tuple[JobSchedule, ...] = (
         expression="rate(5 minutes)",
         timezone="Africa/Johannesburg",
         route="/api/cron/send-notifications",
+    ),
+    JobSchedule(
+        job_name="send-term-end-notices",
+        function="SendTermEndNoticesFunction",
+        expression="cron(30 7 * * ? *)",
+        timezone="Africa/Johannesburg",
+        route="/api/cron/send-term-end-notices",
     ),
     JobSchedule(
         job_name="sync-mandate-statuses",

@@ -7,4 +7,13 @@
 """
 
 # The modules other capabilities may import (tests/infra/test_layout.py holds every import to this list).
-__all__: list[str] = ["actions", "audit_sql", "models", "services_sql", "suspensions_sql"]
+__all__: list[str] = [
+    "actions",
+    "audit_sql",
+    "models",
+    "provider",
+    "provider_sync",
+    "rules",
+    "services_sql",
+    "suspensions_sql",
+]

@@ -21,6 +21,7 @@ after the call leaves an unsettled intent, which retry-provider-sync reconciles.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,7 +66,11 @@ def activate(
     service_id: UUID,
     request: ActivateRequest | None,
     request_id: str,
+    provider_details: dict[str, Any] | None = None,
 ) -> ServiceActionResult:
+    """pending → active. Provisioning the line (creating the Interstellio subscriber) is the orders
+    capability's, which calls this after storing the subscriber's id and passes what it did as
+    `provider_details` for the audit row."""
     request = request or ActivateRequest()
     require_permission(admin.role, "activate")
     today = sast_today()
@@ -78,9 +83,12 @@ def activate(
     after = admin_services.update_service(
         conn, service_id, {"status": new_status, "activation_date": activation_date}
     )
-    # Activation does not touch Interstellio: provisioning the subscriber is outside this API.
     # `recorded_on`: the billing run bills the periods before it that a backdated activation date reaches.
-    details = {"outcome": "applied", "provider": {"outcome": "not_called"}, "recorded_on": str(today)}
+    details = {
+        "outcome": "applied",
+        "provider": provider_details or {"outcome": "not_called"},
+        "recorded_on": str(today),
+    }
     if request.confirm_backdated:
         details["backdated_confirmed_by"] = str(admin.admin_id)
     return _log_and_result(
@@ -192,11 +200,17 @@ def reactivate(
 
 
 def cancel(
-    conn: Connection, admin: AdminPrincipal, service_id: UUID, request: CancelRequest, request_id: str
+    conn: Connection,
+    admin: AdminPrincipal,
+    service_id: UUID,
+    request: CancelRequest,
+    request_id: str,
+    more_details: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
 ) -> ServiceActionResult:
     """Status cancelled now; the line is disabled by the retry-provider-sync job the day after the effective
     date (the last day of service). The audit row carries what the billing run needs for the final pro-rata
-    credit or charge."""
+    credit or charge, and what `more_details(before, after)` adds (the fixed term's early-termination
+    charge), computed in the same transaction once the effective date is known."""
     require_permission(admin.role, "cancel")
     today = sast_today()
     if request.effective_date is not None:
@@ -229,6 +243,8 @@ def cancel(
             "not_before": after["provider_sync_not_before"],
         },
     }
+    if more_details is not None:
+        details.update(more_details(before, after))
     return _log_and_result(
         conn, admin, "cancel", before, after, request.reason, request.notes, request_id, details
     )

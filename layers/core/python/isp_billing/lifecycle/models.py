@@ -150,7 +150,8 @@ class AuditEntry(ApiModel):
     id: UUID = Field(description="The audit entry's id.")
     service_id: UUID = Field(description="The service the action was taken on.")
     action: str = Field(
-        description="What was done: activate, suspend, reactivate, cancel, price_change or provider_retry."
+        description="What was done: order, activate, suspend, reactivate, cancel, end_now, price_change,"
+        " package_change, provider_retry or usage_correction."
     )
     previous_status: ServiceStatus | None = Field(description="The service's status before the action.")
     new_status: ServiceStatus | None = Field(

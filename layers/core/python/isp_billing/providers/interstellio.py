@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import SecretStr
@@ -54,6 +54,18 @@ class SubscriberProvider(Protocol):
     def set_subscriber_enabled(self, subscriber_id: str, enabled: bool) -> dict[str, Any]: ...
 
     def daily_usage(self, subscriber_id: str, start: date, end: date) -> list[DailyUsage]: ...
+
+
+class SubscriberProvisioner(Protocol):
+    """Creating subscribers and switching their profile (orders and package changes)."""
+
+    def find_subscriber(self, username: str) -> dict[str, Any] | None: ...
+
+    def create_subscriber(
+        self, *, username: str, name: str, virtual_id: str, service_id: str, profile_id: str
+    ) -> dict[str, Any]: ...
+
+    def set_subscriber_profile(self, subscriber_id: str, profile_id: str) -> dict[str, Any]: ...
 
 
 def kb_to_mb(kilobytes: Decimal) -> Decimal:
@@ -199,6 +211,56 @@ class InterstellioClient:
         )
         return subscriber
 
+    def find_subscriber(self, username: str) -> dict[str, Any] | None:
+        """The subscriber with exactly this username, or None (GET /v1/subscribers?username=)."""
+        response = self._request(
+            "GET", f"{self._base_url}/v1/subscribers?{urlencode({'username': username, 'l': 50, 'p': 1})}"
+        )
+        body = _json(response, "list subscribers")
+        rows = body.get("payload") if isinstance(body, dict) else body
+        if not isinstance(rows, list):
+            raise ProviderError("Interstellio list reply has no payload", provider=PROVIDER, code="malformed")
+        found = [row for row in rows if isinstance(row, dict) and row.get("username") == username]
+        return found[0] if found else None
+
+    def create_subscriber(
+        self, *, username: str, name: str, virtual_id: str, service_id: str, profile_id: str
+    ) -> dict[str, Any]:
+        """POST /v1/subscriber (§4.3). Not idempotent, so never retried here: a timeout or a 5xx is raised as
+        an uncertain outcome and the caller looks the username up before trying again."""
+        response = self._request(
+            "POST",
+            f"{self._base_url}/v1/subscriber",
+            json_body={
+                "username": username,
+                "name": name,
+                "virtual_id": virtual_id,
+                "service_id": service_id,
+                "profile_id": profile_id,
+                "enabled": True,
+                "timezone": "Africa/Johannesburg",
+            },
+            retry=False,
+        )
+        subscriber = _subscriber(response, "create subscriber")
+        logger.info("Interstellio subscriber created", extra={"subscriber_id": subscriber["id"]})
+        return subscriber
+
+    def set_subscriber_profile(self, subscriber_id: str, profile_id: str) -> dict[str, Any]:
+        """PATCH the subscriber's profile_id (a package change). Idempotent."""
+        response = self._request(
+            "PATCH",
+            self._subscriber_url(subscriber_id),
+            json_body={"profile_id": profile_id},
+            not_found="subscriber_not_found",
+        )
+        subscriber = _subscriber(response, "update subscriber")
+        if subscriber.get("profile_id") != profile_id:
+            raise ProviderError(
+                "Interstellio did not apply the subscriber's profile", provider=PROVIDER, code="not_applied"
+            )
+        return subscriber
+
     def daily_usage(self, subscriber_id: str, start: date, end: date) -> list[DailyUsage]:
         """Usage per SAST day from start to end inclusive; ranges over 128 days become several calls."""
         usage: list[DailyUsage] = []
@@ -262,6 +324,7 @@ class InterstellioClient:
         json_body: dict[str, Any] | None = None,
         authenticated: bool = True,
         not_found: str | None = None,
+        retry: bool = True,
     ) -> httpx.Response:
         operation = _operation(method, url)
         failures = 0
@@ -276,7 +339,7 @@ class InterstellioClient:
                 logger.warning(
                     "Interstellio call timed out", extra={"operation": operation, "attempt": failures}
                 )
-                if failures < self._max_attempts:
+                if retry and failures < self._max_attempts:
                     self._sleep(self._backoff(failures))
                     continue
                 raise ProviderError(
@@ -306,7 +369,7 @@ class InterstellioClient:
                 retry_after = _retry_after_seconds(response)
                 if retry_after is not None and retry_after > MAX_RETRY_AFTER_SECONDS:
                     raise _status_error(operation, response, code="rate_limited")
-                if failures < self._max_attempts:
+                if (retry or status == 429) and failures < self._max_attempts:
                     self._sleep(retry_after if retry_after is not None else self._backoff(failures))
                     continue
                 raise _status_error(
