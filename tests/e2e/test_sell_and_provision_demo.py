@@ -1,6 +1,7 @@
-"""`serve --demo` over HTTP only: a package sold on a 24-month term, provisioned at the fake Interstellio,
-billed, moved to another package (the profile switches on its day), re-priced, and cancelled inside its term
-with the early-termination charge on the final invoice."""
+"""`serve --demo` over HTTP only: a business customer signed up and found, a package sold to them on a
+24-month term, provisioned at the fake Interstellio, billed, moved to another package (the profile switches
+on its day), re-priced, and cancelled inside its term with the early-termination charge on the final
+invoice; the customer's overview then shows all of it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import httpx
 from isp_billing_cli.fakes import interstellio as fake_interstellio
 from tests.e2e.demo_server import DemoServer, demo_server
 
-AYESHA = "20000000-0000-4000-8000-000000000003"  # billing day 5
 ADDRESS = {"street": "3 Kloof Street", "city": "Cape Town", "postal_code": "8001"}
 
 
@@ -36,8 +36,8 @@ def _move_clock(server: DemoServer, admin: str, day: str) -> None:
     assert moved.status_code == 200, moved.text
 
 
-def _lines(server: DemoServer, admin: str, run_date: str) -> list[tuple[str, str]]:
-    invoices = server.get(f"/api/admin/invoices?customer_id={AYESHA}", admin).json()["items"]
+def _lines(server: DemoServer, admin: str, customer_id: str, run_date: str) -> list[tuple[str, str]]:
+    invoices = server.get(f"/api/admin/invoices?customer_id={customer_id}", admin).json()["items"]
     [invoice] = [i for i in invoices if i["invoice_date"] == run_date]
     detail = server.get(f"/api/admin/invoices/{invoice['id']}", admin).json()
     return [(line["kind"], line["amount"]) for line in detail["lines"]]
@@ -46,6 +46,26 @@ def _lines(server: DemoServer, admin: str, run_date: str) -> list[tuple[str, str
 def test_sell_provision_bill_change_reprice_and_cancel_inside_the_term_over_http():
     with demo_server("ispb-e2e-sell-", ("--today", "2026-03-02")) as server:
         admin, cron = server.values["ADMIN_TOKEN"], server.values["CRON_SECRET"]
+        # Given a business customer signed up over the API, billed on the 5th, and found by a search
+        signed_up = httpx.post(
+            f"{server.base}/api/admin/customers",
+            headers={"authorization": f"Bearer {admin}", "Idempotency-Key": "sign-up-naledi"},
+            json={
+                "customer_type": "business",
+                "first_name": "Naledi",
+                "last_name": "Khumalo",
+                "email": "accounts@khumalo-design.co.za",
+                "phone": "083 555 0101",
+                "company_name": "Khumalo Design (Pty) Ltd",
+                "vat_number": "4987654321",
+                "billing": {"billing_day": 5, "payment_terms_days": 7},
+            },
+            timeout=30,
+        )
+        assert signed_up.status_code == 201, signed_up.text
+        customer = signed_up.json()["id"]
+        found = server.get("/api/admin/customers?name=khumalo", admin).json()["items"]
+        assert [c["id"] for c in found] == [customer]
         # Given two fibre packages in the catalogue, one sold on 24 months with a R1500 installation
         package = {
             "service_type": "fibre",
@@ -76,9 +96,9 @@ def test_sell_provision_bill_change_reprice_and_cancel_inside_the_term_over_http
                 "interstellio_profile_id": "prof-100",
             },
         ).json()
-        # When it is sold to Ayesha and activated
+        # When it is sold to her and activated
         order = server.post(
-            f"/api/admin/customers/{AYESHA}/services",
+            f"/api/admin/customers/{customer}/services",
             admin,
             {
                 "package_id": fibre_50.json()["id"],
@@ -96,7 +116,7 @@ def test_sell_provision_bill_change_reprice_and_cancel_inside_the_term_over_http
         # And the billing run on her billing day bills the service and the installation
         _move_clock(server, admin, "2026-03-05")
         assert server.post("/api/cron/generate-invoices", cron, {}).status_code == 200
-        assert ("installation", "1500.00") in _lines(server, admin, "2026-03-05")
+        assert ("installation", "1500.00") in _lines(server, admin, customer, "2026-03-05")
         # When she moves to Fibre 100 from 10 March
         changed = server.post(
             f"/api/admin/services/{service}/change-package",
@@ -135,10 +155,15 @@ def test_sell_provision_bill_change_reprice_and_cancel_inside_the_term_over_http
         # Then her final invoice carries the early-termination charge
         _move_clock(server, admin, "2026-04-05")
         assert server.post("/api/cron/generate-invoices", cron, {}).status_code == 200
-        assert ("adjustment", "5394.00") in _lines(server, admin, "2026-04-05")
+        assert ("adjustment", "5394.00") in _lines(server, admin, customer, "2026-04-05")
         # And the service's audit log tells the story
         actions = [
             entry["action"]
             for entry in server.get(f"/api/admin/services/{service}/audit-log", admin).json()["items"]
         ]
         assert {"order", "activate", "price_change", "package_change", "cancel"} <= set(actions)
+        # And the customer's overview shows the service, both invoices and the story on its timeline
+        overview = server.get(f"/api/admin/customers/{customer}", admin).json()
+        assert [(s["id"], s["status"]) for s in overview["services"]] == [(service, "cancelled")]
+        assert {i["invoice_date"] for i in overview["recent_invoices"]} >= {"2026-03-05", "2026-04-05"}
+        assert {"create", "activate", "cancel"} <= {entry["action"] for entry in overview["timeline"]}
