@@ -136,11 +136,11 @@ def schema_floor(conn, chunk_size: int = CHUNK_SIZE) -> tuple[float, list[float]
                 (chunk_no,),
             )
             conn.execute(
-                "insert into customer_invoices (id, customer_id, invoice_number, kind, invoice_date, due_date,"
-                " period_start, period_end, subtotal, vat_rate, vat_amount, total_amount, status,"
+                "insert into customer_invoices (id, customer_id, invoice_number, kind, invoice_date,"
+                " due_date, period_start, period_end, subtotal, vat_rate, vat_amount, total_amount, status,"
                 " billing_cycle_id, usage_totals)"
-                " select id, customer_id, null, 'recurring', invoice_date, due_date, period_start, period_end,"
-                " subtotal, vat_rate, vat_amount, total_amount, 'issued', cycle_id, usage_totals"
+                " select id, customer_id, null, 'recurring', invoice_date, due_date, period_start,"
+                " period_end, subtotal, vat_rate, vat_amount, total_amount, 'issued', cycle_id, usage_totals"
                 " from floor_invoices where chunk_no = %s",
                 (chunk_no,),
             )
@@ -158,7 +158,8 @@ def schema_floor(conn, chunk_size: int = CHUNK_SIZE) -> tuple[float, list[float]
 
 
 def bare_floor(conn, invoices: int, lines: int) -> float:
-    """The old floor, kept as context: one INSERT … SELECT writing `invoices` invoice rows and `lines` line rows into bare tables."""
+    """The old floor, kept as context: one INSERT … SELECT writing `invoices` invoice rows and `lines` line
+    rows into bare tables."""
     conn.execute(
         "create table bare_invoices (id uuid, customer_id uuid, invoice_number text, invoice_date date,"
         " due_date date, period_start date, period_end date, subtotal numeric(12,2), vat_rate numeric(5,2),"

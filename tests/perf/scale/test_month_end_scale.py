@@ -15,6 +15,7 @@ Run: make perf-scale (on the machine's PostgreSQL, in a database of its own that
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import statistics
@@ -41,7 +42,8 @@ PEAK_LIMIT_MIB = 256
 def _seed(conn) -> dict[str, int]:
     """The book, set-based. Customer n: billing day 1 + n % 28; 1 + n % 3 services; n % 10 = 0 capped
     (500 GB) with a daily usage row for the 7 days before its billing day; n % 20 = 1 a pending R350
-    installation charge; n % 50 = 2 its services suspended; n % 100 = 3 its services cancelled in the period."""
+    installation charge; n % 50 = 2 its services suspended; n % 100 = 3 its services cancelled in the
+    period."""
     conn.execute(
         "insert into service_packages (id, name, service_type, monthly_price, data_cap_gb) values"
         " ('10000000-0000-4000-8000-000000000002', 'Fibre 50/50', 'fibre', 699.00, null),"
@@ -60,7 +62,9 @@ def _seed(conn) -> dict[str, int]:
         "create temp table book as select id, row_number() over (order by id) as n from customers;"
         " create index on book (id); analyze book"
     )
-    conn.execute("update customer_billing b set billing_day = 1 + k.n % 28 from book k where k.id = b.customer_id")
+    conn.execute(
+        "update customer_billing b set billing_day = 1 + k.n % 28 from book k where k.id = b.customer_id"
+    )
     services = conn.execute(
         """
         insert into customer_services (customer_id, package_id, package_name, service_type, status,
@@ -81,7 +85,8 @@ def _seed(conn) -> dict[str, int]:
     ).rowcount
     charges = conn.execute(
         "insert into customer_charges (customer_id, kind, description, amount, due_date)"
-        " select id, 'installation', 'Fibre installation', 350.00, date '2026-03-01' from book where n % 20 = 1"
+        " select id, 'installation', 'Fibre installation', 350.00, date '2026-03-01'"
+        " from book where n % 20 = 1"
     ).rowcount
     usage = conn.execute(
         """
@@ -118,7 +123,6 @@ def _worker(inbox: Any, outbox: Any, environment: dict[str, str]) -> None:
     os.environ.update(environment)
     from isp_billing_cli.events import LambdaContext
     from isp_billing_cli.template import function_by_id
-
     from tests.events import sqs_event_from_messages
 
     statements = _counting_statements()
@@ -128,8 +132,11 @@ def _worker(inbox: Any, outbox: Any, environment: dict[str, str]) -> None:
         message, arn = item
         before, started = statements[0], time.perf_counter()
         answer = handler(sqs_event_from_messages([message], arn), context)
-        outbox.put(("chunk", time.perf_counter() - started, statements[0] - before, answer["batchItemFailures"]))
-    peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+        outbox.put(
+            ("chunk", time.perf_counter() - started, statements[0] - before, answer["batchItemFailures"])
+        )
+    with open("/proc/self/status") as status:
+        peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     outbox.put(("peak", peak_kib / 1024, 0, []))
 
 
@@ -146,6 +153,7 @@ def test_month_end_of_a_scale_book_through_sqs_chunks_on_two_workers(conn, clean
 
     # And a chunk queue (moto) the fan-out sends to, and two warm workers
     fake_aws_credentials(monkeypatch)
+    logging.getLogger("isp-billing").setLevel(logging.WARNING)  # a line per run and chunk otherwise
     from moto import mock_aws
 
     from isp_billing_cli.events import LambdaContext
@@ -157,6 +165,7 @@ def test_month_end_of_a_scale_book_through_sqs_chunks_on_two_workers(conn, clean
         "DATABASE_URL": clean_db,
         "JOB_CHUNK_SIZE": str(CHUNK_SIZE),
         "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     workers = [spawn.Process(target=_worker, args=(inbox, outbox, environment)) for _ in range(WORKERS)]
     for worker in workers:
@@ -168,17 +177,20 @@ def test_month_end_of_a_scale_book_through_sqs_chunks_on_two_workers(conn, clean
     try:
         with mock_aws():
             sqs = boto3.client("sqs", region_name=REGION)
-            url = sqs.create_queue(QueueName="generate-invoices-chunks", Attributes={"VisibilityTimeout": "5400"})[
-                "QueueUrl"
-            ]
+            url = sqs.create_queue(
+                QueueName="generate-invoices-chunks", Attributes={"VisibilityTimeout": "5400"}
+            )["QueueUrl"]
             arn = queue_arn(sqs, url)
             environment_for_parent = {"JOB_CHUNK_QUEUE_URL": url, "JOB_CHUNK_SIZE": str(CHUNK_SIZE)}
             with settings_environment(environment_for_parent):
                 handler = function_by_id("GenerateInvoicesFunction").load_handler()
-                # When every billing day of the month is run: the fan-out queues its chunks, the workers take them
+                # When every billing day of the month is run: the fan-out queues its chunks, the workers
+                # take them
                 started = time.perf_counter()
                 for day in range(1, 29):
-                    run = handler({"run_date": f"{MONTH}-{day:02d}"}, LambdaContext("GenerateInvoicesFunction"))
+                    run = handler(
+                        {"run_date": f"{MONTH}-{day:02d}"}, LambdaContext("GenerateInvoicesFunction")
+                    )
                     queued = 0
                     while messages := sqs.receive_message(
                         QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
@@ -232,10 +244,12 @@ def test_month_end_of_a_scale_book_through_sqs_chunks_on_two_workers(conn, clean
         f" chunk path {per_chunk / floor_per_chunk:.2f}x the floor (target 1.5x)"
         f"\ndatabase size: {size_before / 2**20:,.0f} MiB before, {size_after / 2**20:,.0f} MiB after"
         f" (the schema floor's rows included)"
-        f"\nworker peak memory (VmHWM): {', '.join(f'{p:.0f} MiB' for p in peaks)} (at most {PEAK_LIMIT_MIB} MB)"
+        f"\nworker peak memory (VmHWM): {', '.join(f'{p:.0f} MiB' for p in peaks)}"
+        f" (at most {PEAK_LIMIT_MIB} MB)"
         f"\nstatements per chunk: min {min(chunk_statements)}, max {max(chunk_statements)}"
-        f"\nreserved concurrency {RESERVED_CONCURRENCY}: {chunks} chunks x {per_chunk:.3f}s / {RESERVED_CONCURRENCY}"
-        f" = {by_concurrency / 60:.1f} min if the database keeps up; the database took {throughput:.2f} chunks/s"
+        f"\nreserved concurrency {RESERVED_CONCURRENCY}: {chunks} chunks x {per_chunk:.3f}s"
+        f" / {RESERVED_CONCURRENCY} = {by_concurrency / 60:.1f} min if the database keeps up;"
+        f" the database took {throughput:.2f} chunks/s"
         f" with {WORKERS} workers ({by_database / 60:.1f} min at that rate); the limit is"
         f" {'the database' if by_database > by_concurrency else 'the concurrency'}"
     )
