@@ -54,7 +54,8 @@ perf: install ## benchmarks: each prints its figure next to a floor measured in 
 SCALE ?= 1000000
 perf-scale: install ## million-customer month end, debit-order run, usage write path (SCALE=100000 for a quick check)
 	DATABASE_URL=$(SYSTEM_DATABASE_URL) MONTH_END_SCALE_CUSTOMERS=$(SCALE) DEBIT_ORDER_PERF_COLLECTIONS=$(SCALE) \
-	  USAGE_SCALE_SERVICES=$(SCALE) nice -n 19 $(BIN)/pytest tests/perf/scale -m perf_scale -s -p no:randomly
+	  USAGE_SCALE_SERVICES=$(SCALE) nice -n 19 $(BIN)/pytest tests/perf/scale tests/perf/test_debit_order_perf.py \
+	  -m 'perf_scale or perf' -s -p no:randomly
 mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
 	$(BIN)/python infra/mutation/run.py $(MODULES)
 
