@@ -1,10 +1,12 @@
 """Benchmark: 1,000,000 usage rows through the sync's write path (usage_ingest.write_usage: COPY into a temp
-table + one upsert per chunk, cap checks included), next to the floor measured in the same run (a plain
-COPY of the same rows into an unindexed table); and the warm p50 of GET /api/customer/usage for a customer
+table + one upsert per chunk, cap checks included), next to the floor measured in the same run (ADR 0150: a
+plain COPY of the same rows as new rows into usage_history itself; the old floor, a COPY into an unindexed
+table, printed as context); and the warm p50 of GET /api/customer/usage for a customer
 with 3 services and 2 years of daily history next to one raw query of the same rows.
 Run: .venv/bin/pytest tests/perf/test_usage_ingest_perf.py -m perf -s
 
-Measured 2026-12-02 on the shared 2-core machine (other agents running; the floor moved 1.7-2.8 s):
+Against the old floor, measured 2026-12-02 on the shared 2-core machine (other processes running; the
+floor moved 1.7-2.8 s):
 before (up to 20261202005100) ratio 0.10 and 0.11 (66k rows/s, 15.1 s); after the time-ordered ids
 (20261203002000) and the per-statement service check (20261203002100) 0.12, 0.15, 0.16, 0.20 (60k-79k
 rows/s, 12.6-16.7 s; floor 1.8-2.5 s); peak traced Python memory of one chunk's write 1 MiB, max RSS
