@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 3000
 SYSTEM_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test unit integration functions infra e2e perf mutation lint format mypy openapi \
+.PHONY: install run test unit integration functions infra e2e perf perf-scale mutation lint format mypy openapi \
 	compare-openapi cfn-lint check clean fuzz test-pooled test-supabase clients
 
 $(STAMP): pyproject.toml
@@ -49,6 +49,13 @@ test-pooled: install ## integration + function suites through a real PgBouncer (
 	infra/pgbouncer/run-pooled.sh $(BIN)/pytest tests/integration tests/functions -q -p no:randomly
 perf: install ## benchmarks: each prints its figure next to a floor measured in the same run
 	$(BIN)/pytest tests/perf -m perf -s -p no:randomly
+# SCALE sets the book (customers, owing invoices, services); 100000 for a quick check. Each benchmark runs
+# under nice -n 19 in a database of its own on the machine's PostgreSQL, dropped afterwards.
+SCALE ?= 1000000
+perf-scale: install ## million-customer month end, debit-order run, usage write path (SCALE=100000 for a quick check)
+	DATABASE_URL=$(SYSTEM_DATABASE_URL) MONTH_END_SCALE_CUSTOMERS=$(SCALE) DEBIT_ORDER_PERF_COLLECTIONS=$(SCALE) \
+	  USAGE_SCALE_SERVICES=$(SCALE) nice -n 19 $(BIN)/pytest tests/perf/scale tests/perf/test_debit_order_perf.py \
+	  -m 'perf_scale or perf' -s -p no:randomly
 mutation: install ## mutation scores of the rule modules (infra/mutation/modules.toml); MODULES="money auth" for some
 	$(BIN)/python infra/mutation/run.py $(MODULES)
 
