@@ -86,7 +86,9 @@ SECURITY_SCHEMES = {
 JOB_RESULT = "JobRunResult"
 
 
-def _job_operation(folder: str, path: str, options_schema: dict[str, Any]) -> dict[str, Any]:
+def _job_operation(
+    folder: str, path: str, options_schema: dict[str, Any], operation_id: str
+) -> dict[str, Any]:
     """A job's manual-run route (POST /api/cron/<job>, the backfill's admin route): options, answers."""
     return {
         "post": {
@@ -96,7 +98,7 @@ def _job_operation(folder: str, path: str, options_schema: dict[str, Any]) -> di
             "(super_admin, billing_admin), checked before the body is read. "
             "The body (at most 16 KiB, JSON nested at most 8 deep) is a JSON object of the job's declared "
             "options; any other field is 422. Answers the run's cron_execution_log row.",
-            "operationId": f"run_{folder}",
+            "operationId": operation_id,
             "security": [{"cronSecret": []}, {"bearer": []}],
             "requestBody": {
                 "required": False,
@@ -302,9 +304,14 @@ def build_openapi() -> dict[str, Any]:
         if app is None:
             handler = function.load_handler()
             job = getattr(handler, "job_name", None)
-            for route in function.routes:
-                if job is not None and route.method == "POST":
-                    spec["paths"][route.path] = _job_operation(folder, route.path, _options_schema(handler))
+            posts = [route for route in function.routes if route.method == "POST"]
+            for route in posts if job is not None else []:
+                # One run operation per job; a job also reachable under /api/admin keeps that one apart.
+                cron = route.path.startswith("/api/cron/") or len(posts) == 1
+                operation_id = f"run_{folder}" if cron else f"run_{folder}_admin"
+                spec["paths"][route.path] = _job_operation(
+                    folder, route.path, _options_schema(handler), operation_id
+                )
             continue
         part = copy.deepcopy(app.openapi())  # FastAPI caches it; the steps below change it
         count = sum(len(operations) for operations in part.get("paths", {}).values())

@@ -100,7 +100,8 @@ def test_every_operation_id_is_its_function_folder_and_unique():
         operation_id
         for operation_id in ids
         if not any(
-            operation_id in (folder, f"run_{folder}") or operation_id.startswith(f"{folder}_")
+            operation_id in (folder, f"run_{folder}", f"run_{folder}_admin")
+            or operation_id.startswith(f"{folder}_")
             for folder in folders
         )
     ]

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import Path
 from pydantic import Field, StringConstraints
 
-from isp_billing.api_models import ApiModel, RequestModel, ServiceType
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel, ServiceType
 from isp_billing.billing.models import MoneyIn
 from isp_billing.money import Money
 from isp_billing.text import SINGLE_LINE, ReasonText
@@ -116,13 +116,13 @@ class PackageUpdate(RequestModel):
         strict=True, default=None, ge=1, le=1_000_000, description="null = uncapped."
     )
     out_of_bundle_price_per_gb: MoneyIn | None = Field(default=None, description="null = none charged.")
-    effective_from: date | None = Field(default=None, description="For new terms: today or later.")
+    effective_from: IsoDate | None = Field(default=None, description="For new terms: today or later.")
     reason: ReasonText | None = Field(default=None, description="Why the terms change (kept in history).")
 
 
 class PriceIncreaseRequest(RequestModel):
     monthly_price: MoneyIn = Field(description="The new VAT-inclusive monthly price.")
-    effective_date: date = Field(description="At least PRICE_CHANGE_NOTICE_DAYS after today (SAST).")
+    effective_date: IsoDate = Field(description="At least PRICE_CHANGE_NOTICE_DAYS after today (SAST).")
     reason: ReasonText = Field(description="Why; in the audit rows and the notice.")
 
 

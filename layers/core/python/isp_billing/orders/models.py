@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from isp_billing.api_models import ApiModel, RequestModel, ServiceStatus
+from isp_billing.api_models import ApiModel, IsoDate, RequestModel, ServiceStatus
 from isp_billing.billing.models import ChargeDescriptionText, MoneyIn
 from isp_billing.lifecycle.models import CancelRequest, ServiceActionResult
 from isp_billing.money import Money
@@ -38,7 +38,7 @@ class OnceOffCharge(RequestModel):
 class OrderRequest(RequestModel):
     package_id: UUID = Field(description="A sellable package.")
     installation_address: InstallationAddress = Field(description="Where the line is installed.")
-    requested_date: date = Field(description="The day the customer would like it live (today or later).")
+    requested_date: IsoDate = Field(description="The day the customer would like it live (today or later).")
     monthly_price: MoneyIn | None = Field(
         default=None, description="A negotiated price instead of the package's (billing_admin and up)."
     )
@@ -88,7 +88,7 @@ class ProvisioningPending(ApiModel):
 
 class ChangePackageRequest(RequestModel):
     package_id: UUID = Field(description="The new package (sellable).")
-    effective_date: date = Field(description="From this SAST day: the price and the line's profile.")
+    effective_date: IsoDate = Field(description="From this SAST day: the price and the line's profile.")
     reason: ReasonText = Field(description="Why; kept in the audit log.")
 
 
@@ -126,7 +126,7 @@ class AdminChangeRequest(ChangeRequest):
 
 
 class ApproveChangeRequest(RequestModel):
-    effective_date: date = Field(description="From this SAST day.")
+    effective_date: IsoDate = Field(description="From this SAST day.")
     reason: ReasonText | None = Field(default=None, description="Kept in the audit log.")
 
 
