@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from isp_billing.billing import overage as billing_overage
 from isp_billing.billing.facts_models import (
@@ -128,39 +129,19 @@ def recurring_line(
     period_days = basis or days_in_period(start, end)
     key = f"charge:{service.id}:{start}"
     if period_days != days_in_period(start, end) and (effective is None or effective >= end):
-        days = days_in_period(start, end)
-        return LineDraft(
-            kind="pro_rata",
-            description=f"{service.name}, {_label(start, end)} (billing day changed)",
-            amount=pro_rata(price, days, period_days),
-            line_key=key,
-            service_id=service.id,
-            period_start=start,
-            period_end=end,
-            source={
-                "rule": "bridging_period",
-                "monthly_price": format_money(price),
-                "days_used": days,
-                "days_in_period": period_days,
-            },
+        return _part_period_line(
+            service, price, key, start, end, period_days, "billing day changed", {"rule": "bridging_period"}
         )
     if effective is not None and effective < end:
-        used = _days(start, effective)
-        return LineDraft(
-            kind="pro_rata",
-            description=f"{service.name}, {_label(start, effective)} (final period)",
-            amount=pro_rata(price, used, period_days),
-            line_key=key,
-            service_id=service.id,
-            period_start=start,
-            period_end=effective,
-            source={
-                "rule": "final_period_pro_rata",
-                "monthly_price": format_money(price),
-                "days_used": used,
-                "days_in_period": period_days,
-                "cancellation_effective_date": str(effective),
-            },
+        return _part_period_line(
+            service,
+            price,
+            key,
+            start,
+            effective,
+            period_days,
+            "final period",
+            {"rule": "final_period_pro_rata", "cancellation_effective_date": str(effective)},
         )
     return LineDraft(
         kind="recurring",
@@ -179,6 +160,37 @@ def is_backdated(service: ServiceFacts, q_start: date) -> bool:
     of the periods it reaches were written while the service was pending, so they billed none of it."""
     activation, recorded = service.activation_date, service.activation_recorded_on
     return activation is not None and recorded is not None and activation < q_start <= recorded
+
+
+def _part_period_line(
+    service: ServiceFacts,
+    price: Decimal,
+    key: str,
+    first: date,
+    last: date,
+    period_days: int,
+    note: str,
+    source: dict[str, Any],
+) -> LineDraft:
+    """A pro-rata line for `first`..`last` of a period of `period_days` days (a bridging or final period)."""
+    days = _days(first, last)
+    rule, extra = source["rule"], {k: v for k, v in source.items() if k != "rule"}
+    return LineDraft(
+        kind="pro_rata",
+        description=f"{service.name}, {_label(first, last)} ({note})",
+        amount=pro_rata(price, days, period_days),
+        line_key=key,
+        service_id=service.id,
+        period_start=first,
+        period_end=last,
+        source={
+            "rule": rule,
+            "monthly_price": format_money(price),
+            "days_used": days,
+            "days_in_period": period_days,
+            **extra,
+        },
+    )
 
 
 def catch_up_line(
